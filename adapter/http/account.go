@@ -1,0 +1,89 @@
+package http
+
+import (
+	nethttp "net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/usecase"
+)
+
+// userBody is the public view of a user.
+type userBody struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Roles     []string  `json:"roles"`
+	Disabled  *bool     `json:"disabled,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newUserBody(u *domain.User, admin bool) userBody {
+	b := userBody{ID: u.ID, Username: u.Username, Roles: u.Roles, CreatedAt: u.CreatedAt.UTC()}
+	if b.Roles == nil {
+		b.Roles = []string{}
+	}
+	if admin {
+		disabled := u.Disabled
+		b.Disabled = &disabled
+	}
+	return b
+}
+
+// signUp is POST /users.
+func (s *Server) signUp(c echo.Context) error {
+	in, err := decodeCredentials(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.d.Register.SignUp(c.Request().Context(), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(nethttp.StatusCreated, signUpBody{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()})
+}
+
+// signUpBody is POST /users' answer.
+type signUpBody struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// me is GET /me.
+func (s *Server) me(c echo.Context) error {
+	u, err := s.d.Account.Me(c.Request().Context(), claimsOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(nethttp.StatusOK, newUserBody(u, false))
+}
+
+// changePassword is POST /me/password.
+func (s *Server) changePassword(c echo.Context) error {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Current == "" || in.New == "" {
+		return badRequest("current_password and new_password are required")
+	}
+	if err := s.d.Account.ChangePassword(c.Request().Context(), claimsOf(c), in.Current, in.New); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusNoContent)
+}
+
+// logout is POST /logout[?scope=local|global|others].
+func (s *Server) logout(c echo.Context) error {
+	scope := usecase.LogoutScope(strings.ToLower(c.QueryParam("scope")))
+	if err := s.d.Revoke.Logout(c.Request().Context(), claimsOf(c), scope); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusNoContent)
+}

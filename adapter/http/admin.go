@@ -1,0 +1,146 @@
+package http
+
+import (
+	nethttp "net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/usecase"
+)
+
+// listUsers is GET /admin/users?cursor=&limit=.
+func (s *Server) listUsers(c echo.Context) error {
+	limit := 0
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 500 {
+			return badRequest("limit must be between 1 and 500")
+		}
+		limit = n
+	}
+	users, next, err := s.d.Users.List(c.Request().Context(), c.QueryParam("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Users      []userBody `json:"users"`
+		NextCursor string     `json:"next_cursor"`
+	}{Users: make([]userBody, 0, len(users)), NextCursor: next}
+	for i := range users {
+		out.Users = append(out.Users, newUserBody(&users[i], true))
+	}
+	return c.JSON(nethttp.StatusOK, out)
+}
+
+// createUser is POST /admin/users.
+func (s *Server) createUser(c echo.Context) error {
+	in, err := decodeCredentials(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.d.Register.Create(c.Request().Context(), in.Username, in.Password, in.Roles)
+	if err != nil {
+		return err
+	}
+	return c.JSON(nethttp.StatusCreated, newUserBody(u, true))
+}
+
+// patchUser is PATCH /admin/users/:id.
+func (s *Server) patchUser(c echo.Context) error {
+	var in struct {
+		Disabled *bool     `json:"disabled"`
+		Roles    *[]string `json:"roles"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := s.d.Users.Update(c.Request().Context(), c.Param("id"), usecase.UserPatch{Disabled: in.Disabled, Roles: in.Roles})
+	if err != nil {
+		return err
+	}
+	return c.JSON(nethttp.StatusOK, newUserBody(u, true))
+}
+
+// deleteUser is DELETE /admin/users/:id.
+func (s *Server) deleteUser(c echo.Context) error {
+	if err := s.d.Users.Delete(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusNoContent)
+}
+
+// revokeUserSessions is DELETE /admin/users/:id/sessions.
+func (s *Server) revokeUserSessions(c echo.Context) error {
+	if err := s.d.Revoke.UserSessions(c.Request().Context(), c.Param("id"), ""); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusNoContent)
+}
+
+// clientBody is the public view of a client; Secret only on creation.
+type clientBody struct {
+	ClientID  string    `json:"client_id"`
+	Secret    string    `json:"client_secret,omitempty"`
+	Name      string    `json:"name"`
+	Scopes    []string  `json:"scopes"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// createClient is POST /admin/clients.
+func (s *Server) createClient(c echo.Context) error {
+	var in struct {
+		Name   string   `json:"name"`
+		Scopes []string `json:"scopes"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	cl, secret, err := s.d.Clients.Create(c.Request().Context(), in.Name, in.Scopes)
+	if err != nil {
+		return err
+	}
+	scopes := cl.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(nethttp.StatusCreated, clientBody{ClientID: cl.ID, Secret: secret, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
+}
+
+// listClients is GET /admin/clients.
+func (s *Server) listClients(c echo.Context) error {
+	clients, err := s.d.Clients.List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Clients []clientBody `json:"clients"`
+	}{Clients: make([]clientBody, 0, len(clients))}
+	for _, cl := range clients {
+		scopes := cl.Scopes
+		if scopes == nil {
+			scopes = []string{}
+		}
+		out.Clients = append(out.Clients, clientBody{ClientID: cl.ID, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
+	}
+	return c.JSON(nethttp.StatusOK, out)
+}
+
+// deleteClient is DELETE /admin/clients/:id.
+func (s *Server) deleteClient(c echo.Context) error {
+	if err := s.d.Clients.Delete(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusNoContent)
+}
+
+// rotateKey is POST /admin/keys/rotate.
+func (s *Server) rotateKey(c echo.Context) error {
+	kid, err := s.d.Keys.Rotate(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(nethttp.StatusOK, map[string]string{"kid": kid})
+}

@@ -1,0 +1,63 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	nethttp "net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// healthz is liveness: the process serves requests.
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(nethttp.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is readiness: the store answers within two seconds.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.d.Store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness check failed", "err", err)
+		return c.JSON(nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "The store is unreachable"})
+	}
+	return c.JSON(nethttp.StatusOK, map[string]string{"status": "ready"})
+}
+
+// jwks is GET /.well-known/jwks.json.
+func (s *Server) jwks(c echo.Context) error {
+	doc, err := s.d.JWKS.JWKS()
+	if err != nil {
+		return fmt.Errorf("render jwks: %w", err)
+	}
+	maxAge := s.opts.JWKSMaxAge
+	if maxAge <= 0 {
+		maxAge = 5 * time.Minute
+	}
+	c.Response().Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
+	return c.Blob(nethttp.StatusOK, echo.MIMEApplicationJSON, doc)
+}
+
+// metadata is RFC 8414's GET /.well-known/oauth-authorization-server.
+func (s *Server) metadata(c echo.Context) error {
+	iss := strings.TrimRight(s.opts.Issuer, "/")
+	return c.JSON(nethttp.StatusOK, map[string]any{
+		"issuer":                                        iss,
+		"token_endpoint":                                iss + "/oauth/token",
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"revocation_endpoint":                           iss + "/oauth/revoke",
+		"introspection_endpoint":                        iss + "/oauth/introspect",
+		"grant_types_supported":                         []string{"password", "refresh_token", "client_credentials"},
+		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":    []string{"none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "bearer"},
+		"response_types_supported":                      []string{},
+	})
+}
+
+// openAPI serves the OpenAPI description.
+func (s *Server) openAPI(c echo.Context) error {
+	return c.Blob(nethttp.StatusOK, "application/yaml", s.opts.OpenAPI)
+}

@@ -1,0 +1,233 @@
+package http
+
+import (
+	nethttp "net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/usecase"
+)
+
+// oauthParams reads the token-endpoint parameters from a form or JSON.
+type oauthParams map[string]string
+
+// oauthFields are the parameters the OAuth endpoints read.
+var oauthFields = []string{"grant_type", "username", "password", "scope", "refresh_token",
+	"client_id", "client_secret", "token", "token_type_hint"}
+
+func readOAuthParams(c echo.Context) (oauthParams, error) {
+	p := oauthParams{}
+	if isForm(c) {
+		for _, f := range oauthFields {
+			v, err := formValue(c, f)
+			if err != nil {
+				return nil, err
+			}
+			if v != "" {
+				p[f] = v
+			}
+		}
+		return p, nil
+	}
+	var raw map[string]any
+	if err := decodeJSON(c, &raw); err != nil {
+		return nil, err
+	}
+	for _, f := range oauthFields {
+		switch v := raw[f].(type) {
+		case nil:
+		case string:
+			p[f] = v
+		default:
+			return nil, badRequest("parameter " + f + " must be a string")
+		}
+	}
+	return p, nil
+}
+
+// clientCredentials returns the client id and secret from HTTP Basic or,
+// failing that, from the body (RFC 6749 2.3.1).
+func clientCredentials(c echo.Context, p oauthParams) (id, secret string, basic bool) {
+	if id, secret, ok := c.Request().BasicAuth(); ok {
+		return id, secret, true
+	}
+	return p["client_id"], p["client_secret"], false
+}
+
+// token is POST /oauth/token.
+func (s *Server) token(c echo.Context) error {
+	p, err := readOAuthParams(c)
+	if err != nil {
+		return &oauthError{err}
+	}
+	ctx := c.Request().Context()
+	var pair *usecase.TokenPair
+	switch p["grant_type"] {
+	case "password":
+		if p["username"] == "" || p["password"] == "" {
+			return &oauthError{badRequest("username and password are required")}
+		}
+		pair, err = s.d.Login.Login(ctx, usecase.LoginInput{
+			Username: p["username"],
+			Password: p["password"],
+			Scope:    domain.ParseScope(p["scope"]),
+			IP:       c.RealIP(),
+		})
+	case "refresh_token":
+		if p["refresh_token"] == "" {
+			return &oauthError{badRequest("refresh_token is required")}
+		}
+		pair, err = s.d.Refresh.Refresh(ctx, p["refresh_token"])
+	case "client_credentials":
+		id, secret, _ := clientCredentials(c, p)
+		pair, err = s.d.Clients.Grant(ctx, id, secret, domain.ParseScope(p["scope"]))
+	case "":
+		return &oauthError{badRequest("grant_type is required")}
+	default:
+		return &oauthError{&domain.ValidationError{Code: "unsupported_grant_type", Message: "grant_type must be password, refresh_token or client_credentials"}}
+	}
+	if err != nil {
+		return &oauthError{err}
+	}
+	return c.JSON(nethttp.StatusOK, newTokenResponse(pair))
+}
+
+// revoke is POST /oauth/revoke (RFC 7009): always 200 for a well-formed
+// request, whether or not the token was known.
+func (s *Server) revoke(c echo.Context) error {
+	p, err := readOAuthParams(c)
+	if err != nil {
+		return &oauthError{err}
+	}
+	if p["token"] == "" {
+		return &oauthError{badRequest("token is required")}
+	}
+	if err := s.d.Revoke.Token(c.Request().Context(), p["token"], p["token_type_hint"]); err != nil {
+		return err
+	}
+	return c.NoContent(nethttp.StatusOK)
+}
+
+// introspectBody is RFC 7662's answer.
+type introspectBody struct {
+	Active    bool   `json:"active"`
+	Sub       string `json:"sub,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Scope     string `json:"scope,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	JTI       string `json:"jti,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// introspect is POST /oauth/introspect, for clients (Basic or form
+// credentials) and admins (Bearer token).
+func (s *Server) introspect(c echo.Context) error {
+	p, err := readOAuthParams(c)
+	if err != nil {
+		return &oauthError{err}
+	}
+	if err := s.authorizeResourceServer(c, p); err != nil {
+		return err
+	}
+	if p["token"] == "" {
+		return &oauthError{badRequest("token is required")}
+	}
+	in, err := s.d.Introspect.Introspect(c.Request().Context(), p["token"])
+	if err != nil {
+		return err
+	}
+	if !in.Active {
+		return c.JSON(nethttp.StatusOK, introspectBody{})
+	}
+	cl := in.Claims
+	return c.JSON(nethttp.StatusOK, introspectBody{
+		Active:    true,
+		Sub:       cl.Subject,
+		Username:  cl.Username,
+		Scope:     joinScope(cl.Scope),
+		Exp:       cl.ExpiresAt.Unix(),
+		Iat:       cl.IssuedAt.Unix(),
+		JTI:       cl.ID,
+		ClientID:  cl.ClientID,
+		TokenType: in.TokenType,
+		SessionID: cl.SessionID,
+	})
+}
+
+// authorizeResourceServer admits a machine client (its credentials) or an
+// admin (a Bearer token with role admin).
+func (s *Server) authorizeResourceServer(c echo.Context, p oauthParams) error {
+	ctx := c.Request().Context()
+	if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		cl, err := s.d.Verify.Verify(ctx, bearer(h))
+		if err != nil {
+			return err
+		}
+		if !cl.HasRole(domain.RoleAdmin) {
+			return domain.ErrForbidden
+		}
+		return nil
+	}
+	id, secret, _ := clientCredentials(c, p)
+	if _, err := s.d.Clients.Authenticate(ctx, id, secret); err != nil {
+		return &oauthError{err}
+	}
+	return nil
+}
+
+// revocationsBody is the revocation feed page.
+type revocationsBody struct {
+	Revocations []revocationEntry `json:"revocations"`
+	NextCursor  string            `json:"next_cursor"`
+}
+
+type revocationEntry struct {
+	SessionID string    `json:"sid"`
+	Subject   string    `json:"sub"`
+	RevokedAt time.Time `json:"revoked_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// revocations is GET /oauth/revocations?since=CURSOR for machine clients.
+func (s *Server) revocations(c echo.Context) error {
+	if err := s.authorizeResourceServer(c, oauthParams{}); err != nil {
+		return err
+	}
+	var after int64
+	if v := c.QueryParam("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return badRequest("since must be a cursor returned by this endpoint")
+		}
+		after = n
+	}
+	limit := 1000
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return badRequest("limit must be a positive integer")
+		}
+		limit = n
+	}
+	entries, err := s.d.Feed.Feed(c.Request().Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	body := revocationsBody{Revocations: make([]revocationEntry, 0, len(entries)), NextCursor: strconv.FormatInt(after, 10)}
+	for _, e := range entries {
+		body.Revocations = append(body.Revocations, revocationEntry{
+			SessionID: e.SessionID, Subject: e.UserID, RevokedAt: e.At.UTC(), ExpiresAt: e.Expires.UTC(),
+		})
+		body.NextCursor = strconv.FormatInt(e.Seq, 10)
+	}
+	return c.JSON(nethttp.StatusOK, body)
+}
+
+func joinScope(s []string) string { return strings.Join(s, " ") }

@@ -1,0 +1,86 @@
+package http
+
+import (
+	"context"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/usecase"
+)
+
+// The interfaces below are what the handlers need from the use cases,
+// declared here by their consumer. cmd/gatehouse passes the usecase types.
+
+// Verifier checks access tokens (usecase.Verify).
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*domain.Claims, error)
+}
+
+// Registrar creates users (usecase.Register).
+type Registrar interface {
+	SignUp(ctx context.Context, username, password string) (*domain.User, error)
+	Create(ctx context.Context, username, password string, roles []string) (*domain.User, error)
+}
+
+// LoginService runs the password grant (usecase.Login).
+type LoginService interface {
+	Login(ctx context.Context, in usecase.LoginInput) (*usecase.TokenPair, error)
+}
+
+// RefreshService runs the refresh_token grant (usecase.Refresh).
+type RefreshService interface {
+	Refresh(ctx context.Context, token string) (*usecase.TokenPair, error)
+}
+
+// ClientService manages machine clients (usecase.Clients).
+type ClientService interface {
+	Create(ctx context.Context, name string, scopes []string) (*domain.Client, string, error)
+	List(ctx context.Context) ([]domain.Client, error)
+	Delete(ctx context.Context, id string) error
+	Authenticate(ctx context.Context, id, secret string) (*domain.Client, error)
+	Grant(ctx context.Context, id, secret string, scope []string) (*usecase.TokenPair, error)
+}
+
+// RevokeService ends sessions (usecase.Revoke).
+type RevokeService interface {
+	Logout(ctx context.Context, c *domain.Claims, scope usecase.LogoutScope) error
+	UserSessions(ctx context.Context, userID, exceptID string) error
+	Token(ctx context.Context, token, hint string) error
+}
+
+// IntrospectService answers RFC 7662 (usecase.Introspect).
+type IntrospectService interface {
+	Introspect(ctx context.Context, token string) (*usecase.Introspection, error)
+}
+
+// AccountService is the signed-in user's own account (usecase.Account).
+type AccountService interface {
+	Me(ctx context.Context, c *domain.Claims) (*domain.User, error)
+	ChangePassword(ctx context.Context, c *domain.Claims, current, next string) error
+}
+
+// UserAdmin manages users (usecase.Users).
+type UserAdmin interface {
+	List(ctx context.Context, cursor string, limit int) ([]domain.User, string, error)
+	Update(ctx context.Context, id string, p usecase.UserPatch) (*domain.User, error)
+	Delete(ctx context.Context, id string) error
+}
+
+// KeyService rotates signing keys (usecase.Keys).
+type KeyService interface {
+	Rotate(ctx context.Context) (string, error)
+}
+
+// RevocationFeed serves the revocation feed (usecase.RevocationList).
+type RevocationFeed interface {
+	Feed(ctx context.Context, after int64, limit int) ([]domain.Revocation, error)
+}
+
+// JWKSSource renders the public signing keys as a JWK Set document.
+type JWKSSource interface {
+	JWKS() ([]byte, error)
+}
+
+// Pinger reports whether the store is reachable (readiness).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,69 @@
+// Package gormstore implements the storage ports on SQLite and Postgres
+// through GORM. It owns its row structs and maps them to domain values
+// explicitly; the schema comes from the migrations of
+// infrastructure/database, never from AutoMigrate.
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"gorm.io/gorm"
+)
+
+// Store is a GORM-backed implementation of the storage ports.
+type Store struct {
+	db *gorm.DB
+}
+
+// New returns a store on db. db must be opened with TranslateError so that
+// constraint violations arrive as gorm.ErrDuplicatedKey and
+// gorm.ErrForeignKeyViolated, and migrated.
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+// Compile-time checks that Store implements the ports.
+var (
+	_ domain.UserStore    = (*Store)(nil)
+	_ domain.SessionStore = (*Store)(nil)
+	_ domain.ClientStore  = (*Store)(nil)
+	_ domain.KeyStore     = (*Store)(nil)
+	_ domain.Pinger       = (*Store)(nil)
+)
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// conn returns the session for one call.
+func (s *Store) conn(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// isPostgres reports whether the store talks to Postgres.
+func (s *Store) isPostgres() bool { return s.db.Dialector.Name() == "postgres" }
+
+// translate turns GORM errors into domain errors: record not found becomes
+// ErrNotFound, a duplicate key dup (ErrConflict unless the caller knows
+// better), a foreign-key violation ErrNotFound (the parent is gone).
+// Anything else is wrapped with what.
+func translate(err error, what string, dup error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", what, dup)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

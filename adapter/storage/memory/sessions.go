@@ -1,0 +1,177 @@
+package memory
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// CreateSession stores a copy of sess and its first refresh token, which
+// belongs to sess whatever first.SessionID says. ErrNotFound if the user does
+// not exist, ErrConflict if the session id or token hash is already used.
+func (s *Store) CreateSession(ctx context.Context, sess *domain.Session, first domain.RefreshToken) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[sess.UserID]; !ok {
+		return fmt.Errorf("create session for user %s: %w", sess.UserID, domain.ErrNotFound)
+	}
+	if _, ok := s.sessions[sess.ID]; ok {
+		return fmt.Errorf("create session %s: %w", sess.ID, domain.ErrConflict)
+	}
+	if _, ok := s.tokens[string(first.Hash)]; ok {
+		return fmt.Errorf("create session %s: refresh token: %w", sess.ID, domain.ErrConflict)
+	}
+	s.sessions[sess.ID] = cloneSession(*sess)
+	if s.userSessions[sess.UserID] == nil {
+		s.userSessions[sess.UserID] = make(map[string]struct{})
+	}
+	s.userSessions[sess.UserID][sess.ID] = struct{}{}
+	first.SessionID = sess.ID
+	s.addToken(first)
+	return nil
+}
+
+// addToken records a refresh-token hash; the caller holds s.mu.
+func (s *Store) addToken(t domain.RefreshToken) {
+	t = cloneToken(t)
+	s.tokens[string(t.Hash)] = t
+	s.sessionTokens[t.SessionID] = append(s.sessionTokens[t.SessionID], string(t.Hash))
+}
+
+// SessionByID returns a copy of the session or ErrNotFound.
+func (s *Store) SessionByID(ctx context.Context, id string) (*domain.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return nil, fmt.Errorf("session %s: %w", id, domain.ErrNotFound)
+	}
+	sess = cloneSession(sess)
+	return &sess, nil
+}
+
+// RefreshTokenByHash returns a copy of the token record or ErrNotFound.
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.RefreshToken, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[string(hash)]
+	if !ok {
+		return nil, fmt.Errorf("refresh token: %w", domain.ErrNotFound)
+	}
+	t = cloneToken(t)
+	return &t, nil
+}
+
+// RotateRefreshToken moves the session from r.FromGeneration to the next
+// generation and records r.NewHash, all under the lock. ErrConflict if the
+// session is revoked or at another generation, ErrNotFound if it is gone.
+func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[r.SessionID]
+	switch {
+	case !ok:
+		return fmt.Errorf("rotate session %s: %w", r.SessionID, domain.ErrNotFound)
+	case sess.Revoked() || sess.Generation != r.FromGeneration:
+		return fmt.Errorf("rotate session %s: %w", r.SessionID, domain.ErrConflict)
+	}
+	if _, dup := s.tokens[string(r.NewHash)]; dup {
+		return fmt.Errorf("rotate session %s: refresh token: %w", r.SessionID, domain.ErrConflict)
+	}
+	sess.Generation = r.FromGeneration + 1
+	sess.RotatedAt = r.At
+	sess.SealedSuccessor = cloneBytes(r.SealedSuccessor)
+	s.sessions[r.SessionID] = sess
+	s.addToken(domain.RefreshToken{Hash: r.NewHash, SessionID: r.SessionID, Generation: sess.Generation, CreatedAt: r.At})
+	return nil
+}
+
+// RevokeSessions revokes the live sessions matching every non-empty field of
+// the selector (SessionID, UserID, and not ExceptID), appends one feed entry
+// per revoked session, and returns their IDs in ID order. A selector with
+// neither SessionID nor UserID selects nothing.
+func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var candidates []string
+	switch {
+	case r.SessionID != "":
+		candidates = []string{r.SessionID}
+	case r.UserID != "":
+		for id := range s.userSessions[r.UserID] {
+			candidates = append(candidates, id)
+		}
+	}
+	var revoked []string
+	for _, id := range candidates {
+		sess, ok := s.sessions[id]
+		if !ok || sess.Revoked() || id == r.ExceptID || (r.UserID != "" && sess.UserID != r.UserID) {
+			continue
+		}
+		revoked = append(revoked, id)
+	}
+	sort.Strings(revoked)
+	for _, id := range revoked {
+		sess := s.sessions[id]
+		sess.RevokedAt = r.At
+		s.sessions[id] = sess
+		s.lastSeq++
+		s.feed = append(s.feed, domain.Revocation{Seq: s.lastSeq, SessionID: id, UserID: sess.UserID, At: r.At, Expires: r.FeedExpires})
+	}
+	return revoked, nil
+}
+
+// RevocationsSince returns up to limit feed entries with Seq > after and
+// Expires after now, in Seq order. A limit of zero or less means no limit.
+func (s *Store) RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]domain.Revocation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(s.feed, after+1, func(r domain.Revocation, seq int64) int {
+		return cmp.Compare(r.Seq, seq)
+	})
+	var out []domain.Revocation
+	for _, r := range s.feed[i:] {
+		if limit > 0 && len(out) == limit {
+			break
+		}
+		if r.Expires.After(now) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// PruneRevocations deletes feed entries whose Expires is not after t. Seq
+// numbers are never reused.
+func (s *Store) PruneRevocations(ctx context.Context, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.feed = slices.DeleteFunc(s.feed, func(r domain.Revocation) bool { return !r.Expires.After(t) })
+	return nil
+}

@@ -1,0 +1,105 @@
+// Package memory is an in-memory implementation of the storage ports: maps
+// guarded by one mutex. It is production-grade for a single process that may
+// lose its state on restart, and it is the default test double of the use
+// cases. Every method copies values in and out, so callers never share
+// memory with the store.
+package memory
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// Store keeps users, sessions, refresh-token hashes, the revocation feed,
+// clients and signing keys in memory.
+type Store struct {
+	mu sync.Mutex
+
+	users     map[string]domain.User
+	usernames map[string]string // normalised username -> user id
+
+	sessions     map[string]domain.Session
+	userSessions map[string]map[string]struct{} // user id -> session ids
+	tokens       map[string]domain.RefreshToken // string(hash) -> record
+	// sessionTokens lists the token hashes of each session so that deleting
+	// a user removes them without scanning every token.
+	sessionTokens map[string][]string
+
+	feed    []domain.Revocation // ascending Seq
+	lastSeq int64
+
+	clients map[string]domain.Client
+	keys    map[string]domain.SigningKey
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		users:         make(map[string]domain.User),
+		usernames:     make(map[string]string),
+		sessions:      make(map[string]domain.Session),
+		userSessions:  make(map[string]map[string]struct{}),
+		tokens:        make(map[string]domain.RefreshToken),
+		sessionTokens: make(map[string][]string),
+		clients:       make(map[string]domain.Client),
+		keys:          make(map[string]domain.SigningKey),
+	}
+}
+
+// Compile-time checks that Store implements the ports.
+var (
+	_ domain.UserStore    = (*Store)(nil)
+	_ domain.SessionStore = (*Store)(nil)
+	_ domain.ClientStore  = (*Store)(nil)
+	_ domain.KeyStore     = (*Store)(nil)
+	_ domain.Pinger       = (*Store)(nil)
+)
+
+// Ping always succeeds unless ctx is done: memory is always reachable.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// cloneStrings copies ss; empty becomes nil so every store answers alike.
+func cloneStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return slices.Clone(ss)
+}
+
+// cloneBytes copies b; empty becomes nil.
+func cloneBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return slices.Clone(b)
+}
+
+func cloneUser(u domain.User) domain.User {
+	u.Roles = cloneStrings(u.Roles)
+	return u
+}
+
+func cloneSession(s domain.Session) domain.Session {
+	s.Scope = cloneStrings(s.Scope)
+	s.SealedSuccessor = cloneBytes(s.SealedSuccessor)
+	return s
+}
+
+func cloneToken(t domain.RefreshToken) domain.RefreshToken {
+	t.Hash = cloneBytes(t.Hash)
+	return t
+}
+
+func cloneClient(c domain.Client) domain.Client {
+	c.SecretHash = cloneBytes(c.SecretHash)
+	c.Scopes = cloneStrings(c.Scopes)
+	return c
+}
+
+func cloneKey(k domain.SigningKey) domain.SigningKey {
+	k.Private = cloneBytes(k.Private)
+	return k
+}

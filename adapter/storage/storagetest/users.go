@@ -1,0 +1,220 @@
+package storagetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+func testUsers(t *testing.T, newStores Factory) {
+	t.Run("create and get by id and username", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		want := &domain.User{
+			ID:           "u0001",
+			Username:     "alice@example.com",
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+			Roles:        []string{domain.RoleAdmin, "ops"},
+			CreatedAt:    elsewhere(at(0)),
+			UpdatedAt:    at(time.Second),
+		}
+		wantErr(t, "CreateUser", s.CreateUser(ctx(t), want), nil)
+		got, err := s.UserByID(ctx(t), want.ID)
+		wantErr(t, "UserByID", err, nil)
+		if d := userDiff(got, want); d != "" {
+			t.Errorf("UserByID(%q) mismatch:\n\t%s", want.ID, d)
+		}
+		got, err = s.UserByUsername(ctx(t), want.Username)
+		wantErr(t, "UserByUsername", err, nil)
+		if d := userDiff(got, want); d != "" {
+			t.Errorf("UserByUsername(%q) mismatch:\n\t%s", want.Username, d)
+		}
+	})
+
+	t.Run("unknown user is ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		mustCreateUser(t, s, "u0001", "alice")
+		_, err := s.UserByID(ctx(t), "u0002")
+		wantErr(t, `UserByID("u0002")`, err, domain.ErrNotFound)
+		_, err = s.UserByUsername(ctx(t), "bob")
+		wantErr(t, `UserByUsername("bob")`, err, domain.ErrNotFound)
+		// Lookups are exact on the normalised form the caller stored.
+		_, err = s.UserByUsername(ctx(t), "ALICE")
+		wantErr(t, `UserByUsername("ALICE")`, err, domain.ErrNotFound)
+	})
+
+	t.Run("duplicate username is ErrUsernameTaken, duplicate id ErrConflict", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		mustCreateUser(t, s, "u0001", "alice")
+		dup := &domain.User{ID: "u0002", Username: "alice", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
+		wantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx(t), dup), domain.ErrUsernameTaken)
+		_, err := s.UserByID(ctx(t), "u0002")
+		wantErr(t, "UserByID(rejected duplicate)", err, domain.ErrNotFound)
+
+		sameID := &domain.User{ID: "u0001", Username: "bob", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
+		wantErr(t, "CreateUser(duplicate id)", s.CreateUser(ctx(t), sameID), domain.ErrConflict)
+		_, err = s.UserByUsername(ctx(t), "bob")
+		wantErr(t, "UserByUsername(rejected duplicate id)", err, domain.ErrNotFound)
+	})
+
+	t.Run("concurrent creates of one username: one wins", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		const n = 10
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				u := &domain.User{ID: fmt.Sprintf("u%04d", i), Username: "carol", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
+				errs[i] = s.CreateUser(ctx(t), u)
+			})
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			if err == nil {
+				won++
+				continue
+			}
+			wantErr(t, fmt.Sprintf("CreateUser #%d", i), err, domain.ErrUsernameTaken)
+		}
+		if won != 1 {
+			t.Fatalf("%d concurrent CreateUser calls succeeded; want 1", won)
+		}
+	})
+
+	t.Run("stored values are not aliased", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		u := &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}
+		wantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		u.Roles[0] = "changed"
+		got, err := s.UserByID(ctx(t), "u0001")
+		wantErr(t, "UserByID", err, nil)
+		got.Roles[1] = "changed too"
+		again, err := s.UserByID(ctx(t), "u0001")
+		wantErr(t, "UserByID", err, nil)
+		if d := userDiff(again, &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}); d != "" {
+			t.Errorf("store kept a caller's slice:\n\t%s", d)
+		}
+	})
+
+	t.Run("update round-trips every mutable field", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		u := mustCreateUser(t, s, "u0001", "alice")
+		mustCreateUser(t, s, "u0002", "bob")
+
+		u.Roles = []string{domain.RoleAdmin}
+		u.Disabled = true
+		u.PasswordHash = "$2a$10$abcdefghijklmnopqrstuu"
+		u.NotBefore = elsewhere(at(time.Hour))
+		u.UpdatedAt = at(time.Hour)
+		u.CreatedAt = at(time.Hour) // not mutable: the store keeps the original
+		wantErr(t, "UpdateUser", s.UpdateUser(ctx(t), u), nil)
+		u.CreatedAt = at(0)
+		got, err := s.UserByID(ctx(t), u.ID)
+		wantErr(t, "UserByID", err, nil)
+		if d := userDiff(got, u); d != "" {
+			t.Errorf("after UpdateUser mismatch:\n\t%s", d)
+		}
+
+		// Clearing fields must clear them in the store too.
+		u.Roles = nil
+		u.Disabled = false
+		u.NotBefore = time.Time{}
+		u.Username = "alice2"
+		wantErr(t, "UpdateUser(clear)", s.UpdateUser(ctx(t), u), nil)
+		got, err = s.UserByUsername(ctx(t), "alice2")
+		wantErr(t, "UserByUsername(renamed)", err, nil)
+		if d := userDiff(got, u); d != "" {
+			t.Errorf("after clearing UpdateUser mismatch:\n\t%s", d)
+		}
+		_, err = s.UserByUsername(ctx(t), "alice")
+		wantErr(t, "UserByUsername(old name)", err, domain.ErrNotFound)
+
+		u.Username = "bob"
+		wantErr(t, "UpdateUser(taken name)", s.UpdateUser(ctx(t), u), domain.ErrUsernameTaken)
+
+		missing := &domain.User{ID: "u0404", Username: "ghost", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
+		wantErr(t, "UpdateUser(missing)", s.UpdateUser(ctx(t), missing), domain.ErrNotFound)
+		_, err = s.UserByID(ctx(t), "u0404")
+		wantErr(t, "UserByID(after missing update)", err, domain.ErrNotFound)
+	})
+
+	t.Run("delete removes the user and its sessions", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		mustCreateUser(t, s, "u0001", "alice")
+		mustCreateUser(t, s, "u0002", "bob")
+		mustCreateSession(t, s, "u0001", "s0001")
+		mustCreateSession(t, s, "u0001", "s0002")
+		mustCreateSession(t, s, "u0002", "s0003")
+		rot := domain.Rotation{SessionID: "s0001", FromGeneration: 0, NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
+		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+
+		wantErr(t, "DeleteUser", s.DeleteUser(ctx(t), "u0001"), nil)
+		_, err := s.UserByID(ctx(t), "u0001")
+		wantErr(t, "UserByID(deleted)", err, domain.ErrNotFound)
+		_, err = s.UserByUsername(ctx(t), "alice")
+		wantErr(t, "UserByUsername(deleted)", err, domain.ErrNotFound)
+		for _, id := range []string{"s0001", "s0002"} {
+			_, err = s.SessionByID(ctx(t), id)
+			wantErr(t, fmt.Sprintf("SessionByID(%q) of deleted user", id), err, domain.ErrNotFound)
+		}
+		for _, name := range []string{"s0001/0", "s0001/1", "s0002/0"} {
+			_, err = s.RefreshTokenByHash(ctx(t), hash(name))
+			wantErr(t, fmt.Sprintf("RefreshTokenByHash(%s) of deleted user", name), err, domain.ErrNotFound)
+		}
+		if _, err := s.SessionByID(ctx(t), "s0003"); err != nil {
+			t.Fatalf("SessionByID of another user = %v; want nil", err)
+		}
+		if _, err := s.RefreshTokenByHash(ctx(t), hash("s0003/0")); err != nil {
+			t.Fatalf("RefreshTokenByHash of another user = %v; want nil", err)
+		}
+		wantErr(t, "DeleteUser(again)", s.DeleteUser(ctx(t), "u0001"), domain.ErrNotFound)
+		// The username is free again.
+		mustCreateUser(t, s, "u0003", "alice")
+	})
+
+	t.Run("list pages through users in id order", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		for _, i := range []int{5, 2, 7, 1, 4, 6, 3} {
+			mustCreateUser(t, s, fmt.Sprintf("u%04d", i), fmt.Sprintf("user%d", i))
+		}
+		var pages [][]string
+		after := ""
+		for range 5 {
+			page, err := s.ListUsers(ctx(t), after, 3)
+			wantErr(t, fmt.Sprintf("ListUsers(%q, 3)", after), err, nil)
+			var ids []string
+			for _, u := range page {
+				ids = append(ids, u.ID)
+				if u.Username == "" || u.CreatedAt.IsZero() {
+					t.Errorf("ListUsers returned incomplete user %+v", u)
+				}
+			}
+			pages = append(pages, ids)
+			if len(page) == 0 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		got := fmt.Sprint(pages)
+		want := "[[u0001 u0002 u0003] [u0004 u0005 u0006] [u0007] []]"
+		if got != want {
+			t.Fatalf("ListUsers pages = %s; want %s", got, want)
+		}
+		page, err := s.ListUsers(ctx(t), "u0003x", 2)
+		wantErr(t, "ListUsers(between ids)", err, nil)
+		if len(page) != 2 || page[0].ID != "u0004" || page[1].ID != "u0005" {
+			t.Fatalf("ListUsers(%q, 2) = %v; want u0004, u0005", "u0003x", page)
+		}
+	})
+}

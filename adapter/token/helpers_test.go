@@ -1,0 +1,257 @@
+package token_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+const (
+	testIssuer   = "https://auth.example.test"
+	testAudience = "gatehouse-api"
+	accessTTL    = 15 * time.Minute
+	leeway       = 30 * time.Second
+	retain       = accessTTL + leeway
+)
+
+var (
+	t0       = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	allAlgs  = []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256, token.AlgHS256}
+	asymAlgs = []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256}
+)
+
+// fakeStore is a tiny map-based domain.KeyStore that counts its calls.
+type fakeStore struct {
+	mu                      sync.Mutex
+	keys                    map[string]domain.SigningKey
+	lists, rotates, deletes int
+}
+
+func newFakeStore() *fakeStore { return &fakeStore{keys: map[string]domain.SigningKey{}} }
+
+func (s *fakeStore) ListKeys(context.Context) ([]domain.SigningKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lists++
+	out := make([]domain.SigningKey, 0, len(s.keys))
+	for _, k := range s.keys {
+		k.Private = slices.Clone(k.Private)
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b domain.SigningKey) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (s *fakeStore) RotateKey(_ context.Context, k *domain.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotates++
+	for id, old := range s.keys {
+		if old.Active() {
+			old.RetiredAt = k.CreatedAt
+			s.keys[id] = old
+		}
+	}
+	nk := *k
+	nk.Private = slices.Clone(k.Private)
+	s.keys[k.ID] = nk
+	return nil
+}
+
+func (s *fakeStore) DeleteKey(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deletes++
+	k, ok := s.keys[id]
+	if !ok {
+		return domain.ErrNotFound
+	}
+	if k.Active() {
+		return errors.New("cannot delete the active key")
+	}
+	delete(s.keys, id)
+	return nil
+}
+
+func (s *fakeStore) has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.keys[id]
+	return ok
+}
+
+func (s *fakeStore) counts() (lists, rotates, deletes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lists, s.rotates, s.deletes
+}
+
+// signer returns the private key stored under kid.
+func (s *fakeStore) signer(tb testing.TB, kid string) crypto.Signer {
+	tb.Helper()
+	s.mu.Lock()
+	k, ok := s.keys[kid]
+	s.mu.Unlock()
+	if !ok {
+		tb.Fatalf("no stored key %q", kid)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(k.Private)
+	if err != nil {
+		tb.Fatalf("parse stored key: %v", err)
+	}
+	return priv.(crypto.Signer)
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
+// env is a loaded ring with an issuer and a verifier sharing one clock.
+type env struct {
+	alg    string
+	store  *fakeStore
+	clock  *clock
+	secret []byte
+	ring   *token.Keyring
+	iss    *token.Issuer
+	ver    *token.Verifier
+}
+
+func newEnv(tb testing.TB, alg string, cacheSize int) *env {
+	tb.Helper()
+	e := &env{alg: alg, store: newFakeStore(), clock: &clock{t: t0}}
+	if alg == token.AlgHS256 {
+		e.secret = []byte("0123456789abcdef0123456789abcdef-test-secret")
+	}
+	ring, err := token.NewKeyring(e.store, alg, e.secret, retain, e.clock.Now)
+	if err != nil {
+		tb.Fatalf("NewKeyring(%s) error = %v", alg, err)
+	}
+	if err := ring.Load(context.Background()); err != nil {
+		tb.Fatalf("Load() error = %v", err)
+	}
+	e.ring = ring
+	e.iss = token.NewIssuer(ring, testIssuer, testAudience)
+	e.ver = token.NewVerifier(ring, testIssuer, testAudience, leeway, e.clock.Now, cacheSize)
+	return e
+}
+
+// userClaims are the claims of a typical user token issued at the clock's
+// current time.
+func (e *env) userClaims() domain.Claims {
+	now := e.clock.Now()
+	return domain.Claims{
+		ID: "jti-1", Subject: "user-1", Username: "alice", SessionID: "sess-1",
+		Scope: []string{"read", "write"}, Roles: []string{"admin", "user"},
+		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(accessTTL),
+	}
+}
+
+func (e *env) issue(tb testing.TB, c domain.Claims) string {
+	tb.Helper()
+	s, err := e.iss.Issue(context.Background(), c)
+	if err != nil {
+		tb.Fatalf("Issue() error = %v", err)
+	}
+	return s
+}
+
+// activeKid returns the kid new tokens carry.
+func (e *env) activeKid(tb testing.TB) string {
+	tb.Helper()
+	keys, err := e.ring.Keys(context.Background())
+	if err != nil {
+		tb.Fatalf("Keys() error = %v", err)
+	}
+	for _, k := range keys {
+		if k.Active() && k.Algorithm == e.alg {
+			return k.ID
+		}
+	}
+	tb.Fatal("no active key")
+	return ""
+}
+
+// stdClaims are valid registered claims for hand-made tokens.
+func (e *env) stdClaims() jwt.MapClaims {
+	now := e.clock.Now()
+	return jwt.MapClaims{
+		"iss": testIssuer, "aud": testAudience, "sub": "user-1", "jti": "j",
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(accessTTL).Unix(),
+	}
+}
+
+// sign makes a token with arbitrary header and claims, signed by the ring's
+// real key (or secret), so only the deliberate defect makes it invalid.
+func (e *env) sign(tb testing.TB, header map[string]any, claims jwt.MapClaims) string {
+	tb.Helper()
+	method := jwt.GetSigningMethod(e.alg)
+	var key any
+	if e.alg == token.AlgHS256 {
+		key = e.secret
+	} else {
+		key = e.store.signer(tb, e.activeKid(tb))
+	}
+	t := jwt.NewWithClaims(method, claims)
+	t.Header = header
+	s, err := t.SignedString(key)
+	if err != nil {
+		tb.Fatalf("sign: %v", err)
+	}
+	return s
+}
+
+// header returns a correct header for the ring's active key.
+func (e *env) header(tb testing.TB) map[string]any {
+	return map[string]any{"alg": e.alg, "typ": "at+jwt", "kid": e.activeKid(tb)}
+}
+
+// decodeSegment decodes one base64url JSON part of a token.
+func decodeSegment(tb testing.TB, tok string, i int) map[string]any {
+	tb.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		tb.Fatalf("token has %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+	if err != nil {
+		tb.Fatalf("decode part %d: %v", i, err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		tb.Fatalf("unmarshal part %d: %v", i, err)
+	}
+	return m
+}

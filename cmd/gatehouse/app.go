@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"time"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
+	"github.com/gatehouse-auth/gatehouse/usecase"
+)
+
+// verifyCacheSize bounds the verified-token cache (entries).
+const verifyCacheSize = 65536
+
+// store is everything Gatehouse persists; memory.Store and gormstore.Store
+// both provide it.
+type store interface {
+	domain.UserStore
+	domain.SessionStore
+	domain.ClientStore
+	domain.KeyStore
+	Ping(ctx context.Context) error
+}
+
+// app is the built system.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    store
+	close    func() error
+	ring     *token.Keyring
+	hasher   *password.Hasher
+	revoked  *usecase.RevocationList
+	register *usecase.Register
+	login    *usecase.Login
+	refresh  *usecase.Refresh
+	verify   *usecase.Verify
+	revoke   *usecase.Revoke
+	clients  *usecase.Clients
+	users    *usecase.Users
+	account  *usecase.Account
+	keys     *usecase.Keys
+	intro    *usecase.Introspect
+}
+
+// loadConfig parses the command's flags and the environment.
+func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
+	cfg, rest, err := config.Load(fs, args, e.getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		printUsage(e.stdout)
+	}
+	return cfg, rest, err
+}
+
+// openStore opens the store named by cfg.DB and applies migrations.
+func openStore(ctx context.Context, cfg config.Config) (store, func() error, error) {
+	if cfg.DB == "memory:" {
+		return memory.New(), func() error { return nil }, nil
+	}
+	db, err := database.Open(ctx, cfg.DB, database.Options{MaxOpenConns: cfg.DBMaxOpenConns})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--db: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, nil, fmt.Errorf("--db: %w", err)
+	}
+	if _, err := database.Migrate(ctx, db); err != nil {
+		sqlDB.Close()
+		return nil, nil, fmt.Errorf("--db: migrate: %w", err)
+	}
+	return gormstore.New(db), sqlDB.Close, nil
+}
+
+// build wires adapters into use cases, with the production hash parameters.
+func build(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
+	return buildWith(ctx, cfg, logOut, password.DefaultParams())
+}
+
+// buildWith is build with explicit argon2id parameters (tests use cheap ones).
+func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
+	log := logging.New(logOut, cfg.LogLevel, cfg.LogFormat)
+	st, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, store: st, close: closeStore}
+	now := time.Now
+	policy := usecase.TokenPolicy{
+		AccessTTL:     cfg.AccessTTL,
+		RefreshTTL:    cfg.RefreshTTL,
+		ReuseInterval: cfg.RefreshReuseInterval,
+		Leeway:        cfg.Leeway,
+		UserScopes:    cfg.UserScopes,
+	}
+	a.ring, err = token.NewKeyring(st, cfg.SigningAlg, cfg.JWTSecret, cfg.AccessTTL+cfg.Leeway, now)
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("--signing-alg: %w", err)
+	}
+	if err := a.ring.Load(ctx); err != nil {
+		closeStore()
+		return nil, fmt.Errorf("load signing keys: %w", err)
+	}
+	concurrency := cfg.HashConcurrency
+	if concurrency == 0 {
+		concurrency = runtime.NumCPU()
+	}
+	queue := cfg.HashQueue
+	if queue == 0 {
+		queue = 32 * concurrency
+	}
+	a.hasher = password.New(hashParams, concurrency, queue)
+	issuer := token.NewIssuer(a.ring, cfg.Issuer, cfg.Audience)
+	verifier := token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
+
+	a.revoked = usecase.NewRevocationList(st, now, log)
+	a.verify = usecase.NewVerify(verifier, a.revoked)
+	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
+	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
+	throttle := usecase.NewThrottle(usecase.DefaultThrottlePolicy(), now)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, throttle, policy, now, log)
+	a.refresh = usecase.NewRefresh(st, st, issuer, a.revoked, policy, now, log)
+	a.clients = usecase.NewClients(st, issuer, policy, now)
+	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
+	a.account = usecase.NewAccount(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
+	a.keys = usecase.NewKeys(a.ring)
+	a.intro = usecase.NewIntrospect(a.verify, st, st, now)
+	return a, nil
+}
+
+// httpDeps hands the use cases to the HTTP adapter.
+func (a *app) httpDeps() httpadapter.Deps {
+	return httpadapter.Deps{
+		Verify:     a.verify,
+		Register:   a.register,
+		Login:      a.login,
+		Refresh:    a.refresh,
+		Clients:    a.clients,
+		Revoke:     a.revoke,
+		Introspect: a.intro,
+		Account:    a.account,
+		Users:      a.users,
+		Keys:       a.keys,
+		Feed:       a.revoked,
+		JWKS:       a.ring,
+		Store:      a.store,
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usage)
+	config.Usage(w)
+}
+
+// redactDSN hides a password in a database URL for log lines.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.Index(dsn[i+3:], "@"); at >= 0 {
+			return dsn[:i+3] + "[redacted]@" + dsn[i+3+at+1:]
+		}
+	}
+	return dsn
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
+)
+
+// testParams are cheap argon2id parameters so tests run fast under -race;
+// the production parameters are covered by adapter/password's tests.
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// testEnv is a real Gatehouse on a real SQLite file behind httptest.
+type testEnv struct {
+	t   *testing.T
+	app *app
+	srv *httptest.Server
+	log *syncBuffer
+}
+
+// testConfig returns the default configuration on a temp SQLite file,
+// adjusted by the given GATEHOUSE_* overrides.
+func testConfig(t *testing.T, overrides map[string]string) config.Config {
+	t.Helper()
+	env := map[string]string{"GATEHOUSE_DB": filepath.Join(t.TempDir(), "gatehouse.db"), "GATEHOUSE_LOG_LEVEL": "debug"}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	cfg, _, err := config.Load(flag.NewFlagSet("test", flag.ContinueOnError), nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	return cfg
+}
+
+func newTestEnv(t *testing.T, overrides map[string]string) *testEnv {
+	t.Helper()
+	cfg := testConfig(t, overrides)
+	logs := &syncBuffer{}
+	a, err := buildWith(context.Background(), cfg, logs, testParams)
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	h := httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer}, a.log)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		if err := a.close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &testEnv{t: t, app: a, srv: srv, log: logs}
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// json decodes the body into a map.
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+// do sends a request; body may be a string (sent as is) or any value
+// (sent as JSON).
+func (e *testEnv) do(method, path string, body any, headers map[string]string) response {
+	e.t.Helper()
+	var rd io.Reader
+	contentType := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+		contentType = "application/json"
+	case []byte:
+		rd = bytes.NewReader(b)
+		contentType = "application/json"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatalf("marshal: %v", err)
+		}
+		rd = bytes.NewReader(raw)
+		contentType = "application/json"
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatalf("new request: %v", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("read body: %v", err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}
+}
+
+// form posts a form-encoded body.
+func (e *testEnv) form(path, body string, headers map[string]string) response {
+	e.t.Helper()
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return e.do(http.MethodPost, path, []byte(body), h)
+}
+
+// signUp registers a user and fails the test otherwise.
+func (e *testEnv) signUp(username, pw string) map[string]any {
+	e.t.Helper()
+	r := e.do(http.MethodPost, "/users", map[string]string{"username": username, "password": pw}, nil)
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("POST /users %s = %d %s; want 201", username, r.status, r.body)
+	}
+	return r.json(e.t)
+}
+
+// login returns the /get_token answer for a registered user.
+func (e *testEnv) login(username, pw string) map[string]any {
+	e.t.Helper()
+	r := e.do(http.MethodPost, "/get_token", map[string]string{"username": username, "password": pw}, nil)
+	if r.status != http.StatusOK {
+		e.t.Fatalf("POST /get_token %s = %d %s; want 200", username, r.status, r.body)
+	}
+	return r.json(e.t)
+}
+
+func bearerHeader(tok any) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + tok.(string)}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+func httptestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+// decodeHeader returns a JWT's decoded header JSON.
+func decodeHeader(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		t.Fatalf("decode header: %v", err)
+	}
+	return string(raw)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestJWKSAndRotation(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	admin := bearerHeader(e.adminToken())
+	e.signUp("alice", "correct horse battery")
+	before := e.login("alice", "correct horse battery")["access_token"]
+
+	kids := func() []string {
+		r := e.do(http.MethodGet, "/.well-known/jwks.json", nil, nil)
+		if r.status != 200 || !strings.Contains(r.header.Get("Cache-Control"), "max-age=") {
+			t.Fatalf("GET jwks = %d (Cache-Control %q)", r.status, r.header.Get("Cache-Control"))
+		}
+		var doc struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+				Kty string `json:"kty"`
+				Alg string `json:"alg"`
+				D   string `json:"d"`
+			} `json:"keys"`
+		}
+		if err := json.Unmarshal(r.body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range doc.Keys {
+			if k.D != "" {
+				t.Fatalf("JWKS publishes a private key component: %s", r.body)
+			}
+			if k.Kty != "OKP" || k.Alg != "EdDSA" {
+				t.Errorf("key %s: kty %s alg %s; want OKP EdDSA", k.Kid, k.Kty, k.Alg)
+			}
+			out = append(out, k.Kid)
+		}
+		return out
+	}
+	if got := kids(); len(got) != 1 {
+		t.Fatalf("JWKS before rotation has %d keys; want 1", len(got))
+	}
+	r := e.do(http.MethodPost, "/admin/keys/rotate", nil, admin)
+	if r.status != 200 || r.json(t)["kid"] == "" {
+		t.Fatalf("rotate = %d %s", r.status, r.body)
+	}
+	newKid := r.json(t)["kid"].(string)
+	if got := kids(); len(got) != 2 {
+		t.Fatalf("JWKS after rotation has %v; want the old and the new key", got)
+	}
+	if r := e.do(http.MethodGet, "/protected_resource", nil, bearerHeader(before)); r.status != 200 {
+		t.Errorf("token signed by the retired key = %d; want 200 until it expires", r.status)
+	}
+	after := e.login("alice", "correct horse battery")["access_token"].(string)
+	if !strings.Contains(decodeHeader(t, after), newKid) {
+		t.Errorf("new token header %s does not name the new kid %s", decodeHeader(t, after), newKid)
+	}
+}
+
+func TestMetadata(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_ISSUER": "https://auth.example.com/"})
+	r := e.do(http.MethodGet, "/.well-known/oauth-authorization-server", nil, nil)
+	if r.status != 200 {
+		t.Fatalf("metadata = %d", r.status)
+	}
+	b := r.json(t)
+	if b["issuer"] != "https://auth.example.com" || b["token_endpoint"] != "https://auth.example.com/oauth/token" ||
+		b["jwks_uri"] != "https://auth.example.com/.well-known/jwks.json" {
+		t.Errorf("metadata = %s", r.body)
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the gatehouse command once per test binary run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "gatehouse")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary; skipped in -short mode")
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs "gatehouse serve" with env and waits until it answers.
+func startServe(t *testing.T, bin string, env []string) (*exec.Cmd, string, *syncBuffer) {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env = append(os.Environ(), env...)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return cmd, base, logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSIGTERMLosesNoUser registers users concurrently, sends SIGTERM in the
+// middle, and checks that every acknowledged (201) user is in the database.
+func TestSIGTERMLosesNoUser(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	db := filepath.Join(t.TempDir(), "gatehouse.db")
+	env := []string{"GATEHOUSE_DB=" + db, "GATEHOUSE_LOG_LEVEL=warn"}
+	cmd, base, logs := startServe(t, bin, env)
+
+	var acked sync.Map
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("user-%d-%d", w, i)
+				body := fmt.Sprintf(`{"username":%q,"password":"a long enough password"}`, name)
+				resp, err := http.Post(base+"/users", "application/json", strings.NewReader(body))
+				if err != nil {
+					return // server gone
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusCreated {
+					acked.Store(name, true)
+					count.Add(1)
+				}
+			}
+		}()
+	}
+	for count.Load() < 20 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("serve exited with %v after SIGTERM; want 0\n%s", err, logs.String())
+	}
+
+	out, err := exec.Command(bin, "user", "list", "--db", db).CombinedOutput()
+	if err != nil {
+		t.Fatalf("user list: %v\n%s", err, out)
+	}
+	stored := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) > 1 {
+			stored[f[1]] = true
+		}
+	}
+	missing := 0
+	acked.Range(func(k, _ any) bool {
+		if !stored[k.(string)] {
+			missing++
+			t.Errorf("user %s was acknowledged but is not in the database", k)
+		}
+		return true
+	})
+	t.Logf("%d users acknowledged before SIGTERM, %d missing", count.Load(), missing)
+}
+
+// TestBadConfigStopsStartup checks that bad settings fail fast with one
+// line naming the setting, before the port opens.
+func TestBadConfigStopsStartup(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"short secret", []string{"GATEHOUSE_SIGNING_ALG=HS256", "GATEHOUSE_JWT_SECRET=short"}, "GATEHOUSE_JWT_SECRET"},
+		{"unknown alg", []string{"GATEHOUSE_SIGNING_ALG=none"}, "--signing-alg"},
+		{"unreachable db", []string{"GATEHOUSE_DB=postgres://nobody:hunter2@127.0.0.1:1/x?connect_timeout=1"}, "--db"},
+		{"bad duration", []string{"GATEHOUSE_ACCESS_TTL=soon"}, "--access-ttl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// A hang would fail here rather than at the suite's timeout.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "serve", "--addr", freeAddr(t))
+			cmd.Env = append(os.Environ(), tt.env...)
+			if !strings.Contains(strings.Join(tt.env, " "), "GATEHOUSE_DB=") {
+				cmd.Env = append(cmd.Env, "GATEHOUSE_DB="+filepath.Join(t.TempDir(), "g.db"))
+			}
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("serve started with bad config; output:\n%s", out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Errorf("output %q does not name %s", out, tt.want)
+			}
+			if strings.Contains(string(out), "hunter2") {
+				t.Errorf("output leaks the database password: %s", out)
+			}
+			if ctx.Err() != nil {
+				t.Errorf("serve did not exit within 30 s")
+			}
+		})
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
+)
+
+// serve runs the service until ctx ends (SIGINT/SIGTERM), then drains.
+func serve(ctx context.Context, e env, args []string) error {
+	cfg, _, err := loadConfig(e, "serve", args, nil)
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	a, err := build(startCtx, cfg, e.stderr)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.revoked.Sync(ctx); err != nil {
+		return fmt.Errorf("initial revocation sync: %w", err)
+	}
+	ln, err := server.Listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	a.log.Info("starting gatehouse", "version", version, "db", redactDSN(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
+
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.revoked.Run(bg, cfg.RevocationSync) }()
+	go func() { defer wg.Done(); a.reloadKeys(bg, cfg.RevocationSync) }()
+
+	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
+		Issuer:         cfg.Issuer,
+		TrustedProxies: cfg.TrustedProxies,
+	}, a.log)
+	err = server.Serve(ctx, ln, h, a.log)
+	stopBG()
+	wg.Wait()
+	a.log.Info("stopped")
+	return err
+}
+
+// reloadKeys picks up key rotations made by other replicas.
+func (a *app) reloadKeys(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := a.ring.Load(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("signing key reload failed", "err", err)
+		}
+	}
+}
+
+// migrate applies pending migrations and exits.
+func migrate(ctx context.Context, e env, args []string) error {
+	cfg, _, err := loadConfig(e, "migrate", args, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.DB == "memory:" {
+		return fmt.Errorf("--db: the memory store has nothing to migrate")
+	}
+	db, err := database.Open(ctx, cfg.DB, database.Options{})
+	if err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	n, err := database.Migrate(ctx, db)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	log := logging.New(e.stderr, cfg.LogLevel, cfg.LogFormat)
+	log.Info("migrations applied", "count", n)
+	fmt.Fprintf(e.stdout, "applied %d migration(s)\n", n)
+	return nil
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+)
+
+func TestLogoutScopes(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	e.signUp("alice", "correct horse battery")
+	login := func() string { return e.login("alice", "correct horse battery")["access_token"].(string) }
+	ok := func(tok string) bool {
+		return e.do(http.MethodGet, "/protected_resource", nil, bearerHeader(tok)).status == 200
+	}
+
+	a, b, c := login(), login(), login()
+	if r := e.do(http.MethodPost, "/logout", nil, bearerHeader(a)); r.status != 204 {
+		t.Fatalf("POST /logout = %d %s; want 204", r.status, r.body)
+	}
+	if ok(a) || !ok(b) || !ok(c) {
+		t.Fatalf("after local logout: a=%v b=%v c=%v; want false true true", ok(a), ok(b), ok(c))
+	}
+	if r := e.do(http.MethodPost, "/logout?scope=others", nil, bearerHeader(b)); r.status != 204 {
+		t.Fatalf("POST /logout?scope=others = %d %s", r.status, r.body)
+	}
+	if !ok(b) || ok(c) {
+		t.Fatalf("after logout others: b=%v c=%v; want true false", ok(b), ok(c))
+	}
+	d := login()
+	if r := e.do(http.MethodPost, "/logout?scope=global", nil, bearerHeader(d)); r.status != 204 {
+		t.Fatalf("POST /logout?scope=global = %d %s", r.status, r.body)
+	}
+	if ok(b) || ok(d) {
+		t.Fatalf("after global logout: b=%v d=%v; want false false", ok(b), ok(d))
+	}
+	if r := e.do(http.MethodPost, "/logout?scope=everything", nil, bearerHeader(login())); r.status != 400 {
+		t.Errorf("POST /logout?scope=everything = %d; want 400", r.status)
+	}
+}
+
+func TestChangePassword(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	e.signUp("alice", "correct horse battery")
+	mine := e.login("alice", "correct horse battery")["access_token"]
+	other := e.login("alice", "correct horse battery")["access_token"]
+
+	body := map[string]string{"current_password": "wrong wrong wrong", "new_password": "a brand new secret"}
+	if r := e.do(http.MethodPost, "/me/password", body, bearerHeader(mine)); r.status != 401 {
+		t.Fatalf("change with wrong current password = %d %s; want 401", r.status, r.body)
+	}
+	body["current_password"] = "correct horse battery"
+	if r := e.do(http.MethodPost, "/me/password", body, bearerHeader(mine)); r.status != 204 {
+		t.Fatalf("change password = %d %s; want 204", r.status, r.body)
+	}
+	if r := e.do(http.MethodGet, "/me", nil, bearerHeader(mine)); r.status != 200 {
+		t.Errorf("caller's own session after password change = %d; want 200", r.status)
+	}
+	if r := e.do(http.MethodGet, "/me", nil, bearerHeader(other)); r.status != 401 {
+		t.Errorf("other session after password change = %d; want 401", r.status)
+	}
+	e.login("alice", "a brand new secret")
+}
+
+// TestRevocationAcrossReplicas runs two servers on one SQLite file: a
+// logout on one is refused by the other within the sync interval.
+func TestRevocationAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	e1 := newTestEnv(t, map[string]string{"GATEHOUSE_REVOCATION_SYNC": "100ms"})
+	cfg := e1.app.cfg
+	a2, err := buildWith(context.Background(), cfg, &syncBuffer{}, testParams)
+	if err != nil {
+		t.Fatalf("second replica: %v", err)
+	}
+	defer a2.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go a2.revoked.Run(ctx, cfg.RevocationSync)
+	srv2 := newServer(t, a2)
+
+	e1.signUp("alice", "correct horse battery")
+	tok := e1.login("alice", "correct horse battery")["access_token"]
+	get := func() int {
+		req, _ := http.NewRequest(http.MethodGet, srv2+"/protected_resource", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.(string))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(); s != 200 {
+		t.Fatalf("token from replica 1 on replica 2 = %d; want 200", s)
+	}
+	if r := e1.do(http.MethodPost, "/logout", nil, bearerHeader(tok)); r.status != 204 {
+		t.Fatalf("logout = %d", r.status)
+	}
+	if r := e1.do(http.MethodGet, "/protected_resource", nil, bearerHeader(tok)); r.status != 401 {
+		t.Fatalf("revoking replica still accepts the token: %d", r.status)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for get() != 401 {
+		if time.Now().After(deadline) {
+			t.Fatal("replica 2 still accepts a revoked token after 5 s (sync interval 100 ms)")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func newServer(t *testing.T, a *app) string {
+	t.Helper()
+	srv := httptestServer(httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: a.cfg.Issuer}, a.log))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}

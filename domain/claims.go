@@ -1,0 +1,30 @@
+package domain
+
+import "time"
+
+// Claims is what an access token asserts, independent of its encoding.
+type Claims struct {
+	ID        string // jti
+	Subject   string // user id or client id
+	Username  string // the tutorial's "user" claim; empty for client tokens
+	SessionID string // sid; empty for client tokens
+	ClientID  string // client_id for machine tokens
+	Scope     []string
+	Roles     []string
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ExpiresAt time.Time
+}
+
+// IsClient reports whether the token was issued to a machine client.
+func (c *Claims) IsClient() bool { return c.ClientID != "" && c.SessionID == "" }
+
+// HasRole reports whether the claims carry role.
+func (c *Claims) HasRole(role string) bool {
+	for _, r := range c.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,107 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// UserStore persists users. Usernames are unique after normalisation.
+type UserStore interface {
+	// CreateUser stores u; ErrUsernameTaken if the username is in use.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user or ErrNotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByUsername returns the user with the normalised username or
+	// ErrNotFound.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// UpdateUser saves every mutable field of u; ErrNotFound if it is gone.
+	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser removes the user and its sessions; ErrNotFound if absent.
+	DeleteUser(ctx context.Context, id string) error
+	// ListUsers returns up to limit users with IDs greater than after, in
+	// ID order (IDs are time-ordered, so this is creation order).
+	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
+}
+
+// SessionStore persists sessions, the hashes of their refresh tokens and the
+// revocation feed.
+type SessionStore interface {
+	// CreateSession stores s together with its first refresh token.
+	CreateSession(ctx context.Context, s *Session, first RefreshToken) error
+	// SessionByID returns the session or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// RefreshTokenByHash returns the issued token record or ErrNotFound.
+	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
+	// RotateRefreshToken atomically moves the session from
+	// r.FromGeneration to the next generation and records r.NewHash. It
+	// returns ErrConflict if the session is revoked or no longer at
+	// r.FromGeneration (another request won), ErrNotFound if it is gone.
+	RotateRefreshToken(ctx context.Context, r Rotation) error
+	// RevokeSessions revokes the live sessions selected by r, appends one
+	// feed entry per revoked session in the same transaction, and returns
+	// their IDs.
+	RevokeSessions(ctx context.Context, r SessionRevocation) ([]string, error)
+	// RevocationsSince returns up to limit feed entries with Seq > after
+	// and Expires after now, in Seq order.
+	RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]Revocation, error)
+	// PruneRevocations deletes feed entries that expired before t.
+	PruneRevocations(ctx context.Context, t time.Time) error
+}
+
+// ClientStore persists machine clients.
+type ClientStore interface {
+	CreateClient(ctx context.Context, c *Client) error
+	// ClientByID returns the client or ErrNotFound.
+	ClientByID(ctx context.Context, id string) (*Client, error)
+	ListClients(ctx context.Context) ([]Client, error)
+	// DeleteClient removes the client; ErrNotFound if absent.
+	DeleteClient(ctx context.Context, id string) error
+}
+
+// KeyStore persists signing keys.
+type KeyStore interface {
+	// ListKeys returns every stored key, newest first.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// RotateKey retires every active key at k.CreatedAt and stores k as the
+	// only active one, in one transaction.
+	RotateKey(ctx context.Context, k *SigningKey) error
+	// DeleteKey removes a retired key; ErrNotFound if absent.
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// PasswordHasher turns a password into a stored hash string and checks one.
+type PasswordHasher interface {
+	// Hash returns the encoded hash of password. It returns ErrOverloaded
+	// when the hashing queue is full.
+	Hash(ctx context.Context, password string) (string, error)
+	// Verify reports whether password matches stored, and whether stored
+	// should be replaced by a fresh Hash (old parameters or algorithm).
+	Verify(ctx context.Context, stored, password string) (ok, rehash bool, err error)
+}
+
+// TokenIssuer signs access tokens.
+type TokenIssuer interface {
+	// Issue encodes and signs c; iss, aud, typ and kid are the issuer's.
+	Issue(ctx context.Context, c Claims) (string, error)
+}
+
+// TokenVerifier checks access tokens.
+type TokenVerifier interface {
+	// Verify checks the signature and every registered claim and returns
+	// the claims, or ErrTokenExpired / ErrTokenInvalid.
+	Verify(ctx context.Context, token string) (*Claims, error)
+}
+
+// KeyManager generates and rotates signing keys.
+type KeyManager interface {
+	// Rotate makes a newly generated key the active signing key and returns
+	// its kid.
+	Rotate(ctx context.Context) (string, error)
+	// Keys lists the known keys, newest first.
+	Keys(ctx context.Context) ([]SigningKey, error)
+}
+
+// Pinger reports whether the store can be reached.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

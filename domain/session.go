@@ -1,0 +1,75 @@
+package domain
+
+import "time"
+
+// Session is one login of a user: the chain of refresh tokens issued from
+// it, and the id carried by its access tokens as "sid".
+//
+// Refresh tokens are never stored. The store keeps the SHA-256 of each one
+// issued (RefreshToken rows), so reuse of an old token is recognised, and
+// the current successor sealed with a key derived from its predecessor so
+// that a racing client holding the predecessor can get the same successor
+// within the reuse interval.
+type Session struct {
+	ID        string
+	UserID    string
+	Scope     []string
+	CreatedAt time.Time
+	// ExpiresAt is the absolute end of the session; refreshing never moves it.
+	ExpiresAt time.Time
+	// Generation counts rotations; the current refresh token has this
+	// generation.
+	Generation int64
+	// RotatedAt is when the current generation was issued.
+	RotatedAt time.Time
+	// SealedSuccessor is the current refresh token encrypted with a key
+	// derived from the previous one (empty for generation 0).
+	SealedSuccessor []byte
+	RevokedAt       time.Time // zero while the session is live
+}
+
+// Revoked reports whether the session has been revoked.
+func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
+
+// RefreshToken is the stored record of one issued refresh token: its hash
+// and which generation of which session it belongs to.
+type RefreshToken struct {
+	Hash       []byte // SHA-256 of the token
+	SessionID  string
+	Generation int64
+	CreatedAt  time.Time
+}
+
+// Rotation describes one conditional refresh-token rotation: it succeeds only
+// if the session is still at FromGeneration and not revoked.
+type Rotation struct {
+	SessionID       string
+	FromGeneration  int64
+	NewHash         []byte
+	SealedSuccessor []byte
+	At              time.Time
+}
+
+// Revocation is one entry of the revocation feed that replicas and other
+// services poll: a revoked session id. Seq orders the feed and serves as the
+// cursor.
+type Revocation struct {
+	Seq       int64
+	SessionID string
+	UserID    string
+	At        time.Time
+	// Expires is when the entry stops mattering: no access token of the
+	// session can still be valid after it.
+	Expires time.Time
+}
+
+// SessionRevocation selects sessions to revoke: one session by ID, or every
+// live session of UserID except ExceptID.
+type SessionRevocation struct {
+	SessionID string
+	UserID    string
+	ExceptID  string
+	At        time.Time
+	// FeedExpires is written to the feed entry of each revoked session.
+	FeedExpires time.Time
+}

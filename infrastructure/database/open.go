@@ -1,0 +1,253 @@
+// Package database opens the GORM connection for a DSN (a SQLite file or a
+// Postgres URL), sets the pool up and applies the embedded migrations. It is
+// plumbing that only main calls; stores receive the *gorm.DB.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DefaultSQLitePath is the database used when the DSN is empty.
+const DefaultSQLitePath = "gatehouse.db"
+
+// Dialect names returned by Dialect.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options tunes the connection pool. Zero values pick defaults suited to the
+// dialect.
+type Options struct {
+	// MaxOpenConns caps open connections (default 8 for SQLite, whose
+	// writers queue on one lock anyway, 20 for Postgres).
+	MaxOpenConns int
+	// MaxIdleConns caps idle connections (default MaxOpenConns).
+	MaxIdleConns int
+	// ConnMaxLifetime recycles connections (default 30 minutes).
+	ConnMaxLifetime time.Duration
+	// PingTimeout bounds the connectivity check in Open (default 5 s).
+	PingTimeout time.Duration
+}
+
+// sqliteParams are the connection parameters every SQLite connection gets
+// (mattn/go-sqlite3 syntax): WAL so readers never block the writer, a busy
+// timeout so writers queue instead of failing with "database is locked",
+// foreign keys on, and BEGIN IMMEDIATE so a transaction takes the write lock
+// up front rather than failing on upgrade.
+var sqliteParams = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_busy_timeout", "10000"},
+	{"_foreign_keys", "on"},
+	{"_txlock", "immediate"},
+	{"_synchronous", "NORMAL"},
+}
+
+var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
+
+// Open connects to the database named by dsn and checks it is reachable
+// within opts.PingTimeout. dsn is a SQLite file path (empty means
+// DefaultSQLitePath; "file:PATH" and "sqlite://PATH" are accepted too) or a
+// "postgres://" / "postgresql://" URL. Errors name the problem but never
+// contain a password from the DSN.
+func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
+	dialector, name, err := dialectorFor(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true, // we ping below, with a deadline
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database %s: %w", name, redact(dsn), scrub(err, dsn))
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", name, err)
+	}
+	opts = opts.withDefaults(name)
+	sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
+	sqlDB.SetConnMaxLifetime(opts.ConnMaxLifetime)
+
+	pingCtx, cancel := context.WithTimeout(ctx, opts.PingTimeout)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		closeErr := sqlDB.Close()
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s: %w", opts.PingTimeout, err)
+		}
+		return nil, errors.Join(fmt.Errorf("connect to %s database %s: %w", name, redact(dsn), scrub(err, dsn)), closeErr)
+	}
+	return db, nil
+}
+
+// Dialect reports which database db talks to: SQLite or Postgres.
+func Dialect(db *gorm.DB) string { return db.Dialector.Name() }
+
+func (o Options) withDefaults(dialect string) Options {
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = 20
+		if dialect == SQLite {
+			o.MaxOpenConns = 8
+		}
+	}
+	if o.MaxIdleConns <= 0 || o.MaxIdleConns > o.MaxOpenConns {
+		o.MaxIdleConns = o.MaxOpenConns
+	}
+	if o.ConnMaxLifetime <= 0 {
+		o.ConnMaxLifetime = 30 * time.Minute
+	}
+	if o.PingTimeout <= 0 {
+		o.PingTimeout = 5 * time.Second
+	}
+	return o
+}
+
+// dialectorFor picks the GORM dialector for dsn and returns the dialect name.
+func dialectorFor(dsn string) (gorm.Dialector, string, error) {
+	scheme := ""
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 { // "C:" is a drive
+		scheme = strings.ToLower(m[1])
+	}
+	switch scheme {
+	case "postgres", "postgresql":
+		return postgres.Open(dsn), Postgres, nil
+	case "", "file", "sqlite", "sqlite3":
+		path, query, err := sqlitePath(dsn, scheme)
+		if err != nil {
+			return nil, "", err
+		}
+		return sqlite.Open(sqliteDSN(path, query)), SQLite, nil
+	case "memory":
+		return nil, "", errors.New(`database "memory:": the in-memory store has no database to open`)
+	default:
+		return nil, "", fmt.Errorf("database %q: unsupported scheme %q (want a SQLite file path or postgres://)", redact(dsn), scheme)
+	}
+}
+
+// sqlitePath extracts the file path and any extra query parameters.
+func sqlitePath(dsn, scheme string) (string, url.Values, error) {
+	rest := dsn
+	switch scheme {
+	case "file":
+		rest = strings.TrimPrefix(dsn[len(scheme)+1:], "//")
+	case "sqlite", "sqlite3":
+		rest = dsn[len(scheme)+1:]
+		if !strings.HasPrefix(rest, "//") {
+			return "", nil, fmt.Errorf("database %q: want sqlite://PATH", dsn)
+		}
+		rest = rest[2:]
+	}
+	var query url.Values
+	if scheme != "" {
+		if i := strings.IndexByte(rest, '?'); i >= 0 {
+			q, err := url.ParseQuery(rest[i+1:])
+			if err != nil {
+				return "", nil, fmt.Errorf("database %q: bad parameters: %w", dsn, err)
+			}
+			rest, query = rest[:i], q
+		}
+	}
+	if rest == "" {
+		rest = DefaultSQLitePath
+	}
+	if rest == ":memory:" || query.Get("mode") == "memory" {
+		return "", nil, fmt.Errorf("database %q: in-memory SQLite is not supported (each connection would get its own database); use memory: or a file", dsn)
+	}
+	return rest, query, nil
+}
+
+// sqliteDSN builds the mattn/go-sqlite3 DSN for path: our parameters first
+// (the driver honours the first value of a key), then the caller's others.
+func sqliteDSN(path string, extra url.Values) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	var b strings.Builder
+	b.WriteString("file:" + escaped + "?")
+	ours := make(map[string]bool, len(sqliteParams))
+	for i, p := range sqliteParams {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p[0] + "=" + p[1])
+		ours[p[0]] = true
+	}
+	for k, vs := range extra {
+		if ours[k] {
+			continue
+		}
+		for _, v := range vs {
+			b.WriteString("&" + url.QueryEscape(k) + "=" + url.QueryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
+
+// redact returns dsn with any password replaced by "xxxxx".
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// scrub makes sure err's text does not contain the DSN's password; a driver
+// might quote the DSN back. It keeps the error chain when the text is clean.
+func scrub(err error, dsn string) error {
+	msg, changed := err.Error(), false
+	for _, pw := range passwords(dsn) {
+		if pw != "" && strings.Contains(msg, pw) {
+			msg, changed = strings.ReplaceAll(msg, pw, "xxxxx"), true
+		}
+	}
+	if changed {
+		return errors.New(msg)
+	}
+	return err
+}
+
+// passwords returns the password spellings present in dsn.
+func passwords(dsn string) []string {
+	var out []string
+	if u, err := url.Parse(dsn); err == nil {
+		if u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				out = append(out, pw, url.QueryEscape(pw), url.PathEscape(pw))
+			}
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			out = append(out, pw)
+		}
+	}
+	for _, m := range passwordKV.FindAllStringSubmatch(dsn, -1) {
+		out = append(out, strings.Trim(m[2], "'"))
+	}
+	return out
+}

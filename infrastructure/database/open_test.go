@@ -1,0 +1,172 @@
+package database_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
+	"gorm.io/gorm"
+)
+
+// open opens dsn and closes it when t ends.
+func open(t *testing.T, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := database.Open(t.Context(), dsn, database.Options{})
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			_ = sqlDB.Close()
+		}
+	})
+	return db
+}
+
+// dialects runs fn on a fresh SQLite file and, when configured, a fresh
+// Postgres database.
+func dialects(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, dbtest.SQLite(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, dbtest.Postgres(t))
+	})
+}
+
+func TestOpenAndMigrate(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, dsn string) {
+		db := open(t, dsn)
+		want := database.SQLite
+		if strings.HasPrefix(dsn, "postgres") {
+			want = database.Postgres
+		}
+		if got := database.Dialect(db); got != want {
+			t.Fatalf("Dialect = %q; want %q", got, want)
+		}
+		applied, err := database.Migrate(t.Context(), db)
+		if err != nil || applied == 0 {
+			t.Fatalf("Migrate = %d, %v; want > 0, nil", applied, err)
+		}
+		again, err := database.Migrate(t.Context(), db)
+		if err != nil || again != 0 {
+			t.Fatalf("second Migrate = %d, %v; want 0, nil", again, err)
+		}
+		var recorded int64
+		if err := db.Raw("SELECT COUNT(*) FROM schema_migrations").Scan(&recorded).Error; err != nil || recorded != int64(applied) {
+			t.Fatalf("schema_migrations rows = %d, %v; want %d", recorded, err, applied)
+		}
+		for _, table := range []string{"users", "clients", "sessions", "refresh_tokens", "revocations", "signing_keys"} {
+			if !db.Migrator().HasTable(table) {
+				t.Errorf("table %s missing after Migrate", table)
+			}
+		}
+	})
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	dialects(t, func(t *testing.T, dsn string) {
+		// Two pools stand in for two processes starting at once.
+		dbs := []*gorm.DB{open(t, dsn), open(t, dsn), open(t, dsn)}
+		applied := make([]int, len(dbs))
+		errs := make([]error, len(dbs))
+		var wg sync.WaitGroup
+		for i, db := range dbs {
+			wg.Go(func() { applied[i], errs[i] = database.Migrate(t.Context(), db) })
+		}
+		wg.Wait()
+		total := 0
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent Migrate #%d = %v", i, err)
+			}
+			total += applied[i]
+		}
+		var recorded int64
+		if err := dbs[0].Raw("SELECT COUNT(*) FROM schema_migrations").Scan(&recorded).Error; err != nil {
+			t.Fatal(err)
+		}
+		if recorded == 0 || int64(total) != recorded {
+			t.Fatalf("concurrent Migrate applied %d in total, %d recorded; want each migration once", total, recorded)
+		}
+	})
+}
+
+func TestOpenSQLiteSettings(t *testing.T) {
+	t.Parallel()
+	db := open(t, "sqlite://"+dbtest.SQLite(t))
+	var mode string
+	var fk, timeout int
+	if err := db.Raw("PRAGMA journal_mode").Scan(&mode).Error; err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if err := db.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
+		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+	}
+	if err := db.Raw("PRAGMA busy_timeout").Scan(&timeout).Error; err != nil || timeout != 10000 {
+		t.Errorf("busy_timeout = %d, %v; want 10000", timeout, err)
+	}
+}
+
+func TestOpenFailsFast(t *testing.T) {
+	t.Parallel()
+	// A server that accepts connections and never answers: only the ping
+	// deadline can end the wait.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+
+	tests := []struct {
+		name string
+		dsn  string
+		opts database.Options
+	}{
+		{"refused", "postgres://u:s3cretpw@127.0.0.1:1/x?connect_timeout=1", database.Options{}},
+		{"refused without timeout", "postgres://postgres:s3cretpw@127.0.0.1:1/x", database.Options{}},
+		{"silent server", "postgres://u:s3cretpw@" + silent.Addr().String() + "/x?sslmode=disable", database.Options{PingTimeout: 500 * time.Millisecond}},
+		{"bad postgres dsn", "postgres://u:s3cretpw@127.0.0.1:99999999/x", database.Options{}},
+		{"missing sqlite directory", filepath.Join(t.TempDir(), "no", "such", "dir", "g.db"), database.Options{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			db, err := database.Open(ctx, tt.dsn, tt.opts)
+			if err == nil {
+				sqlDB, _ := db.DB()
+				_ = sqlDB.Close()
+				t.Fatalf("Open(%s) = nil error; want failure", tt.name)
+			}
+			if took := time.Since(start); took > 6*time.Second {
+				t.Errorf("Open(%s) took %s; want a few seconds at most", tt.name, took)
+			}
+			if strings.Contains(err.Error(), "s3cretpw") {
+				t.Errorf("Open(%s) error leaks the password: %v", tt.name, err)
+			}
+			t.Logf("Open(%s) = %v", tt.name, err)
+		})
+	}
+}

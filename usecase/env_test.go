@@ -1,0 +1,140 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// env wires every use case to one memory store, the fakes and a fixed clock,
+// the way cmd/gatehouse wires the real adapters.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	clock  *clock
+	store  *memory.Store
+	hasher *fakeHasher
+	tokens *fakeTokens
+	policy TokenPolicy
+
+	throttle   *Throttle
+	revoked    *RevocationList
+	verify     *Verify
+	revoke     *Revoke
+	register   *Register
+	login      *Login
+	refresh    *Refresh
+	account    *Account
+	users      *Users
+	clients    *Clients
+	introspect *Introspect
+}
+
+// option changes the token policy before the use cases are built.
+type option func(*TokenPolicy)
+
+func withReuseInterval(d time.Duration) option {
+	return func(p *TokenPolicy) { p.ReuseInterval = d }
+}
+
+func newEnv(t *testing.T, opts ...option) *env {
+	t.Helper()
+	clk := newClock()
+	policy := DefaultTokenPolicy()
+	policy.UserScopes = []string{"openid", "profile", "read"}
+	for _, o := range opts {
+		o(&policy)
+	}
+	e := &env{
+		t:      t,
+		ctx:    t.Context(),
+		clock:  clk,
+		store:  memory.New(),
+		hasher: &fakeHasher{},
+		tokens: newFakeTokens(clk),
+		policy: policy,
+	}
+	e.build(e.store)
+	return e
+}
+
+// build (re)creates the use cases on top of users.
+func (e *env) build(users domain.UserStore) {
+	log := slog.New(slog.DiscardHandler)
+	now := e.clock.now
+	e.throttle = NewThrottle(DefaultThrottlePolicy(), now)
+	e.revoked = NewRevocationList(e.store, now, log)
+	e.verify = NewVerify(e.tokens, e.revoked)
+	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
+	e.register = NewRegister(users, e.hasher, domain.DefaultPasswordMinLength, true, now)
+	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log)
+	e.refresh = NewRefresh(users, e.store, e.tokens, e.revoked, e.policy, now, log)
+	e.account = NewAccount(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
+	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
+	e.clients = NewClients(e.store, e.tokens, e.policy, now)
+	e.introspect = NewIntrospect(e.verify, users, e.store, now)
+}
+
+// addUser registers a user or fails the test.
+func (e *env) addUser(name, password string, roles ...string) *domain.User {
+	e.t.Helper()
+	u, err := e.register.Create(e.ctx, name, password, roles)
+	if err != nil {
+		e.t.Fatalf("Create(%q) = %v; want nil", name, err)
+	}
+	return u
+}
+
+// signIn logs a user in from a fixed address or fails the test.
+func (e *env) signIn(name, password string) *TokenPair {
+	e.t.Helper()
+	p, err := e.login.Login(e.ctx, LoginInput{Username: name, Password: password, IP: "192.0.2.1"})
+	if err != nil {
+		e.t.Fatalf("Login(%q) = %v; want nil", name, err)
+	}
+	return p
+}
+
+// mustRefresh refreshes or fails the test.
+func (e *env) mustRefresh(token string) *TokenPair {
+	e.t.Helper()
+	p, err := e.refresh.Refresh(e.ctx, token)
+	if err != nil {
+		e.t.Fatalf("Refresh(%s) = %v; want nil", short(token), err)
+	}
+	return p
+}
+
+// claims verifies an access token through the Verify use case or fails.
+func (e *env) claims(token string) *domain.Claims {
+	e.t.Helper()
+	c, err := e.verify.Verify(e.ctx, token)
+	if err != nil {
+		e.t.Fatalf("Verify(%q) = %v; want nil", token, err)
+	}
+	return c
+}
+
+// wantErr fails t unless errors.Is(err, want); want nil means success.
+func wantErr(t *testing.T, call string, err, want error) {
+	t.Helper()
+	switch {
+	case want == nil && err != nil:
+		t.Fatalf("%s = %v; want nil", call, err)
+	case want != nil && !errors.Is(err, want):
+		t.Fatalf("%s = %v; want %v", call, err, want)
+	}
+}
+
+// short abbreviates a refresh token for failure messages.
+func short(token string) string {
+	if len(token) > 8 {
+		return token[:8] + "…"
+	}
+	return token
+}

@@ -1,0 +1,128 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// Refresh exchanges a refresh token for a new token pair, rotating the
+// refresh token (RFC 9700 4.14.2). Reuse of an old token revokes the whole
+// session; racing clients that present the immediately previous token
+// within the reuse interval get the same successor.
+type Refresh struct {
+	users    domain.UserStore
+	store    domain.SessionStore
+	revoked  *RevocationList
+	sessions sessions
+	policy   TokenPolicy
+	now      func() time.Time
+	log      *slog.Logger
+}
+
+// NewRefresh returns a Refresh. revoked learns at once about sessions that
+// Refresh revokes for reuse.
+func NewRefresh(users domain.UserStore, store domain.SessionStore, issuer domain.TokenIssuer,
+	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger) *Refresh {
+	return &Refresh{
+		users:    users,
+		store:    store,
+		revoked:  revoked,
+		sessions: sessions{store: store, issuer: issuer, policy: policy, now: now},
+		policy:   policy,
+		now:      now,
+		log:      log,
+	}
+}
+
+// Refresh validates token and returns the next token pair of its session.
+// Every refusal is domain.ErrInvalidGrant; store failures are wrapped as is.
+func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+	if token == "" {
+		return nil, domain.ErrInvalidGrant
+	}
+	rec, err := r.store.RefreshTokenByHash(ctx, hashToken(token))
+	if err != nil {
+		return nil, grantErr("find refresh token", err)
+	}
+	sess, err := r.store.SessionByID(ctx, rec.SessionID)
+	if err != nil {
+		return nil, grantErr("find session", err)
+	}
+	now := r.now().UTC().Truncate(time.Microsecond)
+	if sess.Revoked() || !now.Before(sess.ExpiresAt) {
+		return nil, domain.ErrInvalidGrant
+	}
+	u, err := r.users.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, grantErr("find session user", err)
+	}
+	if u.Disabled {
+		return nil, domain.ErrInvalidGrant
+	}
+
+	if rec.Generation == sess.Generation {
+		next := newSecret(refreshTokenBytes)
+		sealed, err := seal(token, next)
+		if err != nil {
+			return nil, err
+		}
+		err = r.store.RotateRefreshToken(ctx, domain.Rotation{
+			SessionID:       sess.ID,
+			FromGeneration:  sess.Generation,
+			NewHash:         hashToken(next),
+			SealedSuccessor: sealed,
+			At:              now,
+		})
+		switch {
+		case err == nil:
+			return r.sessions.pair(ctx, u, sess, next)
+		case !errors.Is(err, domain.ErrConflict):
+			return nil, grantErr("rotate refresh token", err)
+		}
+		// A concurrent request rotated first: fall through as a holder of
+		// the previous token.
+		if sess, err = r.store.SessionByID(ctx, sess.ID); err != nil {
+			return nil, grantErr("reload session", err)
+		}
+	}
+
+	if rec.Generation == sess.Generation-1 && !sess.Revoked() && r.policy.ReuseInterval > 0 && now.Sub(sess.RotatedAt) <= r.policy.ReuseInterval {
+		next, err := unseal(token, sess.SealedSuccessor)
+		if err == nil {
+			return r.sessions.pair(ctx, u, sess, next)
+		}
+		r.log.WarnContext(ctx, "refresh successor did not unseal", "session_id", sess.ID, "err", err)
+	}
+	if err := r.reuse(ctx, sess); err != nil {
+		return nil, err
+	}
+	return nil, domain.ErrInvalidGrant
+}
+
+// reuse revokes a session whose old refresh token came back: someone other
+// than its rightful holder may have it.
+func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
+	now := r.now().UTC()
+	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
+	expires := now.Add(r.policy.revocationLifetime())
+	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires})
+	if err != nil {
+		return fmt.Errorf("revoke reused session: %w", err)
+	}
+	r.revoked.Add(ids, expires)
+	return nil
+}
+
+// grantErr maps a missing record to invalid_grant and wraps anything else
+// (an outage stays an outage, not a client error).
+func grantErr(op string, err error) error {
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.ErrInvalidGrant
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

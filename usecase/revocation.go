@@ -1,0 +1,148 @@
+package usecase
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// feedOverlap is how far behind its cursor RevocationList re-reads the feed.
+// On Postgres, sequence numbers are handed out before commit, so an entry
+// can become visible after one with a higher number; re-reading a window
+// catches it, and the set makes duplicates harmless.
+const feedOverlap = 256
+
+// feedPage is how many feed entries one store read returns.
+const feedPage = 1000
+
+// RevocationList is the in-memory set of revoked sessions that every
+// replica checks on each request instead of reading the database. Sync pulls
+// new entries from the store's feed; Add records a local revocation at once.
+type RevocationList struct {
+	store domain.SessionStore
+	now   func() time.Time
+	log   *slog.Logger
+
+	mu       sync.RWMutex
+	revoked  map[string]time.Time // session id -> when the entry expires
+	cursor   int64
+	lastSync time.Time
+}
+
+// NewRevocationList returns an empty list fed from store.
+func NewRevocationList(store domain.SessionStore, now func() time.Time, log *slog.Logger) *RevocationList {
+	return &RevocationList{store: store, now: now, log: log, revoked: make(map[string]time.Time)}
+}
+
+// Revoked reports whether session id has been revoked.
+func (l *RevocationList) Revoked(id string) bool {
+	l.mu.RLock()
+	exp, ok := l.revoked[id]
+	l.mu.RUnlock()
+	return ok && l.now().Before(exp)
+}
+
+// Add marks sessions revoked until expires.
+func (l *RevocationList) Add(ids []string, expires time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		if expires.After(l.revoked[id]) {
+			l.revoked[id] = expires
+		}
+	}
+}
+
+// Size returns the number of sessions in the set.
+func (l *RevocationList) Size() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.revoked)
+}
+
+// LastSync returns when Sync last succeeded (zero before the first time).
+func (l *RevocationList) LastSync() time.Time {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.lastSync
+}
+
+// Sync reads the feed entries added since the last Sync and drops expired
+// ones from the set.
+func (l *RevocationList) Sync(ctx context.Context) error {
+	now := l.now()
+	l.mu.RLock()
+	after := max(l.cursor-feedOverlap, 0)
+	l.mu.RUnlock()
+	for {
+		page, err := l.store.RevocationsSince(ctx, after, now, feedPage)
+		if err != nil {
+			return fmt.Errorf("read revocation feed: %w", err)
+		}
+		l.mu.Lock()
+		for _, e := range page {
+			if e.Expires.After(l.revoked[e.SessionID]) {
+				l.revoked[e.SessionID] = e.Expires
+			}
+			l.cursor = max(l.cursor, e.Seq)
+			after = e.Seq
+		}
+		l.mu.Unlock()
+		if len(page) < feedPage {
+			break
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, exp := range l.revoked {
+		if !now.Before(exp) {
+			delete(l.revoked, id)
+		}
+	}
+	l.lastSync = now
+	return nil
+}
+
+// Run calls Sync every interval until ctx ends, and prunes expired feed
+// entries from the store about once a minute.
+func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var pruned time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := l.Sync(ctx); err != nil && ctx.Err() == nil {
+			l.log.WarnContext(ctx, "revocation sync failed", "err", err)
+		}
+		if now := l.now(); now.Sub(pruned) > time.Minute {
+			pruned = now
+			if err := l.store.PruneRevocations(ctx, now); err != nil && ctx.Err() == nil {
+				l.log.WarnContext(ctx, "revocation prune failed", "err", err)
+			}
+		}
+	}
+}
+
+// Feed returns up to limit live entries of the revocation feed after the
+// cursor, for other services (GET /oauth/revocations).
+func (l *RevocationList) Feed(ctx context.Context, after int64, limit int) ([]domain.Revocation, error) {
+	if limit <= 0 || limit > feedPage {
+		limit = feedPage
+	}
+	entries, err := l.store.RevocationsSince(ctx, after, l.now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read revocation feed: %w", err)
+	}
+	return entries, nil
+}

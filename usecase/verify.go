@@ -1,0 +1,37 @@
+package usecase
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// Verify checks access tokens on every protected request: signature and
+// registered claims through the TokenVerifier, then revocation against the
+// in-memory list. It never reads the database.
+type Verify struct {
+	verifier domain.TokenVerifier
+	revoked  *RevocationList
+}
+
+// NewVerify returns a Verify.
+func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList) *Verify {
+	return &Verify{verifier: verifier, revoked: revoked}
+}
+
+// Verify returns the token's claims, or domain.ErrTokenMissing,
+// ErrTokenExpired, ErrTokenRevoked or ErrTokenInvalid.
+func (v *Verify) Verify(ctx context.Context, token string) (*domain.Claims, error) {
+	if strings.TrimSpace(token) == "" {
+		return nil, domain.ErrTokenMissing
+	}
+	c, err := v.verifier.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if c.SessionID != "" && v.revoked.Revoked(c.SessionID) {
+		return nil, domain.ErrTokenRevoked
+	}
+	return c, nil
+}
