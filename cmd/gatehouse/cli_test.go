@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cli runs one gatehouse command in-process against db.
+func cli(t *testing.T, db, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := map[string]string{"GATEHOUSE_DB": db}
+	code = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestCLIUsersClientsKeys(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "gatehouse.db")
+	mustRun := func(stdin string, args ...string) string {
+		t.Helper()
+		out, errOut, code := cli(t, db, stdin, args...)
+		if code != 0 {
+			t.Fatalf("gatehouse %s = exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+		}
+		return out
+	}
+
+	if out := mustRun("", "migrate"); !strings.Contains(out, "migration") {
+		t.Errorf("migrate output = %q", out)
+	}
+	mustRun("correct horse battery\n", "user", "add", "Root", "--role", "admin", "--password-stdin")
+	mustRun("another fine password\n", "user", "add", "alice", "--password-stdin")
+	list := mustRun("", "user", "list")
+	if !strings.Contains(list, "root") || !strings.Contains(list, "admin") || !strings.Contains(list, "alice") {
+		t.Errorf("user list = %q; want root (admin) and alice", list)
+	}
+	mustRun("", "user", "disable", "alice")
+	if list := mustRun("", "user", "list"); !strings.Contains(list, "true") {
+		t.Errorf("after disable, user list = %q; want alice disabled", list)
+	}
+	mustRun("", "user", "enable", "ALICE")
+	mustRun("a third good password\n", "user", "passwd", "alice", "--password-stdin")
+	mustRun("", "user", "delete", "alice")
+	if list := mustRun("", "user", "list"); strings.Contains(list, "alice") {
+		t.Errorf("after delete, user list = %q", list)
+	}
+
+	out := mustRun("", "client", "add", "reports", "--scope", "reports:read")
+	var id, secret string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id: "); ok {
+			id = v
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret: "); ok {
+			secret = v
+		}
+	}
+	if id == "" || len(secret) < 43 {
+		t.Fatalf("client add output = %q; want client_id and client_secret lines", out)
+	}
+	if list := mustRun("", "client", "list"); !strings.Contains(list, id) || strings.Contains(list, secret) {
+		t.Errorf("client list = %q; want the id and never the secret", list)
+	}
+	mustRun("", "client", "delete", id)
+
+	keys := mustRun("", "keys", "list")
+	if strings.Count(keys, "active") != 1 {
+		t.Errorf("keys list = %q; want one active key", keys)
+	}
+	rot := mustRun("", "keys", "rotate")
+	kid := strings.TrimSpace(strings.TrimPrefix(rot, "new signing key:"))
+	if keys := mustRun("", "keys", "list"); !strings.Contains(keys, kid) || !strings.Contains(keys, "retired") {
+		t.Errorf("keys list after rotate = %q; want new kid %s and a retired key", keys, kid)
+	}
+	if out := mustRun("", "version"); !strings.HasPrefix(out, "gatehouse ") {
+		t.Errorf("version = %q", out)
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "gatehouse.db")
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"unknown command", "", []string{"frobnicate"}, "unknown command"},
+		{"weak password", "password\n", []string{"user", "add", "bob", "--password-stdin"}, "password"},
+		{"bad username", "a fine password\n", []string{"user", "add", "b b", "--password-stdin"}, "username"},
+		{"no tty", "", []string{"user", "add", "bob"}, "--password-stdin"},
+		{"missing user", "", []string{"user", "disable", "nobody"}, "no such user"},
+		{"missing name", "", []string{"user", "add"}, "NAME"},
+		{"bad flag", "", []string{"serve", "--no-such-flag"}, "no-such-flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, errOut, code := cli(t, db, tt.stdin, tt.args...)
+			if code == 0 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("gatehouse %v = exit %d, stderr %q; want failure mentioning %q", tt.args, code, errOut, tt.want)
+			}
+		})
+	}
+}
