@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -199,4 +200,25 @@ func TestBadConfigStopsStartup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runBinaryIn runs one command of the built binary and returns its output
+// and exit code.
+func runBinaryIn(bin string, env []string, stdin string, args ...string) (string, string, int) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+	}
+	return out.String(), errb.String(), code
 }

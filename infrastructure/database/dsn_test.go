@@ -21,6 +21,7 @@ func TestDialectorFor(t *testing.T) {
 		{dsn: "sqlite:///tmp/b.db", dialect: SQLite, path: "file:/tmp/b.db"},
 		{dsn: "sqlite://rel.db", dialect: SQLite, path: "file:rel.db"},
 		{dsn: "/tmp/odd#name?.db", dialect: SQLite, path: "file:/tmp/odd%23name%3f.db"},
+		{dsn: "file:/tmp/my%20db%25.db", dialect: SQLite, path: "file:/tmp/my db%25.db"},
 		{dsn: "postgres://u:pw@localhost/db", dialect: Postgres},
 		{dsn: "postgresql://localhost/db", dialect: Postgres},
 	}

@@ -74,6 +74,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
+		// gorm.Open closes the pool itself when the dialector fails.
 		return nil, fmt.Errorf("open %s database %s: %w", name, redact(dsn), scrub(err, dsn))
 	}
 	sqlDB, err := db.DB()
@@ -164,6 +165,13 @@ func sqlitePath(dsn, scheme string) (string, url.Values, error) {
 			rest, query = rest[:i], q
 		}
 	}
+	if scheme == "file" { // a file: URI arrives percent-encoded
+		p, err := url.PathUnescape(rest)
+		if err != nil {
+			return "", nil, fmt.Errorf("database %q: bad path: %w", dsn, err)
+		}
+		rest = p
+	}
 	if rest == "" {
 		rest = DefaultSQLitePath
 	}
@@ -218,20 +226,31 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// scrub makes sure err's text does not contain the DSN's password; a driver
-// might quote the DSN back. It keeps the error chain when the text is clean.
+// scrub returns err as one line of text that does not contain the DSN's
+// password (a driver might quote the DSN back). It keeps the error chain
+// unless the password had to be removed.
 func scrub(err error, dsn string) error {
-	msg, changed := err.Error(), false
+	msg, leaked := err.Error(), false
 	for _, pw := range passwords(dsn) {
 		if pw != "" && strings.Contains(msg, pw) {
-			msg, changed = strings.ReplaceAll(msg, pw, "xxxxx"), true
+			msg, leaked = strings.ReplaceAll(msg, pw, "xxxxx"), true
 		}
 	}
-	if changed {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if leaked {
 		return errors.New(msg)
 	}
-	return err
+	return &lineError{msg: msg, err: err}
 }
+
+// lineError shows a driver error on one line and unwraps to it.
+type lineError struct {
+	msg string
+	err error
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
 
 // passwords returns the password spellings present in dsn.
 func passwords(dsn string) []string {

@@ -2,7 +2,9 @@ package database_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,16 +19,7 @@ import (
 // open opens dsn and closes it when t ends.
 func open(t *testing.T, dsn string) *gorm.DB {
 	t.Helper()
-	db, err := database.Open(t.Context(), dsn, database.Options{})
-	if err != nil {
-		t.Fatalf("Open = %v", err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
-	return db
+	return dbtest.Open(t, dsn)
 }
 
 // dialects runs fn on a fresh SQLite file and, when configured, a fresh
@@ -102,19 +95,37 @@ func TestMigrateConcurrently(t *testing.T) {
 	})
 }
 
-func TestOpenSQLiteSettings(t *testing.T) {
+func TestOpenSQLiteForms(t *testing.T) {
 	t.Parallel()
-	db := open(t, "sqlite://"+dbtest.SQLite(t))
-	var mode string
-	var fk, timeout int
-	if err := db.Raw("PRAGMA journal_mode").Scan(&mode).Error; err != nil || mode != "wal" {
-		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	dir := t.TempDir()
+	tests := []struct{ name, dsn, file string }{
+		{"plain path", filepath.Join(dir, "plain.db"), "plain.db"},
+		{"odd characters", filepath.Join(dir, "odd #1?.db"), "odd #1?.db"},
+		{"file uri", "file:" + filepath.Join(dir, "uri%20name.db"), "uri name.db"},
+		{"sqlite url", "sqlite://" + filepath.Join(dir, "url.db"), "url.db"},
 	}
-	if err := db.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
-		t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
-	}
-	if err := db.Raw("PRAGMA busy_timeout").Scan(&timeout).Error; err != nil || timeout != 10000 {
-		t.Errorf("busy_timeout = %d, %v; want 10000", timeout, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := open(t, tt.dsn)
+			if err := db.Exec("CREATE TABLE probe (x INTEGER)").Error; err != nil {
+				t.Fatalf("write to %s: %v", tt.dsn, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, tt.file)); err != nil {
+				t.Fatalf("Open(%q) did not create %q: %v", tt.dsn, tt.file, err)
+			}
+			var mode string
+			var fk, timeout int
+			if err := db.Raw("PRAGMA journal_mode").Scan(&mode).Error; err != nil || mode != "wal" {
+				t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+			}
+			if err := db.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
+				t.Errorf("foreign_keys = %d, %v; want 1", fk, err)
+			}
+			if err := db.Raw("PRAGMA busy_timeout").Scan(&timeout).Error; err != nil || timeout != 10000 {
+				t.Errorf("busy_timeout = %d, %v; want 10000", timeout, err)
+			}
+		})
 	}
 }
 
@@ -126,16 +137,28 @@ func TestOpenFailsFast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = silent.Close() })
+	var conns []net.Conn
+	accepted := make(chan struct{})
 	go func() {
+		defer close(accepted)
 		for {
 			c, err := silent.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { _ = c.Close() })
+			conns = append(conns, c)
 		}
 	}()
+	t.Cleanup(func() {
+		err := silent.Close()
+		<-accepted
+		for _, c := range conns {
+			err = errors.Join(err, c.Close())
+		}
+		if err != nil {
+			t.Errorf("close silent server: %v", err)
+		}
+	})
 
 	tests := []struct {
 		name string
@@ -156,12 +179,17 @@ func TestOpenFailsFast(t *testing.T) {
 			start := time.Now()
 			db, err := database.Open(ctx, tt.dsn, tt.opts)
 			if err == nil {
-				sqlDB, _ := db.DB()
-				_ = sqlDB.Close()
-				t.Fatalf("Open(%s) = nil error; want failure", tt.name)
+				sqlDB, dbErr := db.DB()
+				if dbErr == nil {
+					dbErr = sqlDB.Close()
+				}
+				t.Fatalf("Open(%s) = nil error; want failure (close: %v)", tt.name, dbErr)
 			}
 			if took := time.Since(start); took > 6*time.Second {
 				t.Errorf("Open(%s) took %s; want a few seconds at most", tt.name, took)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("Open(%s) error spans several lines: %q", tt.name, err)
 			}
 			if strings.Contains(err.Error(), "s3cretpw") {
 				t.Errorf("Open(%s) error leaks the password: %v", tt.name, err)

@@ -36,7 +36,6 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 
 	var revoked []sessionRow
 	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
-		revoked = revoked[:0]
 		if err := tx.Raw(update, args...).Scan(&revoked).Error; err != nil {
 			return translate(err, "revoke sessions", domain.ErrConflict)
 		}
@@ -84,6 +83,6 @@ func (s *Store) RevocationsSince(ctx context.Context, after int64, now time.Time
 // PruneRevocations deletes feed entries whose Expires is not after t. Seq
 // numbers are never reused (AUTOINCREMENT / BIGSERIAL).
 func (s *Store) PruneRevocations(ctx context.Context, t time.Time) error {
-	err := s.conn(ctx).Where("expires <= ?", t).Delete(&revocationRow{}).Error
+	err := s.conn(ctx).Where("expires <= ?", utc(t)).Delete(&revocationRow{}).Error
 	return translate(err, "prune revocation feed", domain.ErrConflict)
 }

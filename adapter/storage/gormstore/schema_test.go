@@ -54,18 +54,7 @@ var columnTypes = map[string]map[reflect.Type]string{
 var nullableBytes = map[string]bool{"sessions.sealed_successor": true}
 
 func checkRows(t *testing.T, dsn string) {
-	db, err := database.Open(t.Context(), dsn, database.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			_ = sqlDB.Close()
-		}
-	})
-	if _, err := database.Migrate(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
+	db := dbtest.Migrated(t, dsn)
 	types := columnTypes[database.Dialect(db)]
 	for _, model := range []any{&userRow{}, &clientRow{}, &sessionRow{}, &refreshTokenRow{}, &revocationRow{}, &keyRow{}} {
 		sch, err := schema.Parse(model, &sync.Map{}, db.NamingStrategy)

@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-func testClients(t *testing.T, newStores Factory) {
+func testClients(t *testing.T, newStores factory) {
 	t.Run("create, get, list, delete", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func mustKeys(t *testing.T, s Stores, want ...domain.SigningKey) {
 	}
 }
 
-func testKeys(t *testing.T, newStores Factory) {
+func testKeys(t *testing.T, newStores factory) {
 	t.Run("rotate retires the active key", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
@@ -41,7 +42,8 @@ func testKeys(t *testing.T, newStores Factory) {
 		k2.RetiredAt = k3.CreatedAt
 		mustKeys(t, s, k3, k2, k1)
 
-		keys, _ := s.ListKeys(ctx(t))
+		keys, err := s.ListKeys(ctx(t))
+		wantErr(t, "ListKeys", err, nil)
 		active := 0
 		for _, k := range keys {
 			if k.Active() {
@@ -73,5 +75,36 @@ func testKeys(t *testing.T, newStores Factory) {
 		// Deleting the active key would leave nothing to sign with.
 		wantErr(t, "DeleteKey(active)", s.DeleteKey(ctx(t), "k3"), domain.ErrConflict)
 		mustKeys(t, s, keys[0], keys[1])
+	})
+
+	testConcurrentRotateKey(t, newStores)
+}
+
+func testConcurrentRotateKey(t *testing.T, newStores factory) {
+	t.Run("concurrent rotations leave one active key", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		const n = 10
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				k := domain.SigningKey{ID: fmt.Sprintf("k%02d", i), Algorithm: "EdDSA", Private: []byte{byte(i)}, CreatedAt: at(time.Duration(i) * time.Second)}
+				if err := s.RotateKey(ctx(t), &k); err != nil {
+					t.Errorf("RotateKey(%s) = %v", k.ID, err)
+				}
+			})
+		}
+		wg.Wait()
+		keys, err := s.ListKeys(ctx(t))
+		wantErr(t, "ListKeys", err, nil)
+		active := 0
+		for _, k := range keys {
+			if k.Active() {
+				active++
+			}
+		}
+		if len(keys) != n || active != 1 {
+			t.Fatalf("after %d concurrent rotations: %d keys, %d active; want %d keys, 1 active", n, len(keys), active, n)
+		}
 	})
 }

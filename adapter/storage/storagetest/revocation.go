@@ -12,7 +12,7 @@ import (
 
 // revocationFixture holds two users: u0001 with sessions s0001-s0003 and
 // u0002 with s0004.
-func revocationFixture(t *testing.T, newStores Factory) Stores {
+func revocationFixture(t *testing.T, newStores factory) Stores {
 	s := newStores(t)
 	mustCreateUser(t, s, "u0001", "alice")
 	mustCreateUser(t, s, "u0002", "bob")
@@ -53,7 +53,7 @@ func feedSessions(feed []domain.Revocation) []string {
 	return ids
 }
 
-func testRevocation(t *testing.T, newStores Factory) {
+func testRevocation(t *testing.T, newStores factory) {
 	t.Run("revoke by session, by user, by user except one", func(t *testing.T) {
 		t.Parallel()
 		s := revocationFixture(t, newStores)
@@ -65,13 +65,16 @@ func testRevocation(t *testing.T, newStores Factory) {
 			t.Fatalf("revoked session RevokedAt = %v; want %v", got.RevokedAt, at(time.Hour))
 		}
 		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0001", At: at(2 * time.Hour), FeedExpires: exp})
-		got, _ = s.SessionByID(ctx(t), "s0001")
+		got, err = s.SessionByID(ctx(t), "s0001")
+		wantErr(t, "SessionByID", err, nil)
 		if !got.RevokedAt.Equal(at(time.Hour)) {
 			t.Fatalf("second revocation moved RevokedAt to %v; want %v", got.RevokedAt, at(time.Hour))
 		}
 		mustRevoke(t, s, domain.SessionRevocation{UserID: "u0001", ExceptID: "s0002", At: at(2 * time.Hour), FeedExpires: exp}, "s0003")
 		mustRevoke(t, s, domain.SessionRevocation{UserID: "u0001", At: at(3 * time.Hour), FeedExpires: exp}, "s0002")
-		if got, _ := s.SessionByID(ctx(t), "s0004"); got.Revoked() {
+		other, err := s.SessionByID(ctx(t), "s0004")
+		wantErr(t, "SessionByID(other user)", err, nil)
+		if other.Revoked() {
 			t.Fatalf("another user's session was revoked")
 		}
 

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-func testRotation(t *testing.T, newStores Factory) {
+func testRotation(t *testing.T, newStores factory) {
 	t.Run("rotate moves to the next generation", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)

@@ -7,7 +7,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-func testSessions(t *testing.T, newStores Factory) {
+func testSessions(t *testing.T, newStores factory) {
 	t.Run("create, get session and first refresh token", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)

@@ -23,9 +23,9 @@ type Stores interface {
 	domain.KeyStore
 }
 
-// Factory returns a fresh, empty store for one subtest. It registers its own
+// factory returns a fresh, empty store for one subtest. It registers its own
 // cleanup on t.
-type Factory func(t *testing.T) Stores
+type factory func(t *testing.T) Stores
 
 // Run runs every behavioural promise of the storage ports against stores
 // made by newStores. Each leaf subtest gets its own fresh store and runs in
@@ -34,7 +34,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Helper()
 	groups := []struct {
 		name string
-		run  func(*testing.T, Factory)
+		run  func(*testing.T, factory)
 	}{
 		{"users", testUsers},
 		{"sessions", testSessions},

@@ -9,7 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-func testUsers(t *testing.T, newStores Factory) {
+func testUsers(t *testing.T, newStores factory) {
 	t.Run("create and get by id and username", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	// Registers the "pgx" database/sql driver.
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
 )
 
 // PostgresEnv names the environment variable holding the DSN of a Postgres
@@ -30,6 +32,35 @@ const PostgresEnv = "GATEHOUSE_TEST_POSTGRES_DSN"
 func SQLite(t testing.TB) string {
 	t.Helper()
 	return filepath.Join(t.TempDir(), "gatehouse.db")
+}
+
+// Open opens dsn with database.Open and closes the pool when t ends.
+func Open(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), dsn, database.Options{})
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() {
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		if err != nil {
+			t.Errorf("close test database: %v", err)
+		}
+	})
+	return db
+}
+
+// Migrated is Open followed by database.Migrate.
+func Migrated(t testing.TB, dsn string) *gorm.DB {
+	t.Helper()
+	db := Open(t, dsn)
+	if _, err := database.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	return db
 }
 
 // PostgresServer returns the server DSN from PostgresEnv, or skips t when it
