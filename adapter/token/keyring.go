@@ -4,6 +4,7 @@
 package token
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,8 +132,9 @@ func (r *Keyring) Keys(ctx context.Context) ([]domain.SigningKey, error) {
 
 // JWKS returns the RFC 7517 JSON document of the public keys currently
 // accepted: the active key and those retired within retain. An HS256 ring
-// publishes no keys. The returned slice must not be modified.
-func (r *Keyring) JWKS() ([]byte, error) { return r.snap.Load().jwks, nil }
+// publishes no keys. The document is rendered when the key set changes;
+// each call returns its own copy.
+func (r *Keyring) JWKS() ([]byte, error) { return bytes.Clone(r.snap.Load().jwks), nil }
 
 // active returns the current signing key, or nil.
 func (r *Keyring) active() *ringKey { return r.snap.Load().active }
