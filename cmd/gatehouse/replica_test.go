@@ -62,7 +62,8 @@ func (c *cluster) call(base, method, path, contentType, body string, header map[
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s%s: %v", method, base, path, err)
 	}

@@ -128,7 +128,7 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	}
 	switch scheme {
 	case "postgres", "postgresql":
-		return postgres.Open(dsn), Postgres, nil
+		return postgres.Open(withConnectTimeout(dsn)), Postgres, nil
 	case "", "file", "sqlite", "sqlite3":
 		path, query, err := sqlitePath(dsn, scheme)
 		if err != nil {
@@ -140,6 +140,21 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	default:
 		return nil, "", fmt.Errorf("database %q: unsupported scheme %q (want a SQLite file path or postgres://)", redact(dsn), scheme)
 	}
+}
+
+// withConnectTimeout adds connect_timeout=5 to a Postgres URL that sets
+// none, so an unreachable server fails a request instead of hanging it.
+func withConnectTimeout(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // the driver reports the malformed URL
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // sqlitePath extracts the file path and any extra query parameters.

@@ -30,7 +30,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
 func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
 	row := toKeyRow(k)
 	row.RetiredAt = nil
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		if s.isPostgres() {
 			if err := tx.Exec("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE").Error; err != nil {
 				return fmt.Errorf("rotate key %s: lock: %w", k.ID, err)
@@ -47,7 +47,7 @@ func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
 // DeleteKey removes a retired key; ErrNotFound if absent, ErrConflict if it
 // is the active key (deleting it would leave nothing to sign with).
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Where("id = ? AND retired_at IS NOT NULL", id).Delete(&keyRow{})
 		if res.Error != nil {
 			return translate(res.Error, "delete key "+id, domain.ErrConflict)

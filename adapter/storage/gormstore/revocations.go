@@ -35,7 +35,7 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 	update := "UPDATE sessions SET revoked_at = ? WHERE " + strings.Join(conds, " AND ") + " RETURNING id, user_id"
 
 	var revoked []sessionRow
-	err := s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Raw(update, args...).Scan(&revoked).Error; err != nil {
 			return translate(err, "revoke sessions", domain.ErrConflict)
 		}

@@ -18,7 +18,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *domain.Session, first d
 		return fmt.Errorf("create session %s: %w", sess.ID, err)
 	}
 	tok := refreshTokenRow{Hash: first.Hash, SessionID: sess.ID, Generation: first.Generation, CreatedAt: utc(first.CreatedAt)}
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			return translate(err, "create session "+sess.ID, domain.ErrConflict)
 		}
@@ -59,7 +59,7 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 // generation, ErrNotFound if it is gone.
 func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
 	what := "rotate session " + r.SessionID
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&sessionRow{}).
 			Where("id = ? AND generation = ? AND revoked_at IS NULL", r.SessionID, r.FromGeneration).
 			Updates(map[string]any{

@@ -39,7 +39,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping database: %w", err)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", err)
+		return fmt.Errorf("ping database: %w", outage(err))
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (s *Store) isPostgres() bool { return s.db.Dialector.Name() == "postgres" }
 // translate turns GORM errors into domain errors: record not found becomes
 // ErrNotFound, a duplicate key dup (ErrConflict unless the caller knows
 // better), a foreign-key violation ErrNotFound (the parent is gone).
-// Anything else is wrapped with what.
+// Anything else is an outage: wrapped with what and domain.ErrUnavailable.
 func translate(err error, what string, dup error) error {
 	switch {
 	case err == nil:
@@ -65,5 +65,27 @@ func translate(err error, what string, dup error) error {
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
 		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, outage(err))
+}
+
+// outage marks err as the database being unavailable unless it already
+// carries a domain meaning. The database refusing or dropping connections,
+// timing out or being locked is something a client should retry (503), not
+// a bug (500); GORM gives no finer distinction that holds on both dialects.
+func outage(err error) error {
+	switch {
+	case err == nil,
+		errors.Is(err, domain.ErrNotFound),
+		errors.Is(err, domain.ErrConflict),
+		errors.Is(err, domain.ErrUsernameTaken),
+		errors.Is(err, domain.ErrUnavailable):
+		return err
+	}
+	return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+}
+
+// transaction runs fn in a transaction; failures to begin or commit are
+// outages.
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return outage(s.conn(ctx).Transaction(fn))
 }

@@ -30,7 +30,7 @@ func (s *Store) duplicateUser(ctx context.Context, u *domain.User, what string) 
 	err := s.conn(ctx).Model(&userRow{}).Where("username = ? AND id <> ?", u.Username, u.ID).Count(&n).Error
 	switch {
 	case err != nil:
-		return fmt.Errorf("%s %s: find duplicate: %w", what, u.ID, err)
+		return fmt.Errorf("%s %s: find duplicate: %w", what, u.ID, outage(err))
 	case n > 0:
 		return fmt.Errorf("%s %s: %w", what, u.ID, domain.ErrUsernameTaken)
 	}
@@ -90,7 +90,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
 // in one transaction; ErrNotFound if absent. Feed entries stay: they
 // outlive their sessions.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.conn(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
 		sessions := tx.Model(&sessionRow{}).Select("id").Where("user_id = ?", id)
 		if err := tx.Where("session_id IN (?)", sessions).Delete(&refreshTokenRow{}).Error; err != nil {
 			return translate(err, "delete refresh tokens of user "+id, domain.ErrConflict)

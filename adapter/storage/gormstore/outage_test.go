@@ -1,0 +1,44 @@
+package gormstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
+)
+
+// TestOutageIsUnavailable checks that a database that cannot be reached is
+// reported as domain.ErrUnavailable (503), while a missing record stays
+// domain.ErrNotFound.
+func TestOutageIsUnavailable(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Migrated(t, dbtest.SQLite(t))
+	s := gormstore.New(db)
+	ctx := context.Background()
+	if _, err := s.UserByID(ctx, "nobody"); !errors.Is(err, domain.ErrNotFound) || errors.Is(err, domain.ErrUnavailable) {
+		t.Fatalf("UserByID(missing) = %v; want ErrNotFound only", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.Close()
+
+	now := time.Now().UTC()
+	calls := map[string]error{}
+	_, calls["UserByID"] = s.UserByID(ctx, "nobody")
+	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now})
+	calls["CreateSession"] = s.CreateSession(ctx, &domain.Session{ID: "s1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.RefreshToken{Hash: []byte("h"), CreatedAt: now})
+	_, calls["RevokeSessions"] = s.RevokeSessions(ctx, domain.SessionRevocation{SessionID: "s1", At: now, FeedExpires: now})
+	_, calls["RevocationsSince"] = s.RevocationsSince(ctx, 0, now, 10)
+	calls["Ping"] = s.Ping(ctx)
+	for name, err := range calls {
+		if !errors.Is(err, domain.ErrUnavailable) {
+			t.Errorf("%s on a closed database = %v; want ErrUnavailable", name, err)
+		}
+	}
+}
