@@ -204,4 +204,3 @@ func postUser(base, name string) (int, error) {
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
-
