@@ -28,3 +28,13 @@ func (c *Claims) HasRole(role string) bool {
 	}
 	return false
 }
+
+// HasScope reports whether the claims grant scope.
+func (c *Claims) HasScope(scope string) bool {
+	for _, s := range c.Scope {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}

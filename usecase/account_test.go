@@ -72,12 +72,12 @@ func TestChangePassword(t *testing.T) {
 	bob := e.signIn("bob", "bob's password")
 	c := e.claims(mine.AccessToken)
 
-	err := e.account.ChangePassword(e.ctx, c, "not my password", "a brand new password")
+	err := e.account.ChangePassword(e.ctx, c, "not my password", "a brand new password", "192.0.2.1")
 	if !errors.Is(err, domain.ErrInvalidCredentials) {
 		t.Fatalf("ChangePassword(wrong current) = %v; want %v", err, domain.ErrInvalidCredentials)
 	}
 	var ve *domain.ValidationError
-	err = e.account.ChangePassword(e.ctx, c, "alice's password", "password1")
+	err = e.account.ChangePassword(e.ctx, c, "alice's password", "password1", "192.0.2.1")
 	if !errors.As(err, &ve) || ve.Code != "weak_password" {
 		t.Fatalf("ChangePassword(common new password) = %v; want weak_password", err)
 	}
@@ -88,7 +88,7 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("refused ChangePassword revoked %d sessions; want 0", e.revoked.Size())
 	}
 
-	wantErr(t, "ChangePassword", e.account.ChangePassword(e.ctx, c, "alice's password", "a brand new password"), nil)
+	wantErr(t, "ChangePassword", e.account.ChangePassword(e.ctx, c, "alice's password", "a brand new password", "192.0.2.1"), nil)
 	got, err := e.store.UserByID(e.ctx, u.ID)
 	wantErr(t, "UserByID", err, nil)
 	if got.PasswordHash != "h:a brand new password" {

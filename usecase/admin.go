@@ -109,6 +109,14 @@ func (s *Users) SetPassword(ctx context.Context, id, password string) error {
 	return s.revoke.UserSessions(ctx, u.ID, "")
 }
 
+// RevokeSessions ends every session of an existing user.
+func (s *Users) RevokeSessions(ctx context.Context, id string) error {
+	if _, err := s.users.UserByID(ctx, id); err != nil {
+		return err
+	}
+	return s.revoke.UserSessions(ctx, id, "")
+}
+
 // Delete removes the user; its sessions are revoked first so replicas
 // refuse its access tokens.
 func (s *Users) Delete(ctx context.Context, id string) error {

@@ -67,14 +67,14 @@ func newEnv(t *testing.T, opts ...option) *env {
 func (e *env) build(users domain.UserStore) {
 	log := slog.New(slog.DiscardHandler)
 	now := e.clock.now
-	e.throttle = NewThrottle(DefaultThrottlePolicy(), now)
+	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log)
 	e.verify = NewVerify(e.tokens, e.revoked)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, domain.DefaultPasswordMinLength, true, now)
 	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log)
 	e.refresh = NewRefresh(users, e.store, e.tokens, e.revoked, e.policy, now, log)
-	e.account = NewAccount(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
+	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.store, e.tokens, e.policy, now)
 	e.introspect = NewIntrospect(e.verify, users, e.store, now)

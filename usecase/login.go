@@ -30,7 +30,8 @@ type Login struct {
 	sessions sessions
 	policy   TokenPolicy
 
-	log *slog.Logger
+	log    *slog.Logger
+	events Events // nil reports nothing; see Observe
 
 	dummyMu sync.Mutex
 	dummy   string
@@ -49,8 +50,23 @@ func NewLogin(users domain.UserStore, store domain.SessionStore, hasher domain.P
 	}
 }
 
+// Observe makes l report each login's outcome and the tokens it issues to
+// ev. Call it once, before l serves requests.
+func (l *Login) Observe(ev Events) { l.events = ev }
+
 // Login authenticates in and returns a fresh token pair.
 func (l *Login) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
+	pair, err := l.login(ctx, in)
+	if l.events != nil {
+		l.events.LoginResult(LoginOutcome(err))
+		if err == nil {
+			l.events.TokenIssued(GrantPassword)
+		}
+	}
+	return pair, err
+}
+
+func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	u, err := l.Authenticate(ctx, in)
 	if err != nil {
 		return nil, err
@@ -73,7 +89,7 @@ func (l *Login) Authenticate(ctx context.Context, in LoginInput) (*domain.User, 
 		name = in.Username
 	}
 	if l.throttle != nil {
-		if err := l.throttle.Check(name, in.IP); err != nil {
+		if err := l.throttle.Check(ctx, name, in.IP); err != nil {
 			return nil, err
 		}
 	}
@@ -97,12 +113,16 @@ func (l *Login) Authenticate(ctx context.Context, in LoginInput) (*domain.User, 
 	}
 	if !ok || u == nil || u.Disabled {
 		if l.throttle != nil {
-			l.throttle.Failure(name, in.IP)
+			if err := l.throttle.Failure(ctx, name, in.IP); err != nil {
+				l.log.WarnContext(ctx, "login failure not counted", "err", err)
+			}
 		}
 		return nil, domain.ErrInvalidCredentials
 	}
 	if l.throttle != nil {
-		l.throttle.Success(name, in.IP)
+		if err := l.throttle.Success(ctx, name, in.IP); err != nil {
+			l.log.WarnContext(ctx, "login success not recorded", "err", err)
+		}
 	}
 	if rehash {
 		l.upgradeHash(ctx, u, in.Password)

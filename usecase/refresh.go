@@ -22,6 +22,7 @@ type Refresh struct {
 	policy   TokenPolicy
 	now      func() time.Time
 	log      *slog.Logger
+	events   Events // nil reports nothing; see Observe
 }
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
@@ -39,9 +40,21 @@ func NewRefresh(users domain.UserStore, store domain.SessionStore, issuer domain
 	}
 }
 
+// Observe makes r report the tokens it issues and every reuse it detects
+// to ev. Call it once, before r serves requests.
+func (r *Refresh) Observe(ev Events) { r.events = ev }
+
 // Refresh validates token and returns the next token pair of its session.
 // Every refusal is domain.ErrInvalidGrant; store failures are wrapped as is.
 func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+	pair, err := r.refresh(ctx, token)
+	if err == nil && r.events != nil {
+		r.events.TokenIssued(GrantRefreshToken)
+	}
+	return pair, err
+}
+
+func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error) {
 	if token == "" {
 		return nil, domain.ErrInvalidGrant
 	}
@@ -109,6 +122,9 @@ func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error)
 func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
+	if r.events != nil {
+		r.events.RefreshReuse()
+	}
 	expires := now.Add(r.policy.revocationLifetime())
 	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires})
 	if err != nil {

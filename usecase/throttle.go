@@ -1,7 +1,10 @@
 package usecase
 
 import (
-	"sync"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -31,63 +34,57 @@ func DefaultThrottlePolicy() ThrottlePolicy {
 	}
 }
 
-// Throttle counts login failures in memory and refuses attempts that exceed
-// the policy, before any password is hashed.
+// Throttle refuses login attempts that exceed the policy, before any
+// password is hashed. Its counters live in an AttemptStore, so failures
+// count across every replica that shares the store.
 type Throttle struct {
+	store  domain.AttemptStore
 	policy ThrottlePolicy
 	now    func() time.Time
-
-	mu    sync.Mutex
-	pairs map[[2]string]*streak
-	users map[string]*userStreak
-	ips   map[string]*window
-	// pruned is when prune last ran.
-	pruned time.Time
 }
 
-type streak struct {
-	failures int
-	last     time.Time
+// NewThrottle returns a Throttle keeping its counters in store.
+func NewThrottle(store domain.AttemptStore, policy ThrottlePolicy, now func() time.Time) *Throttle {
+	return &Throttle{store: store, policy: policy, now: now}
 }
 
-type userStreak struct {
-	streak
-	known map[string]time.Time // IP -> last successful login
+// throttleKeys are the counters one attempt touches. Usernames and
+// addresses are hashed so keys have a bounded size whatever a client sends.
+type throttleKeys struct {
+	pair, user, ip, known string
 }
 
-type window struct {
-	start    time.Time
-	failures int
-}
-
-// NewThrottle returns an empty Throttle.
-func NewThrottle(policy ThrottlePolicy, now func() time.Time) *Throttle {
-	return &Throttle{
-		policy: policy,
-		now:    now,
-		pairs:  make(map[[2]string]*streak),
-		users:  make(map[string]*userStreak),
-		ips:    make(map[string]*window),
+func keysFor(username, ip string) throttleKeys {
+	h := func(prefix string, parts ...string) string {
+		sum := sha256.New()
+		for _, p := range parts {
+			fmt.Fprintf(sum, "%d:%s|", len(p), p)
+		}
+		return prefix + base64.RawURLEncoding.EncodeToString(sum.Sum(nil)[:18])
+	}
+	return throttleKeys{
+		pair:  h("p:", username, ip),
+		user:  h("u:", username),
+		ip:    h("i:", ip),
+		known: h("k:", username, ip),
 	}
 }
 
 // Check returns a *domain.ThrottledError if an attempt for username from ip
-// must wait.
-func (t *Throttle) Check(username, ip string) error {
+// must wait, or a store error.
+func (t *Throttle) Check(ctx context.Context, username, ip string) error {
+	k := keysFor(username, ip)
+	got, err := t.store.Attempts(ctx, []string{k.pair, k.user, k.ip, k.known})
+	if err != nil {
+		return fmt.Errorf("read login attempts: %w", err)
+	}
 	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var wait time.Duration
-	if s := t.pairs[[2]string{username, ip}]; s != nil {
-		wait = max(wait, t.backoff(s, t.policy.PairFailures, now))
+	wait := t.backoff(got[k.pair], t.policy.PairFailures, now)
+	if last := got[k.known].LastSuccess; last.IsZero() || now.Sub(last) > t.policy.KnownIPMemory {
+		wait = max(wait, t.backoff(got[k.user], t.policy.UserFailures, now))
 	}
-	if u := t.users[username]; u != nil {
-		if at, known := u.known[ip]; !known || now.Sub(at) > t.policy.KnownIPMemory {
-			wait = max(wait, t.backoff(&u.streak, t.policy.UserFailures, now))
-		}
-	}
-	if w := t.ips[ip]; w != nil && now.Sub(w.start) < t.policy.IPWindow && w.failures >= t.policy.IPFailures {
-		wait = max(wait, w.start.Add(t.policy.IPWindow).Sub(now))
+	if w := got[k.ip]; t.policy.IPFailures > 0 && w.Failures >= t.policy.IPFailures && now.Sub(w.WindowStart) < t.policy.IPWindow {
+		wait = max(wait, w.WindowStart.Add(t.policy.IPWindow).Sub(now))
 	}
 	if wait > 0 {
 		return &domain.ThrottledError{RetryAfter: wait}
@@ -95,91 +92,43 @@ func (t *Throttle) Check(username, ip string) error {
 	return nil
 }
 
-// backoff is how long to wait after s, given the free allowance.
-func (t *Throttle) backoff(s *streak, allowance int, now time.Time) time.Duration {
-	if allowance <= 0 || s.failures < allowance {
+// backoff is how long to wait after a streak, given the free allowance.
+func (t *Throttle) backoff(a domain.Attempt, allowance int, now time.Time) time.Duration {
+	if allowance <= 0 || a.Failures < allowance {
 		return 0
 	}
 	delay := t.policy.BaseDelay
-	for i := allowance; i < s.failures && delay < t.policy.MaxDelay; i++ {
+	for i := allowance; i < a.Failures && delay < t.policy.MaxDelay; i++ {
 		delay *= 2
 	}
 	delay = min(delay, t.policy.MaxDelay)
-	return s.last.Add(delay).Sub(now)
+	return a.LastFailure.Add(delay).Sub(now)
 }
 
 // Failure records a failed attempt.
-func (t *Throttle) Failure(username, ip string) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.prune(now)
-	key := [2]string{username, ip}
-	s := t.pairs[key]
-	if s == nil {
-		s = &streak{}
-		t.pairs[key] = s
+func (t *Throttle) Failure(ctx context.Context, username, ip string) error {
+	k := keysFor(username, ip)
+	err := t.store.RecordFailures(ctx, t.now(), []domain.FailureKey{
+		{Key: k.pair}, {Key: k.user}, {Key: k.ip, Window: t.policy.IPWindow},
+	})
+	if err != nil {
+		return fmt.Errorf("record login failure: %w", err)
 	}
-	s.failures++
-	s.last = now
-	u := t.users[username]
-	if u == nil {
-		u = &userStreak{known: map[string]time.Time{}}
-		t.users[username] = u
-	}
-	u.failures++
-	u.last = now
-	w := t.ips[ip]
-	if w == nil || now.Sub(w.start) >= t.policy.IPWindow {
-		w = &window{start: now}
-		t.ips[ip] = w
-	}
-	w.failures++
+	return nil
 }
 
-// Success resets the counters of the (username, ip) pair and the user's
-// streak, and remembers ip as an address this user logs in from.
-func (t *Throttle) Success(username, ip string) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.pairs, [2]string{username, ip})
-	u := t.users[username]
-	if u == nil {
-		u = &userStreak{known: map[string]time.Time{}}
-		t.users[username] = u
+// Success resets the (username, ip) pair and the user's streak, and
+// remembers ip as an address this user logs in from.
+func (t *Throttle) Success(ctx context.Context, username, ip string) error {
+	k := keysFor(username, ip)
+	if err := t.store.RecordSuccess(ctx, t.now(), []string{k.pair, k.user}, k.known); err != nil {
+		return fmt.Errorf("record login success: %w", err)
 	}
-	u.failures = 0
-	u.known[ip] = now
+	return nil
 }
 
-// prune drops state that no longer affects any decision, so memory stays
-// bounded by the attempts of the last MaxDelay/IPWindow. Once the maps are
-// large it runs at most once a minute.
-func (t *Throttle) prune(now time.Time) {
-	horizon := max(t.policy.MaxDelay, t.policy.IPWindow)
-	if len(t.pairs)+len(t.ips) < 1024 || now.Sub(t.pruned) < time.Minute {
-		return
-	}
-	t.pruned = now
-	for k, s := range t.pairs {
-		if now.Sub(s.last) > horizon {
-			delete(t.pairs, k)
-		}
-	}
-	for k, w := range t.ips {
-		if now.Sub(w.start) > t.policy.IPWindow {
-			delete(t.ips, k)
-		}
-	}
-	for k, u := range t.users {
-		for ip, at := range u.known {
-			if now.Sub(at) > t.policy.KnownIPMemory {
-				delete(u.known, ip)
-			}
-		}
-		if now.Sub(u.last) > horizon && len(u.known) == 0 {
-			delete(t.users, k)
-		}
-	}
+// Prune deletes counters that no longer affect any decision.
+func (t *Throttle) Prune(ctx context.Context) error {
+	horizon := max(t.policy.MaxDelay, t.policy.IPWindow, t.policy.KnownIPMemory)
+	return t.store.PruneAttempts(ctx, t.now().Add(-horizon))
 }

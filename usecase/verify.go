@@ -13,6 +13,7 @@ import (
 type Verify struct {
 	verifier domain.TokenVerifier
 	revoked  *RevocationList
+	events   Events // nil reports nothing; see Observe
 }
 
 // NewVerify returns a Verify.
@@ -20,9 +21,22 @@ func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList) *Verify {
 	return &Verify{verifier: verifier, revoked: revoked}
 }
 
+// Observe makes v report every refused token to ev (from protected routes,
+// introspection and revocation alike). Call it once, before v serves
+// requests.
+func (v *Verify) Observe(ev Events) { v.events = ev }
+
 // Verify returns the token's claims, or domain.ErrTokenMissing,
 // ErrTokenExpired, ErrTokenRevoked or ErrTokenInvalid.
 func (v *Verify) Verify(ctx context.Context, token string) (*domain.Claims, error) {
+	c, err := v.verify(ctx, token)
+	if err != nil && v.events != nil {
+		v.events.VerifyFailed(VerifyReason(err))
+	}
+	return c, err
+}
+
+func (v *Verify) verify(ctx context.Context, token string) (*domain.Claims, error) {
 	if strings.TrimSpace(token) == "" {
 		return nil, domain.ErrTokenMissing
 	}

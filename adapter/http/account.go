@@ -73,7 +73,7 @@ func (s *Server) changePassword(c echo.Context) error {
 	if in.Current == "" || in.New == "" {
 		return badRequest("current_password and new_password are required")
 	}
-	if err := s.d.Account.ChangePassword(c.Request().Context(), claimsOf(c), in.Current, in.New); err != nil {
+	if err := s.d.Account.ChangePassword(c.Request().Context(), claimsOf(c), in.Current, in.New, c.RealIP()); err != nil {
 		return err
 	}
 	return c.NoContent(nethttp.StatusNoContent)

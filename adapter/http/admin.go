@@ -73,7 +73,7 @@ func (s *Server) deleteUser(c echo.Context) error {
 
 // revokeUserSessions is DELETE /admin/users/:id/sessions.
 func (s *Server) revokeUserSessions(c echo.Context) error {
-	if err := s.d.Revoke.UserSessions(c.Request().Context(), c.Param("id"), ""); err != nil {
+	if err := s.d.Users.RevokeSessions(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(nethttp.StatusNoContent)

@@ -2,6 +2,7 @@ package http
 
 import (
 	nethttp "net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,8 @@ func readOAuthParams(c echo.Context) (oauthParams, error) {
 // failing that, from the body (RFC 6749 2.3.1).
 func clientCredentials(c echo.Context, p oauthParams) (id, secret string, basic bool) {
 	if id, secret, ok := c.Request().BasicAuth(); ok {
-		return id, secret, true
+		// RFC 6749 2.3.1: both parts are form-URL-encoded before Basic.
+		return formDecode(id), formDecode(secret), true
 	}
 	return p["client_id"], p["client_secret"], false
 }
@@ -228,6 +230,15 @@ func (s *Server) revocations(c echo.Context) error {
 		body.NextCursor = strconv.FormatInt(e.Seq, 10)
 	}
 	return c.JSON(nethttp.StatusOK, body)
+}
+
+// formDecode undoes application/x-www-form-urlencoded escaping, keeping the
+// raw value if it is not validly escaped.
+func formDecode(v string) string {
+	if d, err := url.QueryUnescape(v); err == nil {
+		return d
+	}
+	return v
 }
 
 func joinScope(s []string) string { return strings.Join(s, " ") }

@@ -55,13 +55,14 @@ type IntrospectService interface {
 // AccountService is the signed-in user's own account (usecase.Account).
 type AccountService interface {
 	Me(ctx context.Context, c *domain.Claims) (*domain.User, error)
-	ChangePassword(ctx context.Context, c *domain.Claims, current, next string) error
+	ChangePassword(ctx context.Context, c *domain.Claims, current, next, ip string) error
 }
 
 // UserAdmin manages users (usecase.Users).
 type UserAdmin interface {
 	List(ctx context.Context, cursor string, limit int) ([]domain.User, string, error)
 	Update(ctx context.Context, id string, p usecase.UserPatch) (*domain.User, error)
+	RevokeSessions(ctx context.Context, id string) error
 	Delete(ctx context.Context, id string) error
 }
 

@@ -95,7 +95,7 @@ func (r *Keyring) Load(ctx context.Context) error {
 // rotate: that needs a new shared secret in the configuration.
 func (r *Keyring) Rotate(ctx context.Context) (string, error) {
 	if r.alg == AlgHS256 {
-		return "", errors.New("rotate key: hs256 keys are rotated by configuring a new secret")
+		return "", &domain.ValidationError{Code: "invalid_request", Message: "HS256 keys are rotated by configuring a new shared secret"}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -112,6 +112,9 @@ func parseKey(k domain.SigningKey) (*ringKey, error) {
 	if err != nil || k.Algorithm == AlgHS256 {
 		return nil, fmt.Errorf("key %s: unsupported stored algorithm", k.ID)
 	}
+	if isSealed(k.Private) {
+		return nil, fmt.Errorf("key %s is encrypted at rest: set the key encryption key (GATEHOUSE_KEY_ENCRYPTION_KEY)", k.ID)
+	}
 	raw, err := x509.ParsePKCS8PrivateKey(k.Private)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: parse pkcs8: %w", k.ID, err)

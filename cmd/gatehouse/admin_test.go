@@ -101,3 +101,18 @@ func TestAdminAPI(t *testing.T) {
 		t.Errorf("DELETE client = %d", r.status)
 	}
 }
+
+func TestAdminEdgeCases(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_SIGNING_ALG": "HS256", "GATEHOUSE_JWT_SECRET": strings.Repeat("s", 32)})
+	admin := bearerHeader(e.adminToken())
+	if r := e.do(http.MethodPost, "/admin/keys/rotate", nil, admin); r.status != 400 || r.json(t)["error"] != "invalid_request" {
+		t.Errorf("rotate under HS256 = %d %s; want 400 invalid_request", r.status, r.body)
+	}
+	if r := e.do(http.MethodDelete, "/admin/users/no-such-user/sessions", nil, admin); r.status != 404 {
+		t.Errorf("revoke sessions of an unknown user = %d %s; want 404", r.status, r.body)
+	}
+	if r := e.do(http.MethodGet, "/.well-known/jwks.json", nil, nil); strings.TrimSpace(string(r.body)) != `{"keys":[]}` {
+		t.Errorf("JWKS under HS256 = %s; want no keys", r.body)
+	}
+}

@@ -33,6 +33,7 @@ type store interface {
 	domain.SessionStore
 	domain.ClientStore
 	domain.KeyStore
+	domain.AttemptStore
 	Ping(ctx context.Context) error
 }
 
@@ -45,6 +46,7 @@ type app struct {
 	ring     *token.Keyring
 	hasher   *password.Hasher
 	revoked  *usecase.RevocationList
+	throttle *usecase.Throttle
 	register *usecase.Register
 	login    *usecase.Login
 	refresh  *usecase.Refresh
@@ -111,7 +113,14 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 		Leeway:        cfg.Leeway,
 		UserScopes:    cfg.UserScopes,
 	}
-	a.ring, err = token.NewKeyring(st, cfg.SigningAlg, cfg.JWTSecret, cfg.AccessTTL+cfg.Leeway, now)
+	var keys domain.KeyStore = st
+	if len(cfg.KeyEncryptionKey) > 0 {
+		if keys, err = token.NewSealedKeyStore(st, cfg.KeyEncryptionKey); err != nil {
+			closeStore()
+			return nil, fmt.Errorf("GATEHOUSE_KEY_ENCRYPTION_KEY: %w", err)
+		}
+	}
+	a.ring, err = token.NewKeyring(keys, cfg.SigningAlg, cfg.JWTSecret, cfg.AccessTTL+cfg.Leeway, now)
 	if err != nil {
 		closeStore()
 		return nil, fmt.Errorf("--signing-alg: %w", err)
@@ -136,12 +145,12 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	a.verify = usecase.NewVerify(verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
-	throttle := usecase.NewThrottle(usecase.DefaultThrottlePolicy(), now)
-	a.login = usecase.NewLogin(st, st, a.hasher, issuer, throttle, policy, now, log)
+	a.throttle = usecase.NewThrottle(st, usecase.DefaultThrottlePolicy(), now)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log)
 	a.refresh = usecase.NewRefresh(st, st, issuer, a.revoked, policy, now, log)
 	a.clients = usecase.NewClients(st, issuer, policy, now)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
-	a.account = usecase.NewAccount(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
+	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now)
 	a.keys = usecase.NewKeys(a.ring)
 	a.intro = usecase.NewIntrospect(a.verify, st, st, now)
 	return a, nil

@@ -16,6 +16,7 @@ import (
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 )
 
@@ -54,8 +55,12 @@ func newTestEnv(t *testing.T, overrides map[string]string) *testEnv {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer}, a.log)
+	h := httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer, OpenAPI: api.Spec()}, a.log)
 	srv := httptest.NewServer(h)
+	// Every response a test receives through srv.Client() (e.do, e.form,
+	// the oauth2 clients) is checked against api/openapi.yaml.
+	client := srv.Client()
+	client.Transport = newSpecChecker(t, client.Transport, t.Errorf)
 	t.Cleanup(func() {
 		srv.Close()
 		if err := a.close(); err != nil {
@@ -187,6 +192,20 @@ func decodeHeader(t *testing.T, tok string) string {
 	raw, err := base64.RawURLEncoding.DecodeString(head)
 	if err != nil {
 		t.Fatalf("decode header: %v", err)
+	}
+	return string(raw)
+}
+
+// decodePayload returns a JWT's decoded claims JSON.
+func decodePayload(t *testing.T, tok string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("decode payload: %v", err)
 	}
 	return string(raw)
 }

@@ -75,3 +75,28 @@ func TestMetadata(t *testing.T) {
 		t.Errorf("metadata = %s", r.body)
 	}
 }
+
+func TestKeysEncryptedAtRest(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": "an operator key of at least 32 bytes!"})
+	e.signUp("alice", "correct horse battery")
+	tok := e.login("alice", "correct horse battery")["access_token"]
+	if r := e.do(http.MethodGet, "/protected_resource", nil, bearerHeader(tok)); r.status != 200 {
+		t.Fatalf("token from an encrypted key = %d", r.status)
+	}
+	keys, err := e.app.store.ListKeys(t.Context())
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("ListKeys = %v, %v", keys, err)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(string(k.Private), "gatehouse-sealed-v1:") {
+			t.Errorf("key %s is stored in the clear", k.ID)
+		}
+	}
+	// The same database without the key refuses to start.
+	cfg := e.app.cfg
+	cfg.KeyEncryptionKey = nil
+	if _, err := buildWith(t.Context(), cfg, &syncBuffer{}, testParams); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_KEY_ENCRYPTION_KEY") {
+		t.Errorf("build without the key = %v; want an error naming GATEHOUSE_KEY_ENCRYPTION_KEY", err)
+	}
+}

@@ -222,3 +222,23 @@ func runBinaryIn(bin string, env []string, stdin string, args ...string) (string
 	}
 	return out.String(), errb.String(), code
 }
+
+// TestCLIBesideRunningServer uses the CLI on the SQLite file a running
+// server has open: a user added by the CLI logs in through the server at
+// once, and a user registered through the server is listed by the CLI.
+func TestCLIBesideRunningServer(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	env := []string{"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "gatehouse.db"), "GATEHOUSE_LOG_LEVEL=warn"}
+	_, base, _ := startServe(t, bin, env)
+	c := &cluster{t: t, bin: bin}
+	if _, errOut, code := runBinaryIn(bin, env, "correct horse battery\n", "user", "add", "carol", "--password-stdin"); code != 0 {
+		t.Fatalf("user add beside a running server: %s", errOut)
+	}
+	c.login(base, "carol", "correct horse battery")
+	c.signUp(base, "dave", "correct horse battery")
+	out, errOut, code := runBinaryIn(bin, env, "", "user", "list")
+	if code != 0 || !strings.Contains(out, "dave") {
+		t.Fatalf("user list beside a running server = %d %q %q; want dave", code, out, errOut)
+	}
+}

@@ -232,3 +232,24 @@ func TestReplicasConcurrentRefresh(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasShareLoginThrottle spreads wrong passwords over two replicas:
+// the (user, address) limit counts them together, so the sixth attempt is
+// throttled on either replica, even with the right password.
+func TestReplicasShareLoginThrottle(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 2)
+	c.signUp(c.urls[0], "alice", "correct horse battery")
+	for i := range 5 {
+		s, b := c.call(c.urls[i%2], "POST", "/get_token", "application/json", `{"username":"alice","password":"wrong wrong wrong"}`, nil)
+		if s != 401 {
+			t.Fatalf("wrong password #%d = %d %v; want 401", i+1, s, b)
+		}
+	}
+	for _, u := range c.urls {
+		s, b := c.call(u, "POST", "/get_token", "application/json", `{"username":"alice","password":"correct horse battery"}`, nil)
+		if s != 429 || b["error"] != "too_many_requests" {
+			t.Errorf("correct password on %s after 5 failures across replicas = %d %v; want 429", u, s, b)
+		}
+	}
+}

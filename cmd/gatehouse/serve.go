@@ -40,10 +40,15 @@ func serve(ctx context.Context, e env, args []string) error {
 	go func() { defer wg.Done(); a.revoked.Run(bg, cfg.RevocationSync) }()
 	go func() { defer wg.Done(); a.reloadKeys(bg, cfg.RevocationSync) }()
 
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
+	deps := a.httpDeps()
+	opts := httpadapter.Options{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
-	}, a.log)
+	}
+	if cfg.Metrics {
+		instrument(a, &deps, &opts)
+	}
+	h := httpadapter.New(deps, opts, a.log)
 	err = server.Serve(ctx, ln, h, a.log)
 	stopBG()
 	wg.Wait()
@@ -51,10 +56,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-// reloadKeys picks up key rotations made by other replicas.
+// reloadKeys picks up key rotations made by other replicas, and about once
+// a minute prunes idle login throttling counters.
 func (a *app) reloadKeys(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -63,6 +70,12 @@ func (a *app) reloadKeys(ctx context.Context, every time.Duration) {
 		}
 		if err := a.ring.Load(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("signing key reload failed", "err", err)
+		}
+		if time.Since(pruned) > time.Minute {
+			pruned = time.Now()
+			if err := a.throttle.Prune(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("login attempt prune failed", "err", err)
+			}
 		}
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +120,67 @@ func newServer(t *testing.T, a *app) string {
 	srv := httptestServer(httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: a.cfg.Issuer}, a.log))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+func TestRevocationFeed(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	c, secret, err := e.app.clients.Create(context.Background(), "resource-server", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := map[string]string{"Authorization": basic(c.ID, secret)}
+	e.signUp("alice", "correct horse battery")
+	tok := e.login("alice", "correct horse battery")["access_token"].(string)
+	if r := e.do(http.MethodGet, "/oauth/revocations", nil, nil); r.status != 401 {
+		t.Fatalf("feed without client credentials = %d; want 401", r.status)
+	}
+	r := e.do(http.MethodGet, "/oauth/revocations", nil, auth)
+	if r.status != 200 || r.json(t)["next_cursor"] != "0" {
+		t.Fatalf("empty feed = %d %s; want 200 with cursor 0", r.status, r.body)
+	}
+	if r := e.do(http.MethodPost, "/logout", nil, bearerHeader(tok)); r.status != 204 {
+		t.Fatal("logout failed")
+	}
+	r = e.do(http.MethodGet, "/oauth/revocations?since=0", nil, auth)
+	var feed struct {
+		Revocations []struct {
+			SID string `json:"sid"`
+			Sub string `json:"sub"`
+		} `json:"revocations"`
+		NextCursor string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(r.body, &feed); err != nil || len(feed.Revocations) != 1 {
+		t.Fatalf("feed after logout = %s; want one entry", r.body)
+	}
+	if !strings.Contains(decodePayload(t, tok), feed.Revocations[0].SID) {
+		t.Errorf("feed sid %s is not the token's session", feed.Revocations[0].SID)
+	}
+	r = e.do(http.MethodGet, "/oauth/revocations?since="+feed.NextCursor, nil, auth)
+	if err := json.Unmarshal(r.body, &feed); err != nil || len(feed.Revocations) != 0 {
+		t.Errorf("feed since the last cursor = %s; want no entries", r.body)
+	}
+	if r := e.do(http.MethodGet, "/oauth/revocations?since=abc", nil, auth); r.status != 400 {
+		t.Errorf("bad cursor = %d; want 400", r.status)
+	}
+}
+
+// TestChangePasswordIsThrottled: a stolen access token must not allow
+// unlimited guesses of the current password.
+func TestChangePasswordIsThrottled(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	e.signUp("alice", "correct horse battery")
+	tok := bearerHeader(e.login("alice", "correct horse battery")["access_token"])
+	body := map[string]string{"current_password": "guess guess guess", "new_password": "a brand new secret"}
+	for i := range 5 {
+		if r := e.do(http.MethodPost, "/me/password", body, tok); r.status != 401 {
+			t.Fatalf("guess %d = %d %s; want 401", i+1, r.status, r.body)
+		}
+	}
+	body["current_password"] = "correct horse battery"
+	r := e.do(http.MethodPost, "/me/password", body, tok)
+	if r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("sixth attempt (right password) = %d %s; want 429 with Retry-After", r.status, r.body)
+	}
 }

@@ -22,6 +22,7 @@ type Config struct {
 	Audience             string
 	SigningAlg           string
 	JWTSecret            []byte
+	KeyEncryptionKey     []byte
 	AccessTTL            time.Duration
 	RefreshTTL           time.Duration
 	RefreshReuseInterval time.Duration
@@ -53,6 +54,7 @@ func settings() []setting {
 		{"audience", "GATEHOUSE_AUDIENCE", "gatehouse", "token audience (aud)"},
 		{"signing-alg", "GATEHOUSE_SIGNING_ALG", "EdDSA", "EdDSA, ES256, RS256 or HS256"},
 		{"jwt-secret-file", "GATEHOUSE_JWT_SECRET_FILE", "", "file holding the HS256 secret"},
+		{"key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the key that encrypts signing keys at rest"},
 		{"access-ttl", "GATEHOUSE_ACCESS_TTL", "15m", "access token lifetime"},
 		{"refresh-ttl", "GATEHOUSE_REFRESH_TTL", "720h", "absolute session lifetime"},
 		{"refresh-reuse-interval", "GATEHOUSE_REFRESH_REUSE_INTERVAL", "10s", "grace period for racing refreshes"},
@@ -146,11 +148,16 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	if len(errs) > 0 {
 		return Config{}, nil, errs[0]
 	}
-	secret, err := loadSecret(get("jwt-secret-file"), getenv("GATEHOUSE_JWT_SECRET"))
+	secret, err := loadSecret("--jwt-secret-file", get("jwt-secret-file"), getenv("GATEHOUSE_JWT_SECRET"))
 	if err != nil {
 		return Config{}, nil, err
 	}
 	c.JWTSecret = secret
+	kek, err := loadSecret("--key-encryption-key-file", get("key-encryption-key-file"), getenv("GATEHOUSE_KEY_ENCRYPTION_KEY"))
+	if err != nil {
+		return Config{}, nil, err
+	}
+	c.KeyEncryptionKey = kek
 	return c, positional, c.Validate()
 }
 
@@ -171,9 +178,9 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// loadSecret reads the HS256 secret from a file (preferred) or the
-// environment. A secret file readable by group or others is refused.
-func loadSecret(file, env string) ([]byte, error) {
+// loadSecret reads a secret from a file (preferred) or the environment. A
+// secret file readable by group or others is refused.
+func loadSecret(setting, file, env string) ([]byte, error) {
 	if file == "" {
 		if env == "" {
 			return nil, nil
@@ -182,14 +189,14 @@ func loadSecret(file, env string) ([]byte, error) {
 	}
 	info, err := os.Stat(file)
 	if err != nil {
-		return nil, fmt.Errorf("--jwt-secret-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
 	if info.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("--jwt-secret-file: %s is readable by others (mode %v); chmod 600 it", file, info.Mode().Perm())
+		return nil, fmt.Errorf("%s: %s is readable by others (mode %v); chmod 600 it", setting, file, info.Mode().Perm())
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("--jwt-secret-file: %w", err)
+		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
 	return []byte(strings.TrimRight(string(b), "\r\n")), nil
 }
@@ -207,6 +214,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("--signing-alg: %q is not one of EdDSA, ES256, RS256, HS256", c.SigningAlg)
+	}
+	if len(c.KeyEncryptionKey) > 0 && len(c.KeyEncryptionKey) < 32 {
+		return fmt.Errorf("GATEHOUSE_KEY_ENCRYPTION_KEY: must be at least 32 bytes, got %d", len(c.KeyEncryptionKey))
 	}
 	switch {
 	case c.AccessTTL < time.Second:

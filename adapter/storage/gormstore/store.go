@@ -26,6 +26,7 @@ func New(db *gorm.DB) *Store { return &Store{db: db} }
 // Compile-time checks that Store implements the ports.
 var (
 	_ domain.UserStore    = (*Store)(nil)
+	_ domain.AttemptStore = (*Store)(nil)
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)

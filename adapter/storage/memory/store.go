@@ -33,6 +33,8 @@ type Store struct {
 
 	clients map[string]domain.Client
 	keys    map[string]domain.SigningKey
+
+	attempts map[string]domain.Attempt
 }
 
 // New returns an empty store.
@@ -46,12 +48,14 @@ func New() *Store {
 		sessionTokens: make(map[string][]string),
 		clients:       make(map[string]domain.Client),
 		keys:          make(map[string]domain.SigningKey),
+		attempts:      make(map[string]domain.Attempt),
 	}
 }
 
 // Compile-time checks that Store implements the ports.
 var (
 	_ domain.UserStore    = (*Store)(nil)
+	_ domain.AttemptStore = (*Store)(nil)
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)

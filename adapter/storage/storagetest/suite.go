@@ -21,6 +21,7 @@ type Stores interface {
 	domain.SessionStore
 	domain.ClientStore
 	domain.KeyStore
+	domain.AttemptStore
 }
 
 // factory returns a fresh, empty store for one subtest. It registers its own
@@ -42,6 +43,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"revocation", testRevocation},
 		{"clients", testClients},
 		{"keys", testKeys},
+		{"attempts", testAttempts},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

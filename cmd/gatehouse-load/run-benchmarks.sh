@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Reproduces the load figures of docs/benchmarks.md. It builds gatehouse and
+# gatehouse-load, runs the server pinned to one CPU and the load tool pinned
+# to another, on 127.0.0.1 only, 10 s per run. Run it from the repository
+# root on an otherwise idle machine with at least two CPUs:
+#
+#   bash cmd/gatehouse-load/run-benchmarks.sh 2>&1 | tee /tmp/gatehouse-bench.txt
+#
+# Settings: OUT (work dir), DUR (per run), SERVER_CPU, LOAD_CPU, PORT.
+set -euo pipefail
+
+OUT=${OUT:-/tmp/gatehouse-bench}
+DUR=${DUR:-10s}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT=${PORT:-18080}
+BASE_PORT=$((PORT + 1))
+TARGET=http://127.0.0.1:$PORT
+
+mkdir -p "$OUT"
+go build -o "$OUT/gatehouse" ./cmd/gatehouse
+go build -o "$OUT/gatehouse-load" ./cmd/gatehouse-load
+GH=$OUT/gatehouse
+LOAD=$OUT/gatehouse-load
+
+echo "== machine"
+echo "nproc: $(nproc)"
+grep -m1 'model name' /proc/cpuinfo
+echo "go: $(go version)"
+echo "kernel: $(uname -r)"
+
+SPID=
+stop_server() {
+	if [ -n "$SPID" ]; then
+		kill "$SPID" 2>/dev/null || true
+		wait "$SPID" 2>/dev/null || true
+		SPID=
+	fi
+}
+trap stop_server EXIT
+
+rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2 / 1024} END {print ""}' "/proc/$1/status"; }
+
+wait_up() {
+	for _ in $(seq 100); do
+		curl -fsS "$1/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "server did not come up" >&2
+	return 1
+}
+
+# start ALG: a fresh SQLite file, a machine client, the server on SERVER_CPU.
+start() {
+	local alg=$1 db=$OUT/$1.db
+	rm -f "$db" "$db-wal" "$db-shm"
+	export GATEHOUSE_SIGNING_ALG=$alg GATEHOUSE_DB=$db
+	if [ "$alg" = HS256 ]; then
+		export GATEHOUSE_JWT_SECRET=benchmark-secret-benchmark-secret-0123456789
+	else
+		unset GATEHOUSE_JWT_SECRET
+	fi
+	"$GH" migrate >/dev/null
+	local creds
+	creds=$("$GH" client add load)
+	CLIENT_ID=$(awk '/^client_id:/ {print $2}' <<<"$creds")
+	CLIENT_SECRET=$(awk '/^client_secret:/ {print $2}' <<<"$creds")
+	# The access log goes to /dev/null: its formatting and write(2) are
+	# paid, disk is not.
+	taskset -c "$SERVER_CPU" "$GH" serve --addr "127.0.0.1:$PORT" 2>/dev/null &
+	SPID=$!
+	wait_up "$TARGET"
+	echo "server pid $SPID ($alg, SQLite), idle: $(rss "$SPID")"
+}
+
+# run NAME ARGS...: one load run; the load tool reports the server's CPU
+# and memory over the measured phase (--watch-pid).
+run() {
+	local name=$1
+	shift
+	echo
+	echo "== $name"
+	echo "\$ taskset -c $LOAD_CPU gatehouse-load --target $TARGET --watch-pid PID $*" | sed -e 's/--client-secret [^ ]*/--client-secret SECRET/'
+	taskset -c "$LOAD_CPU" "$LOAD" --target "$TARGET" --watch-pid "$SPID" "$@" || true
+}
+
+for alg in EdDSA HS256; do
+	echo
+	echo "=================== $alg"
+	start "$alg"
+	CC=(--client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET")
+	run "verify $alg, one token" --scenario verify --workers 64 --duration "$DUR"
+	run "verify $alg, 20000 distinct tokens, each used once" --scenario verify --workers 64 \
+		--distinct 20000 --requests 20000 --duration 0 "${CC[@]}"
+	if [ "$alg" = EdDSA ]; then
+		run "login" --scenario login --workers 8 --duration "$DUR"
+		run "refresh" --scenario refresh --workers 64 --duration "$DUR"
+		run "client-credentials" --scenario client-credentials --workers 64 --duration "$DUR" "${CC[@]}"
+		run "mixed" --scenario mixed --workers 64 --duration "$DUR" "${CC[@]}"
+	fi
+	stop_server
+done
+
+echo
+echo "=================== login flood, 500 connections (EdDSA)"
+start EdDSA
+run "login flood" --scenario login --workers 500 --duration "$DUR"
+stop_server
+
+echo
+echo "=================== bare Echo baseline"
+taskset -c "$SERVER_CPU" "$LOAD" baseline --addr "127.0.0.1:$BASE_PORT" --for 5m >/dev/null &
+SPID=$!
+wait_up_base() {
+	for _ in $(seq 100); do
+		curl -fsS "http://127.0.0.1:$BASE_PORT/protected_resource" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_up_base
+TARGET=http://127.0.0.1:$BASE_PORT
+run "bare Echo, same body, no auth" --scenario verify --workers 64 --duration "$DUR" --token none
+stop_server

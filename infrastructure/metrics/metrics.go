@@ -1,0 +1,222 @@
+// Package metrics exposes Gatehouse's Prometheus metrics on a registry of
+// its own (never the global default one, so tests and several instances in
+// one process do not collide). It is fed from two places: the HTTP adapter's
+// per-request hook (Observe) and the use cases' events (LoginResult,
+// TokenIssued, RefreshReuse, VerifyFailed); the gauges read live values
+// through the functions in Sources at scrape time.
+//
+// No label ever carries a token, secret, username or client id: labels are
+// route patterns, status codes and the fixed words listed below.
+package metrics
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// namespace prefixes every Gatehouse metric.
+const namespace = "gatehouse"
+
+// unmatchedRoute labels requests that matched no route, so scanners probing
+// random paths cannot create new series.
+const unmatchedRoute = "unmatched"
+
+// latencyBuckets cover a cached token check (tens of µs) up to a queued
+// argon2id login (seconds).
+func latencyBuckets() []float64 {
+	return []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+}
+
+// Sources are the live values the gauges read at scrape time. A nil
+// function leaves its gauge out.
+type Sources struct {
+	// HashQueueDepth is the number of password hashes running or waiting
+	// (password.Hasher.QueueDepth).
+	HashQueueDepth func() int
+	// RevokedSessions is the size of the in-memory revoked-session set
+	// (usecase.RevocationList.Size).
+	RevokedSessions func() int
+	// LastRevocationSync is when the revoked set was last refreshed from
+	// the store (usecase.RevocationList.LastSync).
+	LastRevocationSync func() time.Time
+	// VerifyCacheLen is the number of verified tokens cached
+	// (token.Verifier.CacheLen).
+	VerifyCacheLen func() int
+	// Now is the clock for the sync lag; nil means time.Now.
+	Now func() time.Time
+}
+
+// Metrics holds the collectors. Its methods are safe for concurrent use and
+// cheap enough for the request path.
+type Metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	serverErrors   *prometheus.CounterVec
+	throttled      prometheus.Counter
+	logins         *prometheus.CounterVec
+	issued         *prometheus.CounterVec
+	refreshReuse   prometheus.Counter
+	verifyFailures *prometheus.CounterVec
+}
+
+// New builds the collectors on a fresh registry, with the Go runtime and
+// process collectors (memory, CPU, open files) alongside.
+func New(src Sources) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and status code.",
+			Buckets: latencyBuckets(),
+		}, []string{"route", "status"}),
+		serverErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "server_errors_total",
+			Help: "Requests answered 5xx, by route and status: 503 is a store or other dependency outage (unavailable) " +
+				"or a full password-hash queue (overloaded, also in logins_total); 500 is any other failure, " +
+				"including store errors not recognised as an outage and recovered panics.",
+		}, []string{"route", "status"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "throttled_requests_total",
+			Help: "Requests refused with 429 by the brute-force throttle.",
+		}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "logins_total",
+			Help: "Password logins (POST /get_token and grant_type=password), by outcome.",
+		}, []string{"outcome"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "tokens_issued_total",
+			Help: "Access tokens issued, by grant type; the tutorial's POST /get_token is a password grant.",
+		}, []string{"grant"}),
+		refreshReuse: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "refresh_token_reuse_total",
+			Help: "Refresh tokens presented again after rotation; each one revoked its session.",
+		}),
+		verifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "token_verify_failures_total",
+			Help: "Access tokens refused, by reason (missing, expired, revoked, invalid).",
+		}, []string{"reason"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.serverErrors, m.throttled, m.logins, m.issued, m.refreshReuse, m.verifyFailures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Pre-create the label values the use cases report, so rate() works
+	// from the first scrape; any other value is still recorded.
+	for _, v := range []string{"success", "invalid_credentials", "throttled", "overloaded", "unavailable", "invalid_scope", "error"} {
+		m.logins.WithLabelValues(v)
+	}
+	for _, v := range []string{"password", "refresh_token", "client_credentials"} {
+		m.issued.WithLabelValues(v)
+	}
+	for _, v := range []string{"missing", "expired", "revoked", "invalid"} {
+		m.verifyFailures.WithLabelValues(v)
+	}
+	m.registerGauges(src)
+	return m
+}
+
+// registerGauges adds a GaugeFunc for every source that is set.
+func (m *Metrics) registerGauges(src Sources) {
+	gauge := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, f))
+	}
+	if f := src.HashQueueDepth; f != nil {
+		gauge("password_hash_queue_depth", "Password hashes running or waiting for a slot.",
+			func() float64 { return float64(f()) })
+	}
+	if f := src.RevokedSessions; f != nil {
+		gauge("revoked_sessions", "Sessions in the in-memory revoked set.",
+			func() float64 { return float64(f()) })
+	}
+	if f := src.LastRevocationSync; f != nil {
+		now := src.Now
+		if now == nil {
+			now = time.Now
+		}
+		gauge("revocation_sync_lag_seconds", "Seconds since the revoked set was last refreshed from the store (+Inf before the first sync).",
+			func() float64 {
+				last := f()
+				if last.IsZero() {
+					return math.Inf(1)
+				}
+				return now().Sub(last).Seconds()
+			})
+	}
+	if f := src.VerifyCacheLen; f != nil {
+		gauge("token_cache_entries", "Verified access tokens held in the cache.",
+			func() float64 { return float64(f()) })
+	}
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for callers that add collectors of their
+// own.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Observe records one answered HTTP request; it has the signature of the
+// HTTP adapter's Options.Observe hook. route is the pattern ("/admin/users/:id"),
+// never the raw path.
+func (m *Metrics) Observe(route string, status int, elapsed time.Duration) {
+	if route == "" {
+		route = unmatchedRoute
+	}
+	code := statusLabel(status)
+	m.requests.WithLabelValues(route, code).Inc()
+	m.latency.WithLabelValues(route, code).Observe(elapsed.Seconds())
+	switch {
+	case status >= 500:
+		m.serverErrors.WithLabelValues(route, code).Inc()
+	case status == http.StatusTooManyRequests:
+		m.throttled.Inc()
+	}
+}
+
+// LoginResult counts one password login by outcome.
+func (m *Metrics) LoginResult(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
+
+// TokenIssued counts one access token issued under grant.
+func (m *Metrics) TokenIssued(grant string) { m.issued.WithLabelValues(grant).Inc() }
+
+// RefreshReuse counts one detected refresh token reuse.
+func (m *Metrics) RefreshReuse() { m.refreshReuse.Inc() }
+
+// VerifyFailed counts one refused access token by reason.
+func (m *Metrics) VerifyFailed(reason string) { m.verifyFailures.WithLabelValues(reason).Inc() }
+
+// statusLabel renders common codes without allocating.
+func statusLabel(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 204:
+		return "204"
+	case 400:
+		return "400"
+	case 401:
+		return "401"
+	case 404:
+		return "404"
+	case 429:
+		return "429"
+	case 500:
+		return "500"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(status)
+}

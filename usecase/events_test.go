@@ -1,0 +1,164 @@
+package usecase
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// recorder is an Events that remembers what it was told, as "kind:value".
+type recorder struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newRecorder() *recorder { return &recorder{seen: map[string]int{}} }
+
+func (r *recorder) add(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[s]++
+}
+
+func (r *recorder) LoginResult(outcome string) { r.add("login:" + outcome) }
+func (r *recorder) TokenIssued(grant string)   { r.add("issued:" + grant) }
+func (r *recorder) RefreshReuse()              { r.add("reuse") }
+func (r *recorder) VerifyFailed(reason string) { r.add("verify:" + reason) }
+
+// String lists the events in a stable order for failure messages.
+func (r *recorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(r.seen)) {
+		out = append(out, fmt.Sprintf("%s=%d", k, r.seen[k]))
+	}
+	return strings.Join(out, " ")
+}
+
+// observed returns an env whose Login, Refresh and Verify report to a recorder.
+func observed(t *testing.T) (*env, *recorder) {
+	e := newEnv(t)
+	rec := newRecorder()
+	e.login.Observe(rec)
+	e.refresh.Observe(rec)
+	e.verify.Observe(rec)
+	return e, rec
+}
+
+func TestEventsLogin(t *testing.T) {
+	t.Parallel()
+	e, rec := observed(t)
+	e.addUser("alice", "alice's password")
+	p := e.signIn("alice", "alice's password")
+	if p == nil {
+		t.Fatal("signIn returned no pair")
+	}
+	for range 5 {
+		_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "wrong password", IP: "198.51.100.7"})
+		wantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
+	}
+	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "198.51.100.7"})
+	if LoginOutcome(err) != LoginThrottled {
+		t.Fatalf("Login after 5 failures = %v; want throttled", err)
+	}
+	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", Scope: []string{"admin"}, IP: "192.0.2.1"})
+	wantErr(t, "Login(scope admin)", err, domain.ErrInvalidScope)
+	e.hasher.setFail(domain.ErrOverloaded)
+	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.9"})
+	wantErr(t, "Login(full queue)", err, domain.ErrOverloaded)
+
+	want := map[string]int{
+		"login:success": 1, "issued:password": 1, "login:invalid_credentials": 5,
+		"login:throttled": 1, "login:invalid_scope": 1, "login:overloaded": 1,
+	}
+	if !maps.Equal(rec.seen, want) {
+		t.Errorf("events = %s; want %v", rec, want)
+	}
+}
+
+func TestEventsLoginStoreOutage(t *testing.T) {
+	t.Parallel()
+	e, _ := observed(t)
+	e.addUser("alice", "alice's password")
+	e.build(outageUsers{e.store})
+	rec := newRecorder()
+	e.login.Observe(rec)
+	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
+	if err == nil {
+		t.Fatal("Login during an outage = nil; want an error")
+	}
+	if got := rec.seen["login:error"]; got != 1 || len(rec.seen) != 1 {
+		t.Errorf("events = %s; want login:error=1 only", rec)
+	}
+}
+
+func TestEventsRefresh(t *testing.T) {
+	t.Parallel()
+	e, rec := observed(t)
+	e.addUser("alice", "alice's password")
+	first := e.signIn("alice", "alice's password")
+	second := e.mustRefresh(first.RefreshToken)
+	e.mustRefresh(second.RefreshToken)
+	// The first token is two generations old: reuse, the session dies.
+	_, err := e.refresh.Refresh(e.ctx, first.RefreshToken)
+	wantErr(t, "Refresh(reused token)", err, domain.ErrInvalidGrant)
+	// An unknown token is refused without being reuse.
+	_, err = e.refresh.Refresh(e.ctx, "not-a-token")
+	wantErr(t, "Refresh(unknown)", err, domain.ErrInvalidGrant)
+
+	if rec.seen["issued:refresh_token"] != 2 || rec.seen["reuse"] != 1 {
+		t.Errorf("events = %s; want issued:refresh_token=2 reuse=1", rec)
+	}
+}
+
+func TestEventsVerify(t *testing.T) {
+	t.Parallel()
+	e, rec := observed(t)
+	e.addUser("alice", "alice's password")
+	live := e.signIn("alice", "alice's password")
+	e.claims(live.AccessToken)
+	revoked := e.signIn("alice", "alice's password")
+	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(revoked.AccessToken), LogoutLocal), nil)
+
+	tests := []struct {
+		token string
+		want  error
+	}{
+		{"", domain.ErrTokenMissing},
+		{"garbage", domain.ErrTokenInvalid},
+		{revoked.AccessToken, domain.ErrTokenRevoked},
+	}
+	for _, tt := range tests {
+		_, err := e.verify.Verify(e.ctx, tt.token)
+		wantErr(t, fmt.Sprintf("Verify(%q)", tt.token), err, tt.want)
+	}
+	e.clock.advance(e.policy.AccessTTL + time.Hour)
+	_, err := e.verify.Verify(e.ctx, live.AccessToken)
+	wantErr(t, "Verify(expired)", err, domain.ErrTokenExpired)
+
+	want := map[string]int{"verify:missing": 1, "verify:invalid": 1, "verify:revoked": 1, "verify:expired": 1}
+	for k, n := range want {
+		if rec.seen[k] != n {
+			t.Errorf("events = %s; want %s=%d", rec, k, n)
+		}
+	}
+}
+
+func TestEventsUnobserved(t *testing.T) {
+	t.Parallel()
+	// Without Observe nothing is reported and nothing breaks.
+	e := newEnv(t)
+	e.addUser("alice", "alice's password")
+	p := e.signIn("alice", "alice's password")
+	e.mustRefresh(p.RefreshToken)
+	if _, err := e.verify.Verify(e.ctx, ""); err == nil {
+		t.Fatal("Verify(\"\") = nil; want an error")
+	}
+}
