@@ -241,4 +241,12 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "dave") {
 		t.Fatalf("user list beside a running server = %d %q %q; want dave", code, out, errOut)
 	}
+	resp, err := http.Get(base + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /openapi.yaml on the binary = %d; want 200", resp.StatusCode)
+	}
 }

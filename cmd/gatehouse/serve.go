@@ -7,6 +7,7 @@ import (
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
@@ -44,6 +45,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	opts := httpadapter.Options{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
+		OpenAPI:        api.Spec(),
 	}
 	if cfg.Metrics {
 		instrument(a, &deps, &opts)
