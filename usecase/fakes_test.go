@@ -145,14 +145,6 @@ func (f *fakeTokens) Verify(_ context.Context, token string) (*domain.Claims, er
 	return &c, nil
 }
 
-// claims decodes token or fails; tests use it to read what was issued.
-func (f *fakeTokens) claims(token string) (domain.Claims, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, ok := f.issued[token]
-	return c, ok
-}
-
 // errOutage stands for a database that cannot be reached.
 var errOutage = errors.New("connection refused")
 

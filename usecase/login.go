@@ -153,10 +153,28 @@ func (l *Login) storedHash(ctx context.Context, u *domain.User) (string, error) 
 func (l *Login) upgradeHash(ctx context.Context, u *domain.User, password string) {
 	hash, err := l.hasher.Hash(ctx, password)
 	if err == nil {
-		u.PasswordHash = hash
-		err = l.users.UpdateUser(ctx, u)
+		err = l.saveHash(ctx, u, hash)
 	}
 	if err != nil {
 		l.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
 	}
+}
+
+// saveHash stores hash on a fresh copy of the user, and only if the
+// password has not changed meanwhile, so the upgrade never undoes a
+// concurrent admin change (disable, roles) or password change.
+func (l *Login) saveHash(ctx context.Context, u *domain.User, hash string) error {
+	fresh, err := l.users.UserByID(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if fresh.PasswordHash != u.PasswordHash {
+		return nil
+	}
+	fresh.PasswordHash = hash
+	if err := l.users.UpdateUser(ctx, fresh); err != nil {
+		return err
+	}
+	u.PasswordHash = hash
+	return nil
 }

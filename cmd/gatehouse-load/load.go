@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type config struct {
 	AllowRemote  bool
 	Timeout      time.Duration // per request
 	WatchPID     int           // Linux: report this process's CPU and memory over the measured phase
+	Client       string        // verify: "raw" (lean HTTP/1.1, plain http only) or "std" (net/http)
 }
 
 // report is what a run measured. Latencies are of successful requests.
@@ -106,6 +108,13 @@ func (c *config) validate() error {
 	if (c.Username == "") != (c.Password == "") {
 		return errors.New("give both --username and --password, or neither")
 	}
+	switch c.Client {
+	case "":
+		c.Client = "raw"
+	case "raw", "std":
+	default:
+		return fmt.Errorf("--client: %q is not raw or std", c.Client)
+	}
 	if c.Timeout <= 0 {
 		c.Timeout = 10 * time.Second
 	}
@@ -117,6 +126,10 @@ type loader struct {
 	cfg    config
 	base   string
 	client *http.Client
+	// newRaw returns a lean client connection for the verify requests;
+	// nil means they go through client.
+	newRaw   func() *rawConn
+	basePath string
 
 	username, password string
 	token              string   // verify and mixed: one valid access token
@@ -146,7 +159,15 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
 		DisableCompression:  true,
 	}
 	defer tr.CloseIdleConnections()
-	l := &loader{cfg: cfg, base: base.String(), client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	l := &loader{cfg: cfg, base: base.String(), basePath: base.Path, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
+	if cfg.Client == "raw" && base.Scheme == "http" {
+		addr := base.Host
+		if base.Port() == "" {
+			addr = net.JoinHostPort(base.Hostname(), "80")
+		}
+		dial := dialer(cfg.AllowRemote)
+		l.newRaw = func() *rawConn { return newRawConn(base.Host, addr, dial, cfg.Timeout) }
+	}
 
 	if cfg.WatchPID > 0 {
 		if _, err := readProc(strconv.Itoa(cfg.WatchPID)); err != nil {
@@ -183,6 +204,11 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	stopProgress()
+	for _, w := range workers {
+		if w.raw != nil {
+			w.raw.close()
+		}
+	}
 
 	rep := &report{Scenario: cfg.Scenario, Target: l.base, Workers: cfg.Workers, Elapsed: elapsed,
 		Kinds: map[string]uint64{}, Ops: map[string]uint64{}}

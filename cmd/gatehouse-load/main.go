@@ -66,6 +66,7 @@ func loadCmd(ctx context.Context, args []string, stdout io.Writer, tty bool) err
 	fs.IntVar(&c.Distinct, "distinct", 0, "verify: mint this many distinct tokens and cycle through them")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.StringVar(&c.Client, "client", "raw", "verify requests: raw (lean HTTP/1.1 client, plain http only) or std (net/http)")
 	fs.IntVar(&c.WatchPID, "watch-pid", 0, "Linux: report this process's CPU and memory (VmRSS, VmHWM) over the measured phase")
 	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {

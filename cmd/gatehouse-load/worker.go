@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -29,7 +32,8 @@ const (
 type worker struct {
 	l       *loader
 	rng     *mrand.Rand
-	refresh string // this worker's refresh token chain
+	refresh string   // this worker's refresh token chain
+	raw     *rawConn // lean connection for verify requests, when used
 
 	hist     histogram
 	ok       uint64
@@ -98,7 +102,14 @@ func (w *worker) do(ctx context.Context, op string) (outcome, string) {
 		if len(l.tokens) > 0 {
 			tok = l.tokens[(l.next.Add(1)-1)%uint64(len(l.tokens))]
 		}
-		status, body, err = l.send(ctx, http.MethodGet, "/protected_resource", "", "", "Bearer "+tok)
+		if l.newRaw == nil {
+			status, body, err = l.send(ctx, http.MethodGet, "/protected_resource", "", "", "Bearer "+tok)
+			break
+		}
+		if w.raw == nil {
+			w.raw = l.newRaw()
+		}
+		status, err = w.raw.get(ctx, l.basePath+"/protected_resource", "Bearer "+tok)
 	case scLogin:
 		status, body, err = l.send(ctx, http.MethodPost, "/get_token", "application/json", l.loginBody(), "")
 	case scRefresh:
@@ -108,12 +119,12 @@ func (w *worker) do(ctx context.Context, op string) (outcome, string) {
 		status, body, err = l.send(ctx, http.MethodPost, "/oauth/token", formType, "grant_type=client_credentials", l.basicAuth())
 	}
 	switch {
-	case err != nil && ctx.Err() != nil:
+	case err != nil && ended(ctx):
 		return outAborted, ""
 	case err != nil:
 		// A refresh whose answer was lost is retried with the same token:
 		// within the reuse interval it yields the same successor.
-		return outFailed, "transport"
+		return outFailed, op + ": " + transportKind(err)
 	case status == http.StatusOK && op == scRefresh:
 		pair, err := decodePair(status, body)
 		if err != nil {
@@ -186,4 +197,35 @@ func decodePair(status int, body []byte) (*tokenPair, error) {
 		return nil, fmt.Errorf("token response is not the expected JSON")
 	}
 	return &p, nil
+}
+
+// transportKind names a transport failure without addresses, so equal
+// failures group together in the report.
+func transportKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errMalformed):
+		return "malformed response"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by server"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, errRemote):
+		return "refused: not loopback"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "transport error"
+}
+
+// ended reports whether the run is over. A connection deadline set from
+// ctx's deadline can fire a moment before ctx itself reports it.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
