@@ -14,12 +14,22 @@ import (
 // isForm reports whether the request body is form-encoded.
 func isForm(c echo.Context) bool {
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
-	return err == nil && (mt == echo.MIMEApplicationForm || mt == echo.MIMEMultipartForm)
+	return err == nil && mt == echo.MIMEApplicationForm
+}
+
+// isMultipart reports a multipart body, which no endpoint accepts (415
+// rather than a confusing "field missing").
+func isMultipart(c echo.Context) bool {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	return err == nil && strings.HasPrefix(mt, "multipart/")
 }
 
 // decodeJSON reads the body into dst. Malformed JSON, wrong field types and
 // trailing data are 400; a body over the limit is 413.
 func decodeJSON(c echo.Context, dst any) error {
+	if isMultipart(c) {
+		return echo.ErrUnsupportedMediaType
+	}
 	dec := json.NewDecoder(c.Request().Body)
 	if err := dec.Decode(dst); err != nil {
 		var he *echo.HTTPError

@@ -185,8 +185,6 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
 	if limit == 0 {
 		limit = maxDuration
 	}
-	runCtx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	// The load tool's own CPU use, best effort: /proc exists on Linux only.
 	self, selfErr := watch("self")
 	var server *procWatch
@@ -196,6 +194,8 @@ func run(ctx context.Context, cfg config, progress io.Writer) (*report, error) {
 		}
 	}
 	start := time.Now()
+	runCtx, cancel := context.WithDeadline(ctx, start.Add(limit))
+	defer cancel()
 	stopProgress := l.showProgress(progress, start)
 	var wg sync.WaitGroup
 	for _, w := range workers {

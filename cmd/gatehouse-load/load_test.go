@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -89,6 +90,7 @@ func TestScenarios(t *testing.T) {
 		scenario string
 		distinct int
 		requests int
+		client   string
 	}{
 		{scenario: scVerify},
 		{scenario: scLogin},
@@ -96,12 +98,13 @@ func TestScenarios(t *testing.T) {
 		{scenario: scClientCredentials},
 		{scenario: scMixed},
 		{scenario: scVerify, distinct: 50, requests: 200},
+		{scenario: scVerify, client: "std"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.scenario, func(t *testing.T) {
+		t.Run(tt.scenario+"/"+tt.client, func(t *testing.T) {
 			t.Parallel()
 			cfg := config{Target: g.url, Scenario: tt.scenario, Workers: 4, Duration: time.Second,
-				ClientID: g.clientID, ClientSecret: g.clientSecret, Distinct: tt.distinct, Requests: tt.requests}
+				ClientID: g.clientID, ClientSecret: g.clientSecret, Distinct: tt.distinct, Requests: tt.requests, Client: tt.client}
 			rep, err := run(t.Context(), cfg, nil)
 			if err != nil {
 				t.Fatalf("run(%s) = %v", tt.scenario, err)
@@ -293,6 +296,59 @@ func TestBaseline(t *testing.T) {
 	defer cancel()
 	if err := baselineCmd(ctx, []string{"--addr", "127.0.0.1:0"}, &out); err != nil || !strings.Contains(out.String(), "listening on 127.0.0.1:") {
 		t.Errorf("baseline serve = %v, output %q", err, out.String())
+	}
+}
+
+// The raw client reads every framing net/http may answer with: a length,
+// a chunked body (a handler that flushes), and Connection: close.
+func TestRawClient(t *testing.T) {
+	t.Parallel()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer ok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/chunked":
+			w.Write([]byte(`{"part":1}`))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(`{"part":2}`))
+		case "/close":
+			w.Header().Set("Connection", "close")
+			w.Write([]byte("bye"))
+		default:
+			w.Write([]byte(`{"message":"This is a protected resource"}`))
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	u, err := checkTarget(srv.URL, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newRawConn(u.Host, u.Host, dialer(false), 5*time.Second)
+	defer c.close()
+	for _, tt := range []struct {
+		path, auth string
+		want       int
+	}{
+		{"/len", "Bearer ok", 200}, {"/chunked", "Bearer ok", 200}, {"/len", "Bearer ok", 200},
+		{"/len", "Bearer bad", 401}, {"/close", "Bearer ok", 200}, {"/len", "Bearer ok", 200},
+	} {
+		got, err := c.get(t.Context(), tt.path, tt.auth)
+		if err != nil || got != tt.want {
+			t.Fatalf("get(%s, %s) = %d, %v; want %d", tt.path, tt.auth, got, err, tt.want)
+		}
+	}
+	// One connection for everything up to /close, a second one after it.
+	if n := conns.Load(); n != 2 {
+		t.Errorf("raw client opened %d connections; want 2 (keep-alive, then a new one after Connection: close)", n)
 	}
 }
 

@@ -145,7 +145,13 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	a.verify = usecase.NewVerify(verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
-	a.throttle = usecase.NewThrottle(st, usecase.DefaultThrottlePolicy(), now)
+	throttle := usecase.DefaultThrottlePolicy()
+	throttle.PairFailures = cfg.LoginPairFailures
+	throttle.UserFailures = cfg.LoginUserFailures
+	throttle.IPFailures = cfg.LoginIPFailures
+	throttle.IPWindow = cfg.LoginIPWindow
+	throttle.MaxDelay = cfg.LoginMaxDelay
+	a.throttle = usecase.NewThrottle(st, throttle, now)
 	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log)
 	a.refresh = usecase.NewRefresh(st, st, issuer, a.revoked, policy, now, log)
 	a.clients = usecase.NewClients(st, issuer, policy, now)

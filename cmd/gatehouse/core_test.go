@@ -275,3 +275,15 @@ func TestNeverServerError(t *testing.T) {
 		}
 	}
 }
+
+func TestMultipartIsUnsupported(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	body := "--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--x--\r\n"
+	for _, path := range []string{"/get_token", "/users", "/oauth/token"} {
+		r := e.do(http.MethodPost, path, []byte(body), map[string]string{"Content-Type": "multipart/form-data; boundary=x"})
+		if r.status != http.StatusUnsupportedMediaType || r.json(t)["error"] != "unsupported_media_type" {
+			t.Errorf("multipart POST %s = %d %s; want 415 unsupported_media_type", path, r.status, r.body)
+		}
+	}
+}

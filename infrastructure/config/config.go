@@ -38,6 +38,11 @@ type Config struct {
 	HashConcurrency      int
 	HashQueue            int
 	DBMaxOpenConns       int
+	LoginPairFailures    int
+	LoginUserFailures    int
+	LoginIPFailures      int
+	LoginIPWindow        time.Duration
+	LoginMaxDelay        time.Duration
 }
 
 // setting is one configuration entry: its flag, its variable and default.
@@ -70,6 +75,11 @@ func settings() []setting {
 		{"hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", "0", "password hashes run at once (0: number of CPUs)"},
 		{"hash-queue", "GATEHOUSE_HASH_QUEUE", "0", "logins waiting for a hash slot before 503 (0: 32 per slot)"},
 		{"db-max-open-conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "0", "database connection pool size (0: driver default)"},
+		{"login-pair-failures", "GATEHOUSE_LOGIN_PAIR_FAILURES", "5", "failures per (username, IP) before backoff"},
+		{"login-user-failures", "GATEHOUSE_LOGIN_USER_FAILURES", "20", "failures per username before unknown addresses are throttled (max 100)"},
+		{"login-ip-failures", "GATEHOUSE_LOGIN_IP_FAILURES", "50", "failures per IP within --login-ip-window"},
+		{"login-ip-window", "GATEHOUSE_LOGIN_IP_WINDOW", "15m", "window of --login-ip-failures"},
+		{"login-max-delay", "GATEHOUSE_LOGIN_MAX_DELAY", "15m", "cap of the login backoff (which starts at 1s and doubles)"},
 	}
 }
 
@@ -134,6 +144,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.HashConcurrency = num("hash-concurrency")
 	c.HashQueue = num("hash-queue")
 	c.DBMaxOpenConns = num("db-max-open-conns")
+	c.LoginPairFailures = num("login-pair-failures")
+	c.LoginUserFailures = num("login-user-failures")
+	c.LoginIPFailures = num("login-ip-failures")
+	c.LoginIPWindow = dur("login-ip-window")
+	c.LoginMaxDelay = dur("login-max-delay")
 	for _, cidr := range strings.Split(get("trusted-proxies"), ",") {
 		if cidr = strings.TrimSpace(cidr); cidr == "" {
 			continue
@@ -227,6 +242,12 @@ func (c Config) Validate() error {
 		return errors.New("--revocation-sync: must be at least 100ms")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 1024:
 		return errors.New("--password-min-length: must be between 1 and 1024")
+	case c.LoginPairFailures < 1 || c.LoginUserFailures < 1 || c.LoginIPFailures < 1:
+		return errors.New("--login-pair-failures, --login-user-failures, --login-ip-failures: must be at least 1")
+	case c.LoginUserFailures > 100:
+		return errors.New("--login-user-failures: at most 100 (NIST SP 800-63B 5.2.2)")
+	case c.LoginMaxDelay < time.Second || c.LoginIPWindow < time.Second:
+		return errors.New("--login-max-delay, --login-ip-window: must be at least 1s")
 	case c.Issuer == "":
 		return errors.New("--issuer: must not be empty")
 	case c.Audience == "":
