@@ -3,6 +3,7 @@ package token
 import (
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -20,10 +21,18 @@ type cache struct {
 	limit  int // entries per shard; sum over shards <= the configured size
 }
 
+// verified is a cached token: its claims and the window in which it is
+// valid, with the verifier's leeway already applied.
+type verified struct {
+	claims    domain.Claims
+	expired   time.Time // exp + leeway: expired from this instant on
+	notBefore time.Time // nbf - leeway; zero without nbf
+}
+
 type cacheShard struct {
 	mu  sync.RWMutex
 	gen uint64 // ring removal count the entries were verified under
-	m   map[string]*domain.Claims
+	m   map[string]*verified
 }
 
 // newCache returns a cache of at most size entries, or nil when size <= 0.
@@ -34,7 +43,7 @@ func newCache(size int) *cache {
 	n := min(maxShards, size)
 	c := &cache{seed: maphash.MakeSeed(), shards: make([]cacheShard, n), limit: size / n}
 	for i := range c.shards {
-		c.shards[i].m = make(map[string]*domain.Claims)
+		c.shards[i].m = make(map[string]*verified)
 	}
 	return c
 }
@@ -43,9 +52,9 @@ func (c *cache) shard(token string) *cacheShard {
 	return &c.shards[maphash.String(c.seed, token)%uint64(len(c.shards))]
 }
 
-// get returns the cached claims of token if they were stored under gen.
-// The returned claims are shared and must not be modified.
-func (c *cache) get(token string, gen uint64) *domain.Claims {
+// get returns the cached entry of token if it was stored under gen. The
+// entry is shared and must not be modified.
+func (c *cache) get(token string, gen uint64) *verified {
 	s := c.shard(token)
 	s.mu.RLock()
 	cl := s.m[token]
@@ -58,8 +67,9 @@ func (c *cache) get(token string, gen uint64) *domain.Claims {
 	return cl
 }
 
-// put stores claims for token unless the ring lost a key since gen was read.
-func (c *cache) put(token string, cl *domain.Claims, gen uint64) {
+// put stores the entry for token unless the ring lost a key since gen was
+// read.
+func (c *cache) put(token string, cl *verified, gen uint64) {
 	s := c.shard(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -92,10 +92,7 @@ func jwxSigned(tb testing.TB, e *env) string {
 	if !ok {
 		tb.Fatalf("jwx does not know %s", e.alg)
 	}
-	var key any = e.secret
-	if e.alg != token.AlgHS256 {
-		key = e.store.signer(tb, e.activeKid(tb))
-	}
+	key := e.signingKey(tb)
 	hdr := jws.NewHeaders()
 	if err := hdr.Set("typ", "at+jwt"); err != nil {
 		tb.Fatal(err)

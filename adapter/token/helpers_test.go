@@ -217,15 +217,39 @@ func (e *env) stdClaims() jwt.MapClaims {
 // real key (or secret), so only the deliberate defect makes it invalid.
 func (e *env) sign(tb testing.TB, header map[string]any, claims jwt.MapClaims) string {
 	tb.Helper()
-	method := jwt.GetSigningMethod(e.alg)
-	var key any
+	return signToken(tb, jwt.GetSigningMethod(e.alg), e.signingKey(tb), header, claims)
+}
+
+// signingKey is the ring's active private key, or its HS256 secret.
+func (e *env) signingKey(tb testing.TB) any {
+	tb.Helper()
 	if e.alg == token.AlgHS256 {
-		key = e.secret
-	} else {
-		key = e.store.signer(tb, e.activeKid(tb))
+		return e.secret
 	}
+	return e.store.signer(tb, e.activeKid(tb))
+}
+
+// signWith signs stdClaims under a correct header after mod changed either.
+func (e *env) signWith(tb testing.TB, mod func(h map[string]any, c jwt.MapClaims)) string {
+	tb.Helper()
+	h, c := e.header(tb), e.stdClaims()
+	mod(h, c)
+	return e.sign(tb, h, c)
+}
+
+// header returns a correct header for the ring's active key.
+func (e *env) header(tb testing.TB) map[string]any {
+	return map[string]any{"alg": e.alg, "typ": "at+jwt", "kid": e.activeKid(tb)}
+}
+
+// signToken signs claims with method and key; header entries are added to
+// (or replace) the ones golang-jwt sets.
+func signToken(tb testing.TB, method jwt.SigningMethod, key any, header map[string]any, claims jwt.Claims) string {
+	tb.Helper()
 	t := jwt.NewWithClaims(method, claims)
-	t.Header = header
+	for k, v := range header {
+		t.Header[k] = v
+	}
 	s, err := t.SignedString(key)
 	if err != nil {
 		tb.Fatalf("sign: %v", err)
@@ -233,9 +257,51 @@ func (e *env) sign(tb testing.TB, header map[string]any, claims jwt.MapClaims) s
 	return s
 }
 
-// header returns a correct header for the ring's active key.
-func (e *env) header(tb testing.TB) map[string]any {
-	return map[string]any{"alg": e.alg, "typ": "at+jwt", "kid": e.activeKid(tb)}
+// noneToken is an unsigned (alg none) token for e's active kid.
+func noneToken(tb testing.TB, e *env) string {
+	tb.Helper()
+	h := map[string]any{"typ": "at+jwt", "kid": e.activeKid(tb)}
+	return signToken(tb, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, h, e.stdClaims())
+}
+
+// tamper changes the subject inside an encoded payload.
+func tamper(tb testing.TB, seg string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		tb.Fatalf("decode payload: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"user-1"`, `"admin-0"`, 1)))
+}
+
+// tooLong is a correctly signed token just over the size limit.
+func tooLong(tb testing.TB, e *env) string {
+	c := e.stdClaims()
+	c["pad"] = strings.Repeat("p", token.MaxTokenBytes)
+	return e.sign(tb, e.header(tb), c)
+}
+
+// jwksEntries returns the keys of a ring's JWK Set as maps.
+func jwksEntries(tb testing.TB, r *token.Keyring) []map[string]any {
+	tb.Helper()
+	raw, err := r.JWKS()
+	if err != nil {
+		tb.Fatalf("JWKS() error = %v", err)
+	}
+	var doc struct{ Keys []map[string]any }
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		tb.Fatalf("parse JWKS: %v", err)
+	}
+	return doc.Keys
+}
+
+// jwksKids returns the kids of a ring's JWK Set, in document order.
+func jwksKids(tb testing.TB, r *token.Keyring) []string {
+	tb.Helper()
+	var kids []string
+	for _, k := range jwksEntries(tb, r) {
+		kids = append(kids, k["kid"].(string))
+	}
+	return kids
 }
 
 // decodeSegment decodes one base64url JSON part of a token.

@@ -139,8 +139,18 @@ func (r *Keyring) JWKS() ([]byte, error) { return bytes.Clone(r.snap.Load().jwks
 // active returns the current signing key, or nil.
 func (r *Keyring) active() *ringKey { return r.snap.Load().active }
 
-// lookup returns the accepted key with the given kid, or nil.
-func (r *Keyring) lookup(kid string) *ringKey { return r.snap.Load().byID[kid] }
+// generation returns the removal count (keySource).
+func (r *Keyring) generation(context.Context) uint64 { return r.removals.Load() }
+
+// verificationKey returns the alg and verification key of the accepted
+// key kid, or errUnknownKid (keySource).
+func (r *Keyring) verificationKey(_ context.Context, kid string) (string, any, error) {
+	k := r.snap.Load().byID[kid]
+	if k == nil {
+		return "", nil, errUnknownKid
+	}
+	return k.alg, k.verify, nil
+}
 
 // load does the work of Load; r.mu must be held.
 func (r *Keyring) load(ctx context.Context) error {

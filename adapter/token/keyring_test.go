@@ -199,20 +199,3 @@ func TestConcurrentUse(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
-
-func jwksKids(tb testing.TB, r *token.Keyring) []string {
-	tb.Helper()
-	raw, err := r.JWKS()
-	if err != nil {
-		tb.Fatalf("JWKS() error = %v", err)
-	}
-	var doc struct{ Keys []struct{ Kid string } }
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		tb.Fatalf("parse JWKS: %v", err)
-	}
-	kids := make([]string, 0, len(doc.Keys))
-	for _, k := range doc.Keys {
-		kids = append(kids, k.Kid)
-	}
-	return kids
-}

@@ -125,33 +125,42 @@ func (s *RemoteKeySet) Kids() []string {
 	return kids
 }
 
-// lookup returns the key for kid. An unknown kid triggers one fetch unless
-// another unknown kid did less than minRefresh ago; a failed fetch returns
-// an error wrapping domain.ErrUnavailable. Fetches for other reasons
-// (start-up, max-age) do not delay it, so a rotation is seen at once.
-func (s *RemoteKeySet) lookup(ctx context.Context, kid string) (remoteKey, error) {
+// generation refreshes the set when it is past its max-age, so that a key
+// removed from the server also empties a verifier's cache, and returns the
+// removal count (keySource).
+func (s *RemoteKeySet) generation(ctx context.Context) uint64 {
+	s.refreshStale(ctx)
+	return s.removals.Load()
+}
+
+// verificationKey returns the alg and public key of kid (keySource). An
+// unknown kid triggers one fetch unless another unknown kid did less than
+// minRefresh ago; a failed fetch returns an error wrapping
+// domain.ErrUnavailable. Fetches for other reasons (start-up, max-age) do
+// not delay it, so a rotation is seen at once.
+func (s *RemoteKeySet) verificationKey(ctx context.Context, kid string) (string, any, error) {
 	if k, ok := s.set.Load().keys[kid]; ok {
-		return k, nil
+		return k.alg, k.verify, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if k, ok := s.set.Load().keys[kid]; ok {
-		return k, nil // fetched by another request while we waited
+		return k.alg, k.verify, nil // fetched by another request while we waited
 	}
 	if !s.lastMiss.IsZero() && s.now().Sub(s.lastMiss) < s.minRefresh {
 		if s.lastErr != nil {
-			return remoteKey{}, s.lastErr // the server is down: we cannot tell
+			return "", nil, s.lastErr // the server is down: we cannot tell
 		}
-		return remoteKey{}, errUnknownKid
+		return "", nil, errUnknownKid
 	}
 	s.lastMiss = s.now()
 	if err := s.fetch(ctx); err != nil {
-		return remoteKey{}, err
+		return "", nil, err
 	}
 	if k, ok := s.set.Load().keys[kid]; ok {
-		return k, nil
+		return k.alg, k.verify, nil
 	}
-	return remoteKey{}, errUnknownKid
+	return "", nil, errUnknownKid
 }
 
 // stale reports whether set is older than its max-age.

@@ -39,7 +39,7 @@ type jwksServer struct {
 	doc    []byte // nil: the ring's JWKS
 }
 
-func newJWKSServer(t *testing.T, ring *token.Keyring) *jwksServer {
+func newJWKSServer(t testing.TB, ring *token.Keyring) *jwksServer {
 	t.Helper()
 	js := &jwksServer{ring: ring}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -74,7 +74,7 @@ func (js *jwksServer) set(status int, doc []byte) {
 }
 
 // remote is a RemoteVerifier reading e's ring through a jwksServer, on e's clock.
-func newRemote(t *testing.T, e *env, algs []string, cacheSize int) (*jwksServer, *token.RemoteKeySet, *token.RemoteVerifier) {
+func newRemote(t testing.TB, e *env, algs []string, cacheSize int) (*jwksServer, *token.RemoteKeySet, *token.RemoteVerifier) {
 	t.Helper()
 	js := newJWKSServer(t, e.ring)
 	ks, err := token.NewRemoteKeySet(js.url, nil, minRefresh, e.clock.Now)
@@ -214,34 +214,15 @@ func TestRemoteVerifyRejects(t *testing.T) {
 		t.Fatalf("Verify(good) error = %v", err)
 	}
 	parts := strings.Split(good, ".")
-	with := func(mod func(h map[string]any, c jwt.MapClaims)) string {
-		h, c := e.header(t), e.stdClaims()
-		mod(h, c)
-		return e.sign(t, h, c)
-	}
-	attacker, attackerJWKS := attackerKey(t)
-	var jkuHits atomic.Int64
-	jku := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		jkuHits.Add(1)
-		w.Write(attackerJWKS)
-	}))
-	t.Cleanup(jku.Close)
+	with := func(mod func(h map[string]any, c jwt.MapClaims)) string { return e.signWith(t, mod) }
+	// A key that is not ours, offered by the token itself or by its jku.
+	attackerEnv := newEnv(t, token.AlgEdDSA, 0)
+	attacker := attackerEnv.store.signer(t, attackerEnv.activeKid(t))
+	jwk := jwksEntries(t, attackerEnv.ring)[0]
+	jku := newJWKSServer(t, attackerEnv.ring)
 	signedBy := func(key any, method jwt.SigningMethod, h map[string]any) string {
-		tk := jwt.NewWithClaims(method, e.stdClaims())
-		for k, v := range h {
-			tk.Header[k] = v
-		}
-		s, err := tk.SignedString(key)
-		if err != nil {
-			t.Fatalf("sign: %v", err)
-		}
-		return s
+		return signToken(t, method, key, h, e.stdClaims())
 	}
-	var set struct{ Keys []map[string]any }
-	if err := json.Unmarshal(attackerJWKS, &set); err != nil || len(set.Keys) != 1 {
-		t.Fatalf("decode attacker jwks: %v", err)
-	}
-	jwk := set.Keys[0]
 	edPub := e.store.signer(t, e.activeKid(t)).Public().(ed25519.PublicKey)
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -252,6 +233,7 @@ func TestRemoteVerifyRejects(t *testing.T) {
 		"wrong aud":     with(func(_ map[string]any, c jwt.MapClaims) { c["aud"] = "other-api" }),
 		"no aud":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "aud") }),
 		"no exp":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "exp") }),
+		"quoted exp":    with(func(_ map[string]any, c jwt.MapClaims) { c["exp"] = "9999999999" }),
 		"no sub":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "sub") }),
 		"not yet valid": with(func(_ map[string]any, c jwt.MapClaims) { c["nbf"] = t0.Add(time.Hour).Unix() }),
 		"typ JWT":       with(func(h map[string]any, _ jwt.MapClaims) { h["typ"] = "JWT" }),
@@ -265,8 +247,8 @@ func TestRemoteVerifyRejects(t *testing.T) {
 		// Keys offered by the token itself are never used.
 		"embedded jwk, its kid": signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": jwk["kid"], "jwk": jwk}),
 		"embedded jwk, our kid": signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": e.activeKid(t), "jwk": jwk}),
-		"jku to attacker":       signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": jwk["kid"], "jku": jku.URL}),
-		"x5u to attacker":       signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": e.activeKid(t), "x5u": jku.URL}),
+		"jku to attacker":       signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": jwk["kid"], "jku": jku.url}),
+		"x5u to attacker":       signedBy(attacker, jwt.SigningMethodEdDSA, map[string]any{"typ": "at+jwt", "kid": e.activeKid(t), "x5u": jku.url}),
 		"tampered payload":      parts[0] + "." + tamper(t, parts[1]) + "." + parts[2],
 		"no signature":          parts[0] + "." + parts[1] + ".",
 		"too long":              tooLong(t, e),
@@ -283,7 +265,7 @@ func TestRemoteVerifyRejects(t *testing.T) {
 	if _, err := rv.Verify(ctx, cases["alg does not match key"]); err == nil || !strings.Contains(err.Error(), "alg does not match the key") {
 		t.Errorf("Verify(alg does not match key) error = %v; want the key's alg named as the reason", err)
 	}
-	if n := jkuHits.Load(); n != 0 {
+	if n := jku.hits.Load(); n != 0 {
 		t.Errorf("the token's jku was fetched %d times; want never", n)
 	}
 	if !slices.Equal(ks.Kids(), []string{e.activeKid(t)}) {
@@ -474,31 +456,6 @@ func TestNewRemoteRejectsBadSettings(t *testing.T) {
 			t.Errorf("NewRemoteVerifier(%s) error = nil; want an error", tc.name)
 		}
 	}
-}
-
-// attackerKey is an Ed25519 key that is not ours, with its JWK Set.
-func attackerKey(t *testing.T) (ed25519.PrivateKey, []byte) {
-	t.Helper()
-	e := newEnv(t, token.AlgEdDSA, 0)
-	doc, err := e.ring.JWKS()
-	if err != nil {
-		t.Fatalf("JWKS() error = %v", err)
-	}
-	return e.store.signer(t, e.activeKid(t)).(ed25519.PrivateKey), doc
-}
-
-// jwksEntries returns the keys of a ring's JWK Set as maps.
-func jwksEntries(t *testing.T, r *token.Keyring) []map[string]any {
-	t.Helper()
-	raw, err := r.JWKS()
-	if err != nil {
-		t.Fatalf("JWKS() error = %v", err)
-	}
-	var doc struct{ Keys []map[string]any }
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("parse JWKS: %v", err)
-	}
-	return doc.Keys
 }
 
 func randomKid(t *testing.T) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,25 +14,6 @@ import (
 
 // MaxTokenBytes is the longest token Verify will parse.
 const MaxTokenBytes = 8 << 10
-
-// verifyClaims is the payload we parse. The embedded RegisteredClaims
-// accepts aud as a string or an array.
-type verifyClaims struct {
-	jwt.RegisteredClaims
-	SessionID string   `json:"sid"`
-	Scope     string   `json:"scope"`
-	Roles     []string `json:"roles"`
-	User      string   `json:"user"`
-	ClientID  string   `json:"client_id"`
-}
-
-// Validate makes golang-jwt refuse a token without a subject.
-func (c *verifyClaims) Validate() error {
-	if c.Subject == "" {
-		return errNoSubject
-	}
-	return nil
-}
 
 // Reasons a token is refused, wrapped in domain.ErrTokenInvalid. They are
 // fixed strings: no token text ever reaches an error.
@@ -46,31 +26,46 @@ var (
 	errCrit       = errors.New("crit header not supported")
 )
 
-// Verifier checks access tokens against the ring's keys and caches the
-// claims of verified tokens.
-type Verifier struct {
-	ring   *Keyring
+// keySource is where a verifier finds keys: the local *Keyring or a
+// fetched *RemoteKeySet.
+type keySource interface {
+	// generation brings the source up to date where that is due (a remote
+	// set past its max-age is refreshed) and returns how many times keys
+	// have left it. The cache drops entries verified under an older count.
+	generation(ctx context.Context) uint64
+	// verificationKey returns the alg and the verification key (public
+	// key, or the HS256 secret) of kid; errUnknownKid when there is none,
+	// or an error wrapping domain.ErrUnavailable when the source could not
+	// be read.
+	verificationKey(ctx context.Context, kid string) (alg string, key any, err error)
+}
+
+var (
+	_ keySource = (*Keyring)(nil)
+	_ keySource = (*RemoteKeySet)(nil)
+)
+
+// verifier is the one verification path behind Verifier and
+// RemoteVerifier.
+type verifier struct {
+	keys   keySource
 	parser *jwt.Parser
 	leeway time.Duration
 	now    func() time.Time
 	cache  *cache // nil when disabled
 }
 
-var _ domain.TokenVerifier = (*Verifier)(nil)
-
-// NewVerifier returns a Verifier that accepts only tokens signed with the
-// ring's algorithm by one of its keys (looked up by kid), with the given
-// iss and aud (an empty value skips that check), typ at+jwt, a required
-// exp, and nbf/iat/exp checked against now with leeway. Up to cacheSize
-// verified tokens are cached (0 disables the cache); a cached token's exp
-// and nbf are still checked on every call, and the cache is emptied when a
-// key leaves the ring.
-func NewVerifier(ring *Keyring, issuer, audience string, leeway time.Duration, now func() time.Time, cacheSize int) *Verifier {
+// newVerifier returns a verifier that accepts only tokens whose alg is in
+// algs and whose kid names a key of keys with that alg, with the given iss
+// and aud (an empty value skips that check), typ at+jwt, a required exp and
+// sub, and nbf/iat/exp checked against now (time.Now when nil) with leeway.
+// Up to cacheSize verified tokens are cached (0 disables the cache).
+func newVerifier(keys keySource, algs []string, issuer, audience string, leeway time.Duration, now func() time.Time, cacheSize int) verifier {
 	if now == nil {
 		now = time.Now
 	}
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{ring.Algorithm()}),
+		jwt.WithValidMethods(algs),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
@@ -83,60 +78,71 @@ func NewVerifier(ring *Keyring, issuer, audience string, leeway time.Duration, n
 	if audience != "" {
 		opts = append(opts, jwt.WithAudience(audience))
 	}
-	return &Verifier{ring: ring, parser: jwt.NewParser(opts...), leeway: leeway, now: now, cache: newCache(cacheSize)}
+	return verifier{keys: keys, parser: jwt.NewParser(opts...), leeway: leeway, now: now, cache: newCache(cacheSize)}
 }
 
 // Verify checks token and returns its claims, or an error wrapping
-// domain.ErrTokenExpired or domain.ErrTokenInvalid. The caller gets its own
-// copy of the claims struct; its Scope and Roles slices may be shared and
-// must not be modified in place.
-func (v *Verifier) Verify(_ context.Context, token string) (*domain.Claims, error) {
+// domain.ErrTokenExpired or domain.ErrTokenInvalid, or (RemoteVerifier
+// only) domain.ErrUnavailable when the key set could not be fetched. The
+// caller gets its own copy of the claims struct; its Scope and Roles
+// slices may be shared and must not be modified in place.
+//
+// Verifier and RemoteVerifier get this method by embedding, which costs
+// the cached path no extra call.
+func (v *verifier) Verify(ctx context.Context, token string) (*domain.Claims, error) {
 	if len(token) > MaxTokenBytes {
 		return nil, fmt.Errorf("%w: token too long", domain.ErrTokenInvalid)
 	}
 	// Read the removal count before the keys: a token verified with a key
 	// removed meanwhile is then refused by the cache (see cache.put).
-	gen := v.ring.removals.Load()
+	gen := v.keys.generation(ctx)
 	if v.cache != nil {
-		if cl := v.cache.get(token, gen); cl != nil {
-			if err := v.checkTimes(cl); err != nil {
+		if c := v.cache.get(token, gen); c != nil {
+			if err := checkTimes(c, v.now()); err != nil {
 				if errors.Is(err, domain.ErrTokenExpired) {
 					v.cache.remove(token)
 				}
 				return nil, err
 			}
-			out := *cl
+			out := c.claims
 			return &out, nil
 		}
 	}
 	var vc verifyClaims
-	if _, err := v.parser.ParseWithClaims(token, &vc, v.keyFor); err != nil {
+	keyFor := func(t *jwt.Token) (any, error) { return v.keyFor(ctx, t) }
+	if _, err := v.parser.ParseWithClaims(token, &vc, keyFor); err != nil {
+		if errors.Is(err, domain.ErrUnavailable) {
+			return nil, fmt.Errorf("verify token: %w", err)
+		}
 		return nil, classify(err)
 	}
 	cl := toDomain(&vc)
 	if v.cache != nil {
-		v.cache.put(token, cl, gen)
+		c := &verified{claims: *cl, expired: cl.ExpiresAt.Add(v.leeway)}
+		if !cl.NotBefore.IsZero() {
+			c.notBefore = cl.NotBefore.Add(-v.leeway)
+		}
+		v.cache.put(token, c, gen)
 	}
-	out := *cl
-	return &out, nil
+	return cl, nil
 }
 
-// CacheLen reports how many verified tokens are cached, for metrics.
-func (v *Verifier) CacheLen() int {
+// cacheLen reports how many verified tokens are cached.
+func (v *verifier) cacheLen() int {
 	if v.cache == nil {
 		return 0
 	}
 	return v.cache.len()
 }
 
-// checkTimes re-checks exp and nbf of cached claims, with the same leeway
-// and comparisons as golang-jwt.
-func (v *Verifier) checkTimes(cl *domain.Claims) error {
-	now := v.now()
-	if !now.Before(cl.ExpiresAt.Add(v.leeway)) {
+// checkTimes re-checks exp and nbf of a cached token at now, with the same
+// leeway and comparisons as golang-jwt: expired when !now.Before(exp+leeway),
+// not valid yet when now+leeway is before nbf.
+func checkTimes(c *verified, now time.Time) error {
+	if !now.Before(c.expired) {
 		return domain.ErrTokenExpired
 	}
-	if !cl.NotBefore.IsZero() && now.Add(v.leeway).Before(cl.NotBefore) {
+	if now.Before(c.notBefore) {
 		return fmt.Errorf("%w: not valid yet", domain.ErrTokenInvalid)
 	}
 	return nil
@@ -145,7 +151,7 @@ func (v *Verifier) checkTimes(cl *domain.Claims) error {
 // keyFor is the golang-jwt Keyfunc: it checks the header and returns our
 // key for the token's kid. Keys are never taken from the token (jwk, jku,
 // x5u and x5c headers are ignored).
-func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
+func (v *verifier) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errCrit
 	}
@@ -157,14 +163,14 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 	if kid == "" {
 		return nil, errNoKid
 	}
-	k := v.ring.lookup(kid)
-	if k == nil {
-		return nil, errUnknownKid
+	alg, key, err := v.keys.verificationKey(ctx, kid)
+	if err != nil {
+		return nil, err
 	}
-	if k.alg != t.Method.Alg() {
+	if alg != t.Method.Alg() {
 		return nil, errKeyAlg
 	}
-	return k.verify, nil
+	return key, nil
 }
 
 // classify maps a golang-jwt error to a domain error with a fixed reason.
@@ -172,7 +178,7 @@ func (v *Verifier) keyFor(t *jwt.Token) (any, error) {
 // sole problem.
 func classify(err error) error {
 	reason := "malformed"
-	for _, r := range []error{errCrit, errTyp, errNoKid, errUnknownKid, errKeyAlg, errNoSubject} {
+	for _, r := range []error{errCrit, errTyp, errNoKid, errUnknownKid, errKeyAlg, errNoSubject, errDateType} {
 		if errors.Is(err, r) {
 			return fmt.Errorf("%w: %w", domain.ErrTokenInvalid, r)
 		}
@@ -200,27 +206,22 @@ func classify(err error) error {
 	return fmt.Errorf("%w: %s", domain.ErrTokenInvalid, reason)
 }
 
-// toDomain maps parsed claims to domain.Claims.
-func toDomain(c *verifyClaims) *domain.Claims {
-	cl := &domain.Claims{
-		ID:        c.ID,
-		Subject:   c.Subject,
-		Username:  c.User,
-		SessionID: c.SessionID,
-		ClientID:  c.ClientID,
-		Roles:     slices.Clip(c.Roles),
-	}
-	if c.Scope != "" {
-		cl.Scope = slices.Clip(strings.Fields(c.Scope))
-	}
-	if c.IssuedAt != nil {
-		cl.IssuedAt = c.IssuedAt.UTC()
-	}
-	if c.NotBefore != nil {
-		cl.NotBefore = c.NotBefore.UTC()
-	}
-	if c.ExpiresAt != nil {
-		cl.ExpiresAt = c.ExpiresAt.UTC()
-	}
-	return cl
+// Verifier checks access tokens against the ring's keys and caches the
+// claims of verified tokens.
+type Verifier struct{ verifier }
+
+var _ domain.TokenVerifier = (*Verifier)(nil)
+
+// NewVerifier returns a Verifier that accepts only tokens signed with the
+// ring's algorithm by one of its keys (looked up by kid), with the given
+// iss and aud (an empty value skips that check), typ at+jwt, a required
+// exp, and nbf/iat/exp checked against now with leeway. Up to cacheSize
+// verified tokens are cached (0 disables the cache); a cached token's exp
+// and nbf are still checked on every call, and the cache is emptied when a
+// key leaves the ring.
+func NewVerifier(ring *Keyring, issuer, audience string, leeway time.Duration, now func() time.Time, cacheSize int) *Verifier {
+	return &Verifier{newVerifier(ring, []string{ring.Algorithm()}, issuer, audience, leeway, now, cacheSize)}
 }
+
+// CacheLen reports how many verified tokens are cached, for metrics.
+func (v *Verifier) CacheLen() int { return v.cacheLen() }

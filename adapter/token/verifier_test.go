@@ -3,11 +3,10 @@ package token_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -148,11 +147,7 @@ func TestVerifyRejects(t *testing.T) {
 			e := newEnv(t, alg, 64)
 			good := e.issue(t, e.userClaims())
 			parts := strings.Split(good, ".")
-			with := func(mod func(h map[string]any, c jwt.MapClaims)) string {
-				h, c := e.header(t), e.stdClaims()
-				mod(h, c)
-				return e.sign(t, h, c)
-			}
+			with := func(mod func(h map[string]any, c jwt.MapClaims)) string { return e.signWith(t, mod) }
 			cases := map[string]string{
 				"wrong iss":     with(func(_ map[string]any, c jwt.MapClaims) { c["iss"] = "https://evil.test" }),
 				"no iss":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "iss") }),
@@ -160,6 +155,10 @@ func TestVerifyRejects(t *testing.T) {
 				"no aud":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "aud") }),
 				"no exp":        with(func(_ map[string]any, c jwt.MapClaims) { delete(c, "exp") }),
 				"exp as string": with(func(_ map[string]any, c jwt.MapClaims) { c["exp"] = "soon" }),
+				// RFC 7519 NumericDate is a JSON number; golang-jwt alone takes a numeric string.
+				"quoted exp":    with(func(_ map[string]any, c jwt.MapClaims) { c["exp"] = "9999999999" }),
+				"quoted nbf":    with(func(_ map[string]any, c jwt.MapClaims) { c["nbf"] = strconv.FormatInt(t0.Unix(), 10) }),
+				"quoted iat":    with(func(_ map[string]any, c jwt.MapClaims) { c["iat"] = strconv.FormatInt(t0.Unix(), 10) }),
 				"iat in future": with(func(_ map[string]any, c jwt.MapClaims) { c["iat"] = t0.Add(time.Hour).Unix() }),
 				"expired and bad iss": with(func(_ map[string]any, c jwt.MapClaims) {
 					c["iss"], c["exp"] = "x", t0.Add(-time.Hour).Unix()
@@ -230,12 +229,7 @@ func TestKeyConfusion(t *testing.T) {
 				secrets["raw"] = der[len(der)-32:]
 			}
 			for name, secret := range secrets {
-				tk := jwt.NewWithClaims(jwt.SigningMethodHS256, e.stdClaims())
-				tk.Header["typ"], tk.Header["kid"] = "at+jwt", kid
-				s, err := tk.SignedString(secret)
-				if err != nil {
-					t.Fatalf("sign: %v", err)
-				}
+				s := signToken(t, jwt.SigningMethodHS256, secret, map[string]any{"typ": "at+jwt", "kid": kid}, e.stdClaims())
 				if _, err := e.ver.Verify(context.Background(), s); !errors.Is(err, domain.ErrTokenInvalid) {
 					t.Errorf("Verify(HS256 with %s public key) error = %v; want ErrTokenInvalid", name, err)
 				}
@@ -250,13 +244,8 @@ func TestEmbeddedKeyIgnored(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, token.AlgEdDSA, 16)
 	attacker := newEnv(t, token.AlgEdDSA, 0)
-	jwks, _ := attacker.ring.JWKS()
-	var set struct{ Keys []map[string]any }
-	if err := json.Unmarshal(jwks, &set); err != nil {
-		t.Fatalf("parse jwks: %v", err)
-	}
 	h := e.header(t)
-	h["jwk"], h["jku"], h["x5u"] = set.Keys[0], "https://evil.test/jwks", "https://evil.test/cert"
+	h["jwk"], h["jku"], h["x5u"] = jwksEntries(t, attacker.ring)[0], "https://evil.test/jwks", "https://evil.test/cert"
 	tok := attacker.sign(t, h, e.stdClaims())
 	if _, err := e.ver.Verify(context.Background(), tok); !errors.Is(err, domain.ErrTokenInvalid) {
 		t.Fatalf("Verify(attacker key in header) error = %v; want ErrTokenInvalid", err)
@@ -281,30 +270,4 @@ func TestOtherRingRejected(t *testing.T) {
 			t.Errorf("%s: Verify(other ring's token) error = %v; want ErrTokenInvalid", alg, err)
 		}
 	}
-}
-
-func noneToken(tb testing.TB, e *env) string {
-	tk := jwt.NewWithClaims(jwt.SigningMethodNone, e.stdClaims())
-	tk.Header["typ"], tk.Header["kid"] = "at+jwt", e.activeKid(tb)
-	s, err := tk.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	if err != nil {
-		tb.Fatalf("sign none: %v", err)
-	}
-	return s
-}
-
-// tamper changes the subject inside an encoded payload.
-func tamper(tb testing.TB, seg string) string {
-	raw, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		tb.Fatalf("decode payload: %v", err)
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"user-1"`, `"admin-0"`, 1)))
-}
-
-// tooLong is a correctly signed token just over the size limit.
-func tooLong(tb testing.TB, e *env) string {
-	c := e.stdClaims()
-	c["pad"] = strings.Repeat("p", token.MaxTokenBytes)
-	return e.sign(tb, e.header(tb), c)
 }
