@@ -2,10 +2,11 @@ package usecase_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
@@ -30,10 +31,17 @@ type benchEnv struct {
 	clients *usecase.Clients
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+// newBenchEnv builds the stack; prepared turns on GORM's prepared-statement
+// cache (not what infrastructure/database configures today), to measure
+// what it would save.
+func newBenchEnv(b *testing.B, prepared bool) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	st := gormstore.New(dbtest.Migrated(b, dbtest.SQLite(b)))
+	db := dbtest.Migrated(b, dbtest.SQLite(b))
+	if prepared {
+		db = db.Session(&gorm.Session{PrepareStmt: true})
+	}
+	st := gormstore.New(db)
 	now := time.Now
 	log := slog.New(slog.DiscardHandler)
 	policy := usecase.DefaultTokenPolicy()
@@ -89,7 +97,7 @@ func BenchmarkArgon2id(b *testing.B) {
 // BenchmarkLogin is a whole password grant: throttle check, user lookup,
 // argon2id, throttle reset, session insert, EdDSA access token.
 func BenchmarkLogin(b *testing.B) {
-	e := newBenchEnv(b)
+	e := newBenchEnv(b, false)
 	in := usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"}
 	b.ReportAllocs()
 	n := 0
@@ -106,40 +114,56 @@ func BenchmarkLogin(b *testing.B) {
 // lookup, session and user reads, the conditional rotation, sealing the
 // successor, an EdDSA access token.
 func BenchmarkRefresh(b *testing.B) {
-	e := newBenchEnv(b)
-	pair, err := e.login.Login(e.ctx, usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"})
-	if err != nil {
-		b.Fatal(err)
+	for _, prepared := range []bool{false, true} {
+		b.Run(stmtMode(prepared), func(b *testing.B) {
+			e := newBenchEnv(b, prepared)
+			pair, err := e.login.Login(e.ctx, usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok := pair.RefreshToken
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				p, err := e.refresh.Refresh(e.ctx, tok)
+				if err != nil {
+					b.Fatalf("Refresh #%d: %v", n, err)
+				}
+				tok = p.RefreshToken
+				n++
+			}
+			perSecond(b, n)
+		})
 	}
-	tok := pair.RefreshToken
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		p, err := e.refresh.Refresh(e.ctx, tok)
-		if err != nil {
-			b.Fatalf("Refresh #%d: %v", n, err)
-		}
-		tok = p.RefreshToken
-		n++
+}
+
+// stmtMode names the sub-benchmark of a statement-cache setting.
+func stmtMode(prepared bool) string {
+	if prepared {
+		return "prepared-stmt-cache"
 	}
-	perSecond(b, n)
+	return "as-configured"
 }
 
 // BenchmarkClientCredentials is the machine grant: client lookup, SHA-256
 // secret check, an EdDSA access token. Nothing is written.
 func BenchmarkClientCredentials(b *testing.B) {
-	e := newBenchEnv(b)
-	c, secret, err := e.clients.Create(e.ctx, "billing", []string{"read"})
-	if err != nil {
-		b.Fatal(err)
+	for _, prepared := range []bool{false, true} {
+		b.Run(stmtMode(prepared), func(b *testing.B) {
+			e := newBenchEnv(b, prepared)
+			c, secret, err := e.clients.Create(e.ctx, "billing", []string{"read"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				if _, err := e.clients.Grant(e.ctx, c.ID, secret, nil); err != nil {
+					b.Fatalf("Grant: %v", err)
+				}
+				n++
+			}
+			perSecond(b, n)
+		})
 	}
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		if _, err := e.clients.Grant(e.ctx, c.ID, secret, nil); err != nil {
-			b.Fatal(fmt.Errorf("Grant: %w", err))
-		}
-		n++
-	}
-	perSecond(b, n)
 }

@@ -29,6 +29,11 @@ func requireToken(v Verifier) echo.MiddlewareFunc {
 			if errors.As(err, &pe) {
 				return pe.Err
 			}
+			// No token at all: the use case still decides (and reports)
+			// the refusal, so metrics count missing tokens too.
+			if _, err := v.Verify(c.Request().Context(), ""); err != nil {
+				return err
+			}
 			return domain.ErrTokenMissing
 		},
 	})

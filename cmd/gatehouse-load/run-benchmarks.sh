@@ -20,6 +20,7 @@ TARGET=http://127.0.0.1:$PORT
 mkdir -p "$OUT"
 go build -o "$OUT/gatehouse" ./cmd/gatehouse
 go build -o "$OUT/gatehouse-load" ./cmd/gatehouse-load
+go test -c -o "$OUT/usecase.test" ./usecase
 GH=$OUT/gatehouse
 LOAD=$OUT/gatehouse-load
 
@@ -93,6 +94,12 @@ for alg in EdDSA HS256; do
 	run "verify $alg, 20000 distinct tokens, each used once" --scenario verify --workers 64 \
 		--distinct 20000 --requests 20000 --duration 0 "${CC[@]}"
 	if [ "$alg" = EdDSA ]; then
+		# The hash bound, measured on the server's CPU right before the
+		# login run (the server is idle meanwhile).
+		echo
+		echo "== argon2id hash bound on CPU $SERVER_CPU"
+		(cd usecase && taskset -c "$SERVER_CPU" "$OUT/usecase.test" -test.run '^$' \
+			-test.bench 'Argon2id' -test.benchtime 3s -test.cpu 1 | grep Benchmark)
 		run "login" --scenario login --workers 8 --duration "$DUR"
 		run "refresh" --scenario refresh --workers 64 --duration "$DUR"
 		run "client-credentials" --scenario client-credentials --workers 64 --duration "$DUR" "${CC[@]}"

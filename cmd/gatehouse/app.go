@@ -45,6 +45,7 @@ type app struct {
 	close    func() error
 	ring     *token.Keyring
 	hasher   *password.Hasher
+	verifier *token.Verifier
 	revoked  *usecase.RevocationList
 	throttle *usecase.Throttle
 	register *usecase.Register
@@ -139,10 +140,10 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	}
 	a.hasher = password.New(hashParams, concurrency, queue)
 	issuer := token.NewIssuer(a.ring, cfg.Issuer, cfg.Audience)
-	verifier := token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
+	a.verifier = token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
 
 	a.revoked = usecase.NewRevocationList(st, now, log)
-	a.verify = usecase.NewVerify(verifier, a.revoked)
+	a.verify = usecase.NewVerify(a.verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
 	throttle := usecase.DefaultThrottlePolicy()

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,4 +120,52 @@ func serveOnce(b *testing.B, h http.Handler, req *http.Request) {
 	if rec.Code != http.StatusOK {
 		b.Fatalf("GET /protected_resource = %d %s", rec.Code, rec.Body)
 	}
+}
+
+// BenchmarkTokenEndpoint runs POST /oauth/token through the whole
+// application in-process, one request after the other: what one grant costs
+// with the HTTP layer (form parsing, JSON, access log) on top of the use
+// case, on SQLite.
+func BenchmarkTokenEndpoint(b *testing.B) {
+	post := func(b *testing.B, h http.Handler, form string, basic [2]string) []byte {
+		req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if basic[0] != "" {
+			req.SetBasicAuth(basic[0], basic[1])
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("POST /oauth/token %.40s = %d %s", form, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	b.Run("refresh_token", func(b *testing.B) {
+		a, h := benchApp(b, true, nil)
+		if _, err := a.register.Create(context.Background(), "alice", "correct horse battery", nil); err != nil {
+			b.Fatal(err)
+		}
+		body := post(b, h, "grant_type=password&username=alice&password=correct+horse+battery", [2]string{})
+		b.ReportAllocs()
+		for b.Loop() {
+			var pair struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal(body, &pair); err != nil {
+				b.Fatal(err)
+			}
+			body = post(b, h, "grant_type=refresh_token&refresh_token="+url.QueryEscape(pair.RefreshToken), [2]string{})
+		}
+	})
+	b.Run("client_credentials", func(b *testing.B) {
+		a, h := benchApp(b, true, nil)
+		c, secret, err := a.clients.Create(context.Background(), "billing", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			post(b, h, "grant_type=client_credentials", [2]string{c.ID, secret})
+		}
+	})
 }

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 )
 
 // TestLogsHoldNoSecrets runs every flow that handles a secret, the failure
@@ -134,5 +136,31 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	if strings.Contains(logs, "$argon2id$") {
 		t.Error("the log contains a password hash")
+	}
+}
+
+// TestAccessLogErrorsOnly: with GATEHOUSE_ACCESS_LOG=errors, successful
+// requests are not logged and failures are.
+func TestAccessLogErrorsOnly(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, map[string]string{"GATEHOUSE_ACCESS_LOG": "errors"})
+	logs := &syncBuffer{}
+	a, err := buildWith(t.Context(), cfg, logs, testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	srv := httptestServer(httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer, AccessLog: cfg.AccessLog}, a.log))
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/protected_resource"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	out := logs.String()
+	if strings.Contains(out, `"route":"/healthz"`) || !strings.Contains(out, `"route":"/protected_resource","status":401`) {
+		t.Errorf("access log = %s; want only the 401", out)
 	}
 }

@@ -20,7 +20,9 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	a, err := build(startCtx, cfg, e.stderr)
+	logOut := logging.NewBuffered(e.stderr, 200*time.Millisecond)
+	defer logOut.Close()
+	a, err := build(startCtx, cfg, logOut)
 	cancel()
 	if err != nil {
 		return err
@@ -46,6 +48,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
+		AccessLog:      cfg.AccessLog,
 	}
 	if cfg.Metrics {
 		instrument(a, &deps, &opts)

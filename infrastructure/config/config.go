@@ -32,6 +32,7 @@ type Config struct {
 	PasswordMinLength    int
 	LogLevel             string
 	LogFormat            string
+	AccessLog            string
 	TrustedProxies       []*net.IPNet
 	Metrics              bool
 	UserScopes           []string
@@ -69,6 +70,7 @@ func settings() []setting {
 		{"password-min-length", "GATEHOUSE_PASSWORD_MIN_LENGTH", "8", "minimum password length"},
 		{"log-level", "GATEHOUSE_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT", "json", "json or text"},
+		{"access-log", "GATEHOUSE_ACCESS_LOG", "all", "requests logged: all, errors (status >= 400) or off"},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted"},
 		{"metrics", "GATEHOUSE_METRICS", "true", "serve GET /metrics"},
 		{"user-scopes", "GATEHOUSE_USER_SCOPES", "", "space-separated scopes users may request"},
@@ -139,6 +141,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.PasswordMinLength = num("password-min-length")
 	c.LogLevel = strings.ToLower(get("log-level"))
 	c.LogFormat = strings.ToLower(get("log-format"))
+	c.AccessLog = strings.ToLower(get("access-log"))
 	c.Metrics = boolean("metrics")
 	c.UserScopes = strings.Fields(get("user-scopes"))
 	c.HashConcurrency = num("hash-concurrency")
@@ -259,6 +262,11 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.AccessLog {
+	case "all", "errors", "off":
+	default:
+		return fmt.Errorf("--access-log: %q is not all, errors or off", c.AccessLog)
 	}
 	switch c.LogFormat {
 	case "json", "text":
