@@ -109,6 +109,14 @@ for alg in EdDSA HS256; do
 done
 
 echo
+echo "=================== EdDSA, access log of errors only (GATEHOUSE_ACCESS_LOG=errors)"
+export GATEHOUSE_ACCESS_LOG=errors
+start EdDSA
+run "verify EdDSA, one token, access log errors only" --scenario verify --workers 64 --duration "$DUR"
+stop_server
+unset GATEHOUSE_ACCESS_LOG
+
+echo
 echo "=================== login flood, 500 connections (EdDSA)"
 start EdDSA
 run "login flood" --scenario login --workers 500 --duration "$DUR"
