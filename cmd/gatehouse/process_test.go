@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"fmt"
 	"net"
 	"net/http"
@@ -248,5 +249,26 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /openapi.yaml on the binary = %d; want 200", resp.StatusCode)
+	}
+}
+
+// TestPprofIsLoopbackOnly: the profiler is off by default, serves on a
+// loopback address when asked, and refuses any other address.
+func TestPprofIsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	pprofAddr := freeAddr(t)
+	env := []string{"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "g.db"), "GATEHOUSE_LOG_LEVEL=warn", "GATEHOUSE_PPROF_ADDR=" + pprofAddr}
+	startServe(t, bin, env)
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatalf("profiler not reachable on %s: %v", pprofAddr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /debug/pprof/cmdline = %d; want 200", resp.StatusCode)
+	}
+	if err := servePprof(t.Context(), "0.0.0.0:0", slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("servePprof(0.0.0.0:0) = %v; want a refusal naming loopback", err)
 	}
 }

@@ -42,6 +42,15 @@ func serve(ctx context.Context, e env, args []string) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); a.revoked.Run(bg, cfg.RevocationSync) }()
 	go func() { defer wg.Done(); a.reloadKeys(bg, cfg.RevocationSync) }()
+	if cfg.PprofAddr != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := servePprof(bg, cfg.PprofAddr, a.log); err != nil {
+				a.log.Error("profiler stopped", "err", err)
+			}
+		}()
+	}
 
 	deps := a.httpDeps()
 	opts := httpadapter.Options{

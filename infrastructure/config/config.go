@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel             string
 	LogFormat            string
 	AccessLog            string
+	PprofAddr            string
 	TrustedProxies       []*net.IPNet
 	Metrics              bool
 	UserScopes           []string
@@ -71,6 +72,7 @@ func settings() []setting {
 		{"log-level", "GATEHOUSE_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT", "json", "json or text"},
 		{"access-log", "GATEHOUSE_ACCESS_LOG", "all", "requests logged: all, errors (status >= 400) or off"},
+		{"pprof-addr", "GATEHOUSE_PPROF_ADDR", "", "loopback address for Go's profiler, e.g. 127.0.0.1:6060 (off when empty)"},
 		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted"},
 		{"metrics", "GATEHOUSE_METRICS", "true", "serve GET /metrics"},
 		{"user-scopes", "GATEHOUSE_USER_SCOPES", "", "space-separated scopes users may request"},
@@ -142,6 +144,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.LogLevel = strings.ToLower(get("log-level"))
 	c.LogFormat = strings.ToLower(get("log-format"))
 	c.AccessLog = strings.ToLower(get("access-log"))
+	c.PprofAddr = get("pprof-addr")
 	c.Metrics = boolean("metrics")
 	c.UserScopes = strings.Fields(get("user-scopes"))
 	c.HashConcurrency = num("hash-concurrency")
