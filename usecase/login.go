@@ -12,6 +12,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
+// saturation is implemented by hashers that can tell, cheaply, that they
+// would refuse a new caller (an optional extension of domain.PasswordHasher).
+type saturation interface{ Saturated() bool }
+
 // LoginInput is one password login attempt.
 type LoginInput struct {
 	Username string
@@ -87,6 +91,12 @@ func (l *Login) Authenticate(ctx context.Context, in LoginInput) (*domain.User, 
 	name, nameErr := domain.NormalizeUsername(in.Username)
 	if nameErr != nil {
 		name = in.Username
+	}
+	// Under a login flood, refuse before any store work: the hash queue
+	// would refuse this attempt anyway, and the reads it would cost first
+	// are what starves the logins already queued.
+	if sat, ok := l.hasher.(saturation); ok && sat.Saturated() {
+		return nil, domain.ErrOverloaded
 	}
 	if l.throttle != nil {
 		if err := l.throttle.Check(ctx, name, in.IP); err != nil {

@@ -66,6 +66,10 @@ func New(p Params, concurrency, queue int) *Hasher {
 // QueueDepth reports how many callers are hashing or waiting to, for metrics.
 func (h *Hasher) QueueDepth() int { return len(h.admit) }
 
+// Saturated reports whether a caller arriving now would be refused with
+// domain.ErrOverloaded, so a login flood can be shed before any other work.
+func (h *Hasher) Saturated() bool { return len(h.admit) >= cap(h.admit) }
+
 // Hash returns the argon2id PHC string of password. It returns a
 // *domain.ValidationError for a password over domain.PasswordMaxBytes,
 // domain.ErrOverloaded when the queue is full, or the context's error.

@@ -40,6 +40,9 @@ func TestLimiter(t *testing.T) {
 		runtime.Gosched()
 	}
 
+	if !h.Saturated() {
+		t.Fatal("Saturated() = false with the slot and the queue taken; want true")
+	}
 	if _, err := h.Hash(ctx, "third-password"); !errors.Is(err, domain.ErrOverloaded) {
 		t.Fatalf("Hash() with a full queue error = %v; want ErrOverloaded", err)
 	}
@@ -53,6 +56,9 @@ func TestLimiter(t *testing.T) {
 	}
 	if d := h.QueueDepth(); d != 1 {
 		t.Fatalf("QueueDepth() = %d after the waiter left; want 1", d)
+	}
+	if h.Saturated() {
+		t.Fatal("Saturated() = true with a queue place free; want false")
 	}
 
 	// A new caller may queue again now that a place is free.
