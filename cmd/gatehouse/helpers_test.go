@@ -49,13 +49,28 @@ func testConfig(t *testing.T, overrides map[string]string) config.Config {
 
 func newTestEnv(t *testing.T, overrides map[string]string) *testEnv {
 	t.Helper()
+	return startTestEnv(t, overrides, testParams, nil)
+}
+
+// startTestEnv builds the app from the configuration with the given
+// argon2id parameters, lets prepare (when not nil) swap parts of it, and
+// serves it with the HTTP options serve passes.
+func startTestEnv(t *testing.T, overrides map[string]string, params password.Params, prepare func(*app)) *testEnv {
+	t.Helper()
 	cfg := testConfig(t, overrides)
 	logs := &syncBuffer{}
-	a, err := buildWith(context.Background(), cfg, logs, testParams)
+	a, err := buildWith(context.Background(), cfg, logs, params)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer, OpenAPI: api.Spec()}, a.log)
+	if prepare != nil {
+		prepare(a)
+	}
+	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
+		Issuer:         cfg.Issuer,
+		TrustedProxies: cfg.TrustedProxies,
+		OpenAPI:        api.Spec(),
+	}, a.log)
 	srv := httptest.NewServer(h)
 	// Every response a test receives through srv.Client() (e.do, e.form,
 	// the oauth2 clients) is checked against api/openapi.yaml.
@@ -208,4 +223,20 @@ func decodePayload(t *testing.T, tok string) string {
 		t.Fatalf("decode payload: %v", err)
 	}
 	return string(raw)
+}
+
+// concurrently runs refresh(i) for i in [0, n) at once and collects each
+// answer's status and the successor refresh token it returned (if any).
+func concurrently(n int, refresh func(i int) (status int, successor string)) (status []int, successor []string) {
+	status, successor = make([]int, n), make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status[i], successor[i] = refresh(i)
+		}()
+	}
+	wg.Wait()
+	return status, successor
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -103,21 +102,13 @@ func TestConcurrentRefreshConverges(t *testing.T) {
 	rt := e.login("alice", "correct horse battery")["refresh_token"].(string)
 
 	const n = 20
-	var wg sync.WaitGroup
-	got := make([]string, n)
-	status := make([]int, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := e.form("/oauth/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(rt), nil)
-			status[i] = r.status
-			if r.status == 200 {
-				got[i] = r.json(t)["refresh_token"].(string)
-			}
-		}()
-	}
-	wg.Wait()
+	status, got := concurrently(n, func(int) (int, string) {
+		r := e.form("/oauth/token", "grant_type=refresh_token&refresh_token="+url.QueryEscape(rt), nil)
+		if r.status != 200 {
+			return r.status, ""
+		}
+		return r.status, r.json(t)["refresh_token"].(string)
+	})
 	for i := range n {
 		if status[i] != 200 || got[i] != got[0] {
 			t.Fatalf("request %d: status %d, successor %q; want 200 and the same successor as request 0 (%q)", i, status[i], got[i], got[0])

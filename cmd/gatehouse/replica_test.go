@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -194,22 +193,14 @@ func TestReplicasConcurrentRefresh(t *testing.T) {
 			c.signUp(c.urls[0], "alice", "correct horse battery")
 			rt := c.login(c.urls[0], "alice", "correct horse battery")["refresh_token"].(string)
 			const n = 20
-			var wg sync.WaitGroup
-			status := make([]int, n)
-			successor := make([]string, n)
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					s, b := c.call(c.urls[i%2], "POST", "/oauth/token", "application/x-www-form-urlencoded",
-						"grant_type=refresh_token&refresh_token="+url.QueryEscape(rt), nil)
-					status[i] = s
-					if s == 200 {
-						successor[i] = b["refresh_token"].(string)
-					}
-				}()
-			}
-			wg.Wait()
+			status, successor := concurrently(n, func(i int) (int, string) {
+				s, b := c.call(c.urls[i%2], "POST", "/oauth/token", "application/x-www-form-urlencoded",
+					"grant_type=refresh_token&refresh_token="+url.QueryEscape(rt), nil)
+				if s != 200 {
+					return s, ""
+				}
+				return s, b["refresh_token"].(string)
+			})
 			wins := map[string]int{}
 			ok := 0
 			for i := range n {

@@ -20,41 +20,15 @@ import (
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
-	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
-// newSecurityEnv is newTestEnv with the HTTP options serve passes
-// (trusted proxies from the configuration) and explicit argon2id
-// parameters. prepare, when not nil, runs after the app is built and
-// before the handler is, so a test can swap a use case.
+// newSecurityEnv is newTestEnv with explicit argon2id parameters and a
+// prepare hook (see startTestEnv).
 func newSecurityEnv(t *testing.T, overrides map[string]string, params password.Params, prepare func(*app)) *testEnv {
 	t.Helper()
-	cfg := testConfig(t, overrides)
-	logs := &syncBuffer{}
-	a, err := buildWith(context.Background(), cfg, logs, params)
-	if err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	if prepare != nil {
-		prepare(a)
-	}
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
-		Issuer:         cfg.Issuer,
-		TrustedProxies: cfg.TrustedProxies,
-		OpenAPI:        api.Spec(),
-	}, a.log)
-	srv := httptest.NewServer(h)
-	client := srv.Client()
-	client.Transport = newSpecChecker(t, client.Transport, t.Errorf)
-	t.Cleanup(func() {
-		srv.Close()
-		if err := a.close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-	})
-	return &testEnv{t: t, app: a, srv: srv, log: logs}
+	return startTestEnv(t, overrides, params, prepare)
 }
 
 // countingHasher counts the password checks that reach the hasher.
