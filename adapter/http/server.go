@@ -4,7 +4,6 @@
 package http
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	nethttp "net/http"
@@ -75,8 +74,8 @@ func New(d Deps, opts Options, log *slog.Logger) *echo.Echo {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	}
-	e.Use(middleware.RequestID())
-	e.Use(s.accessLog())
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}))
+	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}))
 	e.Use(securityHeaders)
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody}))
@@ -84,15 +83,21 @@ func New(d Deps, opts Options, log *slog.Logger) *echo.Echo {
 	return e
 }
 
+// The security headers' values, shared and never modified.
+var (
+	nosniff    = []string{"nosniff"}
+	csp        = []string{"default-src 'none'; frame-ancestors 'none'"}
+	deny       = []string{"DENY"}
+	noReferrer = []string{"no-referrer"}
+)
+
 // securityHeaders sets the headers every JSON API response should carry.
 // The keys are already canonical and the values are shared, read-only
 // slices, so this costs four map writes rather than four Header.Set calls
-// (it runs on every request, including the hot token check).
+// (it runs on every request, including the hot token check). Echo calls
+// every global middleware function anew per request, so this one keeps
+// nothing of its own to allocate.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
-	nosniff := []string{"nosniff"}
-	csp := []string{"default-src 'none'; frame-ancestors 'none'"}
-	deny := []string{"DENY"}
-	noReferrer := []string{"no-referrer"}
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h["X-Content-Type-Options"] = nosniff
@@ -112,38 +117,46 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// accessLog logs one line per request: id, route, status, latency. It
-// never logs headers, query strings or bodies, which may hold secrets.
-func (s *Server) accessLog() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus:    true,
-		LogLatency:   true,
-		LogMethod:    true,
-		LogRoutePath: true,
-		LogRequestID: true,
-		LogRemoteIP:  true,
-		LogError:     true,
-		HandleError:  true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			if s.opts.Observe != nil {
-				s.opts.Observe(v.RoutePath, v.Status, v.Latency)
-			}
-			if s.opts.AccessLog == "off" || (s.opts.AccessLog == "errors" && v.Status < 400) {
-				return nil
-			}
-			level := slog.LevelInfo
-			if v.Status >= 500 {
-				level = slog.LevelError
-			}
-			s.log.LogAttrs(context.Background(), level, "request",
-				slog.String("request_id", v.RequestID),
-				slog.String("method", v.Method),
-				slog.String("route", v.RoutePath),
-				slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency),
-				slog.String("remote_ip", v.RemoteIP),
-			)
+// accessLog reports every request to Options.Observe and logs one line
+// per request: id, method, route, status, latency, client address. It never
+// logs headers, query strings or bodies, which may hold secrets.
+//
+// The record goes straight to the logger's handler without a caller PC:
+// slog.Logger would walk the stack for one on every request, and an access
+// line's caller is always this function.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	h := s.log.Handler()
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		end := time.Now()
+		status, route := c.Response().Status, c.Path()
+		if s.opts.Observe != nil {
+			s.opts.Observe(route, status, end.Sub(start))
+		}
+		if s.opts.AccessLog == "off" || (s.opts.AccessLog == "errors" && status < 400) {
 			return nil
-		},
-	})
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		ctx := c.Request().Context()
+		if !h.Enabled(ctx, level) {
+			return nil
+		}
+		r := slog.NewRecord(end, level, "request", 0)
+		r.AddAttrs(
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", c.Request().Method),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("latency", end.Sub(start)),
+			slog.String("remote_ip", c.RealIP()),
+		)
+		_ = h.Handle(ctx, r) // a failing log sink has nowhere to report to
+		return nil
+	}
 }

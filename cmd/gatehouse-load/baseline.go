@@ -2,15 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
 )
 
 // protectedBody is the same JSON Gatehouse's GET /protected_resource sends.
@@ -32,8 +34,8 @@ func baseline() *echo.Echo {
 	return e
 }
 
-// baselineCmd serves baseline() on a loopback address until ctx ends or
-// --for has passed.
+// baselineCmd serves baseline() on a loopback address, with the HTTP server
+// settings of `gatehouse serve`, until ctx ends or --for has passed.
 func baselineCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("gatehouse-load baseline", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address (loopback only unless --allow-remote)")
@@ -54,24 +56,12 @@ func baselineCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
-	srv := &http.Server{Handler: baseline(), ReadHeaderTimeout: 5 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The same http.Server settings as `gatehouse serve` (timeouts, header
+	// limit), so a comparison differs only in what the handlers do.
 	fmt.Fprintf(stdout, "baseline listening on %s\n", ln.Addr())
 	ctx, cancel := context.WithTimeout(ctx, *lifetime)
 	defer cancel()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancelShutdown()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	t := server.DefaultTimeouts()
+	t.Drain = 5 * time.Second
+	return server.ServeWith(ctx, ln, baseline(), slog.New(slog.DiscardHandler), t)
 }

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +65,21 @@ type Metrics struct {
 	issued         *prometheus.CounterVec
 	refreshReuse   prometheus.Counter
 	verifyFailures *prometheus.CounterVec
+	perRoute       sync.Map // routeStatus -> *requestSeries
+}
+
+// routeStatus is one label pair of the per-request series.
+type routeStatus struct {
+	route  string
+	status int
+}
+
+// requestSeries are the children of the per-request vectors for one
+// routeStatus, looked up once: WithLabelValues hashes and validates its
+// labels on every call, which the hot token check would pay per request.
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New builds the collectors on a fresh registry, with the Go runtime and
@@ -173,15 +189,31 @@ func (m *Metrics) Observe(route string, status int, elapsed time.Duration) {
 	if route == "" {
 		route = unmatchedRoute
 	}
-	code := statusLabel(status)
-	m.requests.WithLabelValues(route, code).Inc()
-	m.latency.WithLabelValues(route, code).Observe(elapsed.Seconds())
+	series := m.series(route, status)
+	series.count.Inc()
+	series.latency.Observe(elapsed.Seconds())
 	switch {
 	case status >= 500:
-		m.serverErrors.WithLabelValues(route, code).Inc()
+		m.serverErrors.WithLabelValues(route, statusLabel(status)).Inc()
 	case status == http.StatusTooManyRequests:
 		m.throttled.Inc()
 	}
+}
+
+// series returns the cached children for route and status. Both come from
+// a bounded set (route patterns, status codes the handlers send), so the
+// cache is bounded too.
+func (m *Metrics) series(route string, status int) *requestSeries {
+	key := routeStatus{route, status}
+	if s, ok := m.perRoute.Load(key); ok {
+		return s.(*requestSeries)
+	}
+	code := statusLabel(status)
+	s, _ := m.perRoute.LoadOrStore(key, &requestSeries{
+		count:   m.requests.WithLabelValues(route, code),
+		latency: m.latency.WithLabelValues(route, code),
+	})
+	return s.(*requestSeries)
 }
 
 // LoginResult counts one password login by outcome.
