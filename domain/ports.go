@@ -32,6 +32,13 @@ type SessionStore interface {
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	// RefreshTokenByHash returns the issued token record or ErrNotFound.
 	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
+	// RefreshGrant returns the token record with hash together with its
+	// session and the session's user, read in one round trip (the
+	// refresh_token grant needs all three on every request). ErrNotFound if
+	// the token, its session or the user is missing. Revoked or expired
+	// sessions and disabled users are returned as they are: judging them is
+	// the caller's business.
+	RefreshGrant(ctx context.Context, hash []byte) (*RefreshGrant, error)
 	// RotateRefreshToken atomically moves the session from
 	// r.FromGeneration to the next generation and records r.NewHash. It
 	// returns ErrConflict if the session is revoked or no longer at

@@ -40,6 +40,14 @@ type RefreshToken struct {
 	CreatedAt  time.Time
 }
 
+// RefreshGrant is what a presented refresh token leads to: its stored
+// record, its session and the session's user, as one consistent read.
+type RefreshGrant struct {
+	Token   RefreshToken
+	Session Session
+	User    User
+}
+
 // Rotation describes one conditional refresh-token rotation: it succeeds only
 // if the session is still at FromGeneration and not revoked.
 type Rotation struct {

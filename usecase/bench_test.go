@@ -60,7 +60,7 @@ func newBenchEnv(b *testing.B, prepared bool) *benchEnv {
 		ctx:     ctx,
 		hasher:  hasher,
 		login:   usecase.NewLogin(st, st, hasher, issuer, throttle, policy, now, log),
-		refresh: usecase.NewRefresh(st, st, issuer, revoked, policy, now, log),
+		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		clients: usecase.NewClients(st, issuer, policy, now),
 	}
 	if _, err := usecase.NewRegister(st, hasher, 8, true, now).Create(ctx, "alice", "correct horse battery", nil); err != nil {

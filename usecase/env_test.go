@@ -73,7 +73,7 @@ func (e *env) build(users domain.UserStore) {
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, domain.DefaultPasswordMinLength, true, now)
 	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log)
-	e.refresh = NewRefresh(users, e.store, e.tokens, e.revoked, e.policy, now, log)
+	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log)
 	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.store, e.tokens, e.policy, now)

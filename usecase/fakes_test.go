@@ -162,6 +162,16 @@ func (outageUsers) UserByID(context.Context, string) (*domain.User, error) {
 	return nil, fmt.Errorf("query users: %w", errOutage)
 }
 
+// outageGrants is a SessionStore whose refresh-grant reads fail with an
+// outage, not with ErrNotFound.
+type outageGrants struct {
+	domain.SessionStore
+}
+
+func (outageGrants) RefreshGrant(context.Context, []byte) (*domain.RefreshGrant, error) {
+	return nil, fmt.Errorf("query refresh grant: %w", errOutage)
+}
+
 // outageFeed is a SessionStore whose revocation feed cannot be read.
 type outageFeed struct {
 	domain.SessionStore
@@ -188,15 +198,30 @@ func (f *signallingFeed) PruneRevocations(ctx context.Context, t time.Time) erro
 }
 
 // corruptSeal is a SessionStore whose sessions come back with a damaged
-// sealed successor.
+// sealed successor, whichever read returns them.
 type corruptSeal struct {
 	domain.SessionStore
 }
 
 func (c corruptSeal) SessionByID(ctx context.Context, id string) (*domain.Session, error) {
 	s, err := c.SessionStore.SessionByID(ctx, id)
-	if err == nil && len(s.SealedSuccessor) > 0 {
-		s.SealedSuccessor[len(s.SealedSuccessor)-1] ^= 1
+	if err == nil {
+		damage(s)
 	}
 	return s, err
+}
+
+func (c corruptSeal) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
+	g, err := c.SessionStore.RefreshGrant(ctx, hash)
+	if err == nil {
+		damage(&g.Session)
+	}
+	return g, err
+}
+
+// damage flips a bit of the session's sealed successor, if it has one.
+func damage(s *domain.Session) {
+	if len(s.SealedSuccessor) > 0 {
+		s.SealedSuccessor[len(s.SealedSuccessor)-1] ^= 1
+	}
 }

@@ -15,7 +15,6 @@ import (
 // session; racing clients that present the immediately previous token
 // within the reuse interval get the same successor.
 type Refresh struct {
-	users    domain.UserStore
 	store    domain.SessionStore
 	revoked  *RevocationList
 	sessions sessions
@@ -27,10 +26,9 @@ type Refresh struct {
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
 // Refresh revokes for reuse.
-func NewRefresh(users domain.UserStore, store domain.SessionStore, issuer domain.TokenIssuer,
+func NewRefresh(store domain.SessionStore, issuer domain.TokenIssuer,
 	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger) *Refresh {
 	return &Refresh{
-		users:    users,
 		store:    store,
 		revoked:  revoked,
 		sessions: sessions{store: store, issuer: issuer, policy: policy, now: now},
@@ -58,23 +56,15 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 	if token == "" {
 		return nil, domain.ErrInvalidGrant
 	}
-	rec, err := r.store.RefreshTokenByHash(ctx, hashToken(token))
+	// One read for the token, its session and its user: this grant is the
+	// hottest path of the service.
+	g, err := r.store.RefreshGrant(ctx, hashToken(token))
 	if err != nil {
 		return nil, grantErr("find refresh token", err)
 	}
-	sess, err := r.store.SessionByID(ctx, rec.SessionID)
-	if err != nil {
-		return nil, grantErr("find session", err)
-	}
+	rec, sess, u := &g.Token, &g.Session, &g.User
 	now := r.now().UTC().Truncate(time.Microsecond)
-	if sess.Revoked() || !now.Before(sess.ExpiresAt) {
-		return nil, domain.ErrInvalidGrant
-	}
-	u, err := r.users.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return nil, grantErr("find session user", err)
-	}
-	if u.Disabled {
+	if sess.Revoked() || !now.Before(sess.ExpiresAt) || u.Disabled {
 		return nil, domain.ErrInvalidGrant
 	}
 

@@ -60,7 +60,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Verify:   verify,
 		Register: usecase.NewRegister(st, hasher, 8, true, now),
 		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
-		Refresh:  usecase.NewRefresh(st, st, issuer, revoked, policy, now, log),
+		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		Clients:  clients,
 		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now),
 		Store:    st,

@@ -6,7 +6,8 @@
 #
 #   bash cmd/gatehouse-load/run-benchmarks.sh 2>&1 | tee /tmp/gatehouse-bench.txt
 #
-# Settings: OUT (work dir), DUR (per run), SERVER_CPU, LOAD_CPU, PORT.
+# Settings: OUT (work dir), DUR (per run), SERVER_CPU, LOAD_CPU, PORT,
+# PAIRS (paired verify/baseline runs per algorithm, default 3).
 set -euo pipefail
 
 OUT=${OUT:-/tmp/gatehouse-bench}
@@ -14,6 +15,7 @@ DUR=${DUR:-10s}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=${PORT:-18080}
+PAIRS=${PAIRS:-3}
 BASE_PORT=$((PORT + 1))
 TARGET=http://127.0.0.1:$PORT
 
@@ -38,7 +40,15 @@ stop_server() {
 		SPID=
 	fi
 }
-trap stop_server EXIT
+BPID=
+stop_all() {
+	stop_server
+	if [ -n "$BPID" ]; then
+		kill "$BPID" 2>/dev/null || true
+		wait "$BPID" 2>/dev/null || true
+	fi
+}
+trap stop_all EXIT
 
 rss() { awk '/^VmRSS|^VmHWM/ {printf "%s %.1f MiB  ", $1, $2 / 1024} END {print ""}' "/proc/$1/status"; }
 
@@ -72,6 +82,37 @@ start() {
 	SPID=$!
 	wait_up "$TARGET"
 	echo "server pid $SPID ($alg, SQLite), idle: $(rss "$SPID")"
+	# One access token, sent unchanged by every paired verify run to
+	# Gatehouse and to the baseline alike.
+	curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+		-d '{"username":"pair","password":"paired runs 0123456789"}' "$TARGET/users"
+	TOKEN=$(curl -fsS -H 'Content-Type: application/json' \
+		-d '{"username":"pair","password":"paired runs 0123456789"}' "$TARGET/get_token" |
+		sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+}
+
+# per_core: "ok/s per server core" from one gatehouse-load report.
+per_core() {
+	awk '/^throughput/ {ok = $2} /^server/ {for (i = 1; i <= NF; i++) if ($(i+1) == "CPU") c = $i}
+		END {printf "%.0f", (c > 0 ? ok / c : 0)}'
+}
+
+# paired NAME: PAIRS alternating verify runs with the same token against
+# Gatehouse and against the bare Echo baseline (both idle on SERVER_CPU
+# when not loaded), and the ratio of each pair. Alternating short runs
+# keeps the drift of a shared machine out of the ratio.
+paired() {
+	echo
+	echo "== $1: Gatehouse vs bare Echo, same token, $PAIRS pairs of $DUR"
+	echo "\$ taskset -c $LOAD_CPU gatehouse-load --target URL --watch-pid PID --scenario verify --workers 64 --duration $DUR --token TOKEN"
+	local i g b
+	for i in $(seq "$PAIRS"); do
+		g=$(taskset -c "$LOAD_CPU" "$LOAD" --target "$TARGET" --watch-pid "$SPID" --scenario verify --workers 64 \
+			--duration "$DUR" --token "$TOKEN" 2>&1 | per_core)
+		b=$(taskset -c "$LOAD_CPU" "$LOAD" --target "http://127.0.0.1:$BASE_PORT" --watch-pid "$BPID" --scenario verify \
+			--workers 64 --duration "$DUR" --token "$TOKEN" 2>&1 | per_core)
+		echo "pair $i: gatehouse $g/s per core, bare Echo $b/s per core, ratio $(awk -v g="$g" -v b="$b" 'BEGIN {printf "%.1f %%", b > 0 ? 100 * g / b : 0}')"
+	done
 }
 
 # run NAME ARGS...: one load run; the load tool reports the server's CPU
@@ -85,12 +126,22 @@ run() {
 	taskset -c "$LOAD_CPU" "$LOAD" --target "$TARGET" --watch-pid "$SPID" "$@" || true
 }
 
+# The bare Echo baseline: GET /protected_resource answering the same JSON,
+# no middleware, no authentication, on the same http.Server settings.
+taskset -c "$SERVER_CPU" "$LOAD" baseline --addr "127.0.0.1:$BASE_PORT" --for 30m >/dev/null &
+BPID=$!
+for _ in $(seq 100); do
+	curl -fsS "http://127.0.0.1:$BASE_PORT/protected_resource" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+
 for alg in EdDSA HS256; do
 	echo
 	echo "=================== $alg"
 	start "$alg"
 	CC=(--client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET")
 	run "verify $alg, one token" --scenario verify --workers 64 --duration "$DUR"
+	paired "verify $alg, one token"
 	run "verify $alg, 20000 distinct tokens, each used once" --scenario verify --workers 64 \
 		--distinct 20000 --requests 20000 --duration 0 "${CC[@]}"
 	if [ "$alg" = EdDSA ]; then
@@ -100,6 +151,7 @@ for alg in EdDSA HS256; do
 		echo "== argon2id hash bound on CPU $SERVER_CPU"
 		(cd usecase && taskset -c "$SERVER_CPU" "$OUT/usecase.test" -test.run '^$' \
 			-test.bench 'Argon2id' -test.benchtime 3s -test.cpu 1 | grep Benchmark)
+		run "login, 2 connections (twice the server's cores)" --scenario login --workers 2 --duration "$DUR"
 		run "login" --scenario login --workers 8 --duration "$DUR"
 		run "refresh" --scenario refresh --workers 64 --duration "$DUR"
 		run "client-credentials" --scenario client-credentials --workers 64 --duration "$DUR" "${CC[@]}"
@@ -113,6 +165,7 @@ echo "=================== EdDSA, access log of errors only (GATEHOUSE_ACCESS_LOG
 export GATEHOUSE_ACCESS_LOG=errors
 start EdDSA
 run "verify EdDSA, one token, access log errors only" --scenario verify --workers 64 --duration "$DUR"
+paired "verify EdDSA, one token, access log errors only"
 stop_server
 unset GATEHOUSE_ACCESS_LOG
 
@@ -123,17 +176,8 @@ run "login flood" --scenario login --workers 500 --duration "$DUR"
 stop_server
 
 echo
-echo "=================== bare Echo baseline"
-taskset -c "$SERVER_CPU" "$LOAD" baseline --addr "127.0.0.1:$BASE_PORT" --for 5m >/dev/null &
-SPID=$!
-wait_up_base() {
-	for _ in $(seq 100); do
-		curl -fsS "http://127.0.0.1:$BASE_PORT/protected_resource" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-wait_up_base
+echo "=================== bare Echo baseline alone"
 TARGET=http://127.0.0.1:$BASE_PORT
-run "bare Echo, same body, no auth" --scenario verify --workers 64 --duration "$DUR" --token none
-stop_server
+SPID=$BPID
+run "bare Echo, same body, no auth, no token sent" --scenario verify --workers 64 --duration "$DUR" --token none
+SPID=

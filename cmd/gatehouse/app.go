@@ -154,7 +154,7 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	throttle.MaxDelay = cfg.LoginMaxDelay
 	a.throttle = usecase.NewThrottle(st, throttle, now)
 	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log)
-	a.refresh = usecase.NewRefresh(st, st, issuer, a.revoked, policy, now, log)
+	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log)
 	a.clients = usecase.NewClients(st, issuer, policy, now)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now)

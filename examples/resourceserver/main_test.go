@@ -86,7 +86,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Verify:     verify,
 		Register:   gh.register,
 		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
-		Refresh:    usecase.NewRefresh(st, st, issuer, revoked, policy, now, log),
+		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		Clients:    gh.clients,
 		Revoke:     revoke,
 		Introspect: usecase.NewIntrospect(verify, st, st, now),

@@ -33,6 +33,8 @@ func TestOutageIsUnavailable(t *testing.T) {
 	_, calls["UserByID"] = s.UserByID(ctx, "nobody")
 	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now})
 	calls["CreateSession"] = s.CreateSession(ctx, &domain.Session{ID: "s1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.RefreshToken{Hash: []byte("h"), CreatedAt: now})
+	_, calls["RefreshGrant"] = s.RefreshGrant(ctx, []byte("h"))
+	calls["RotateRefreshToken"] = s.RotateRefreshToken(ctx, domain.Rotation{SessionID: "s1", NewHash: []byte("h2"), At: now})
 	_, calls["RevokeSessions"] = s.RevokeSessions(ctx, domain.SessionRevocation{SessionID: "s1", At: now, FeedExpires: now})
 	_, calls["RevocationsSince"] = s.RevocationsSince(ctx, 0, now, 10)
 	calls["Ping"] = s.Ping(ctx)

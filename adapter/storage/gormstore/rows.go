@@ -58,6 +58,15 @@ type refreshTokenRow struct {
 
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
 
+// refreshGrantRow is one row of the refresh-grant join (sessions.go): the
+// columns of a refresh token, its session and the session's user, prefixed
+// t_, s_ and u_ so that one flat SELECT fills all three.
+type refreshGrantRow struct {
+	Token   refreshTokenRow `gorm:"embedded;embeddedPrefix:t_"`
+	Session sessionRow      `gorm:"embedded;embeddedPrefix:s_"`
+	User    userRow         `gorm:"embedded;embeddedPrefix:u_"`
+}
+
 type revocationRow struct {
 	Seq       int64     `gorm:"column:seq;primaryKey;autoIncrement"`
 	SessionID string    `gorm:"column:session_id"`
@@ -200,6 +209,18 @@ func (r *sessionRow) toDomain() (domain.Session, error) {
 
 func (r *refreshTokenRow) toDomain() domain.RefreshToken {
 	return domain.RefreshToken{Hash: r.Hash, SessionID: r.SessionID, Generation: r.Generation, CreatedAt: utc(r.CreatedAt)}
+}
+
+func (r *refreshGrantRow) toDomain() (domain.RefreshGrant, error) {
+	sess, err := r.Session.toDomain()
+	if err != nil {
+		return domain.RefreshGrant{}, err
+	}
+	u, err := r.User.toDomain()
+	if err != nil {
+		return domain.RefreshGrant{}, err
+	}
+	return domain.RefreshGrant{Token: r.Token.toDomain(), Session: sess, User: u}, nil
 }
 
 func (r *revocationRow) toDomain() domain.Revocation {

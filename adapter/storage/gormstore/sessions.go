@@ -52,6 +52,53 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 	return &tok, nil
 }
 
+// refreshGrantQuery reads a refresh token, its session and the session's
+// user in one statement; inner joins make a missing session or user look
+// like a missing token.
+const refreshGrantQuery = `SELECT
+    t.hash AS t_hash, t.session_id AS t_session_id, t.generation AS t_generation, t.created_at AS t_created_at,
+    s.id AS s_id, s.user_id AS s_user_id, s.scope AS s_scope, s.created_at AS s_created_at,
+    s.expires_at AS s_expires_at, s.generation AS s_generation, s.rotated_at AS s_rotated_at,
+    s.sealed_successor AS s_sealed_successor, s.revoked_at AS s_revoked_at,
+    u.id AS u_id, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
+    u.disabled AS u_disabled, u.not_before AS u_not_before, u.created_at AS u_created_at, u.updated_at AS u_updated_at
+FROM refresh_tokens t
+JOIN sessions s ON s.id = t.session_id
+JOIN users u ON u.id = s.user_id
+WHERE t.hash = ?`
+
+// RefreshGrant returns the token record with hash, its session and the
+// session's user from one SELECT; ErrNotFound if any of them is missing.
+func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
+	var row refreshGrantRow
+	res := s.conn(ctx).Raw(refreshGrantQuery, hash).Scan(&row)
+	switch {
+	case res.Error != nil:
+		return nil, translate(res.Error, "refresh grant", domain.ErrConflict)
+	case res.RowsAffected == 0:
+		return nil, fmt.Errorf("refresh grant: %w", domain.ErrNotFound)
+	}
+	g, err := row.toDomain()
+	if err != nil {
+		return nil, fmt.Errorf("refresh grant: session %s: decode: %w", row.Session.ID, err)
+	}
+	return &g, nil
+}
+
+// rotateSession is the conditional UPDATE of a rotation, and
+// insertRefreshToken records the new token. Plain statements through Exec
+// skip GORM's model and hook machinery on the hottest write path; the
+// arguments keep the row structs' representation (UTC times, NULL for the
+// zero time and for an empty successor).
+//
+// GORM expands a slice bound right after "(" into a list (for IN (?)), so
+// no []byte may be the first value of a VALUES list: the hash goes last.
+const (
+	rotateSession = `UPDATE sessions SET generation = ?, rotated_at = ?, sealed_successor = ?
+WHERE id = ? AND generation = ? AND revoked_at IS NULL`
+	insertRefreshToken = `INSERT INTO refresh_tokens (session_id, generation, created_at, hash) VALUES (?, ?, ?, ?)`
+)
+
 // RotateRefreshToken moves the session from r.FromGeneration to the next
 // generation with one conditional UPDATE and records r.NewHash, in one
 // transaction: of concurrent rotations from the same generation exactly one
@@ -60,13 +107,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
 	what := "rotate session " + r.SessionID
 	return s.transaction(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&sessionRow{}).
-			Where("id = ? AND generation = ? AND revoked_at IS NULL", r.SessionID, r.FromGeneration).
-			Updates(map[string]any{
-				"generation":       r.FromGeneration + 1,
-				"rotated_at":       nullTime(r.At),
-				"sealed_successor": nonEmpty(r.SealedSuccessor),
-			})
+		next := r.FromGeneration + 1
+		res := tx.Exec(rotateSession, next, nullTime(r.At), nonEmpty(r.SealedSuccessor), r.SessionID, r.FromGeneration)
 		if res.Error != nil {
 			return translate(res.Error, what, domain.ErrConflict)
 		}
@@ -80,8 +122,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 			}
 			return fmt.Errorf("%s: %w", what, domain.ErrConflict)
 		}
-		tok := refreshTokenRow{Hash: r.NewHash, SessionID: r.SessionID, Generation: r.FromGeneration + 1, CreatedAt: utc(r.At)}
-		if err := tx.Create(&tok).Error; err != nil {
+		if err := tx.Exec(insertRefreshToken, r.SessionID, next, utc(r.At), r.NewHash).Error; err != nil {
 			return translate(err, what+": record refresh token", domain.ErrConflict)
 		}
 		return nil

@@ -76,6 +76,29 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 	return &t, nil
 }
 
+// RefreshGrant returns copies of the token record with hash, its session and
+// the session's user, read under one lock. ErrNotFound if any is missing.
+func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[string(hash)]
+	if !ok {
+		return nil, fmt.Errorf("refresh token: %w", domain.ErrNotFound)
+	}
+	sess, ok := s.sessions[t.SessionID]
+	if !ok {
+		return nil, fmt.Errorf("refresh token: session %s: %w", t.SessionID, domain.ErrNotFound)
+	}
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return nil, fmt.Errorf("refresh token: session %s: user %s: %w", sess.ID, sess.UserID, domain.ErrNotFound)
+	}
+	return &domain.RefreshGrant{Token: cloneToken(t), Session: cloneSession(sess), User: cloneUser(u)}, nil
+}
+
 // RotateRefreshToken moves the session from r.FromGeneration to the next
 // generation and records r.NewHash, all under the lock. ErrConflict if the
 // session is revoked or at another generation, ErrNotFound if it is gone.

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"users", testUsers},
 		{"sessions", testSessions},
 		{"rotation", testRotation},
+		{"refresh grant", testRefreshGrant},
 		{"revocation", testRevocation},
 		{"clients", testClients},
 		{"keys", testKeys},

@@ -1,0 +1,134 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// mustGrant reads the refresh grant of the token named name or fails t.
+func mustGrant(t *testing.T, s Stores, name string) *domain.RefreshGrant {
+	t.Helper()
+	g, err := s.RefreshGrant(ctx(t), hash(name))
+	wantErr(t, "RefreshGrant("+name+")", err, nil)
+	return g
+}
+
+// grantDiff compares all three parts of a refresh grant.
+func grantDiff(got *domain.RefreshGrant, tok *domain.RefreshToken, sess *domain.Session, u *domain.User) string {
+	var d diff
+	for _, part := range []struct{ name, diff string }{
+		{"Token", tokenDiff(&got.Token, tok)},
+		{"Session", sessionDiff(&got.Session, sess)},
+		{"User", userDiff(&got.User, u)},
+	} {
+		if part.diff != "" {
+			d = append(d, part.name+": "+part.diff)
+		}
+	}
+	return d.String()
+}
+
+func testRefreshGrant(t *testing.T, newStores factory) {
+	t.Run("token, session and user in one read", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		u := &domain.User{
+			ID:           "u0001",
+			Username:     "alice",
+			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+			Roles:        []string{domain.RoleAdmin, "ops"},
+			NotBefore:    elsewhere(at(30 * time.Second)),
+			CreatedAt:    at(0),
+			UpdatedAt:    at(time.Second),
+		}
+		wantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		mustCreateUser(t, s, "u0002", "bob")
+		sess := mustCreateSession(t, s, "u0001", "s0001")
+		mustCreateSession(t, s, "u0002", "s0002")
+
+		got := mustGrant(t, s, "s0001/0")
+		tok := &domain.RefreshToken{Hash: hash("s0001/0"), SessionID: "s0001", CreatedAt: at(time.Minute)}
+		if d := grantDiff(got, tok, sess, u); d != "" {
+			t.Errorf("RefreshGrant mismatch:\n\t%s", d)
+		}
+	})
+
+	t.Run("unknown token is ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		mustCreateUser(t, s, "u0001", "alice")
+		mustCreateSession(t, s, "u0001", "s0001")
+		_, err := s.RefreshGrant(ctx(t), hash("nope"))
+		wantErr(t, "RefreshGrant(unknown)", err, domain.ErrNotFound)
+	})
+
+	t.Run("token of a deleted user is ErrNotFound", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		mustCreateUser(t, s, "u0001", "alice")
+		mustCreateUser(t, s, "u0002", "bob")
+		mustCreateSession(t, s, "u0001", "s0001")
+		mustCreateSession(t, s, "u0002", "s0002")
+		wantErr(t, "DeleteUser", s.DeleteUser(ctx(t), "u0001"), nil)
+		_, err := s.RefreshGrant(ctx(t), hash("s0001/0"))
+		wantErr(t, "RefreshGrant(deleted user)", err, domain.ErrNotFound)
+		if g := mustGrant(t, s, "s0002/0"); g.User.ID != "u0002" {
+			t.Errorf("RefreshGrant(other user's token).User.ID = %q; want u0002", g.User.ID)
+		}
+	})
+
+	t.Run("rotation, revocation and disabling show through", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		u := mustCreateUser(t, s, "u0001", "alice")
+		sess := mustCreateSession(t, s, "u0001", "s0001")
+		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed-1"), At: elsewhere(at(time.Hour))}
+		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed-1")
+
+		// The previous token still leads to the session, now a generation
+		// ahead of it: that is how a racing client gets the successor.
+		old := &domain.RefreshToken{Hash: hash("s0001/0"), SessionID: "s0001", CreatedAt: at(time.Minute)}
+		if d := grantDiff(mustGrant(t, s, "s0001/0"), old, sess, u); d != "" {
+			t.Errorf("RefreshGrant(previous) after rotation mismatch:\n\t%s", d)
+		}
+		cur := &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}
+		if d := grantDiff(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
+			t.Errorf("RefreshGrant(current) after rotation mismatch:\n\t%s", d)
+		}
+
+		// Revoked sessions and disabled users are returned, not hidden.
+		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0001", At: elsewhere(at(2 * time.Hour)), FeedExpires: at(3 * time.Hour)}, "s0001")
+		sess.RevokedAt = at(2 * time.Hour)
+		u.Disabled, u.NotBefore, u.UpdatedAt = true, at(2*time.Hour), at(2*time.Hour)
+		wantErr(t, "UpdateUser(disabled)", s.UpdateUser(ctx(t), u), nil)
+		if d := grantDiff(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
+			t.Errorf("RefreshGrant after revocation and disabling mismatch:\n\t%s", d)
+		}
+	})
+
+	t.Run("returned grants are copies", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		u := mustCreateUser(t, s, "u0001", "alice")
+		u.Roles = []string{"ops"}
+		wantErr(t, "UpdateUser", s.UpdateUser(ctx(t), u), nil)
+		sess := mustCreateSession(t, s, "u0001", "s0001")
+		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
+		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed")
+
+		got := mustGrant(t, s, "s0001/1")
+		got.Token.Hash[0] ^= 0xff
+		got.Session.Scope[0] = "changed"
+		got.Session.SealedSuccessor[0] = 'X'
+		got.User.Roles[0] = "changed"
+
+		tok := &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}
+		if d := grantDiff(mustGrant(t, s, "s0001/1"), tok, sess, u); d != "" {
+			t.Errorf("store aliased a returned grant:\n\t%s", d)
+		}
+	})
+}
