@@ -42,7 +42,7 @@ func (s *Server) signUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(nethttp.StatusCreated, signUpBody{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()})
+	return writeJSON(c, nethttp.StatusCreated, signUpBody{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()})
 }
 
 // signUpBody is POST /users' answer.
@@ -58,7 +58,7 @@ func (s *Server) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(nethttp.StatusOK, newUserBody(u, false))
+	return writeJSON(c, nethttp.StatusOK, newUserBody(u, false))
 }
 
 // changePassword is POST /me/password.

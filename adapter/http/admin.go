@@ -31,7 +31,7 @@ func (s *Server) listUsers(c echo.Context) error {
 	for i := range users {
 		out.Users = append(out.Users, newUserBody(&users[i], true))
 	}
-	return c.JSON(nethttp.StatusOK, out)
+	return writeJSON(c, nethttp.StatusOK, out)
 }
 
 // createUser is POST /admin/users.
@@ -44,7 +44,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(nethttp.StatusCreated, newUserBody(u, true))
+	return writeJSON(c, nethttp.StatusCreated, newUserBody(u, true))
 }
 
 // patchUser is PATCH /admin/users/:id.
@@ -60,7 +60,7 @@ func (s *Server) patchUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(nethttp.StatusOK, newUserBody(u, true))
+	return writeJSON(c, nethttp.StatusOK, newUserBody(u, true))
 }
 
 // deleteUser is DELETE /admin/users/:id.
@@ -106,7 +106,7 @@ func (s *Server) createClient(c echo.Context) error {
 		scopes = []string{}
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(nethttp.StatusCreated, clientBody{ClientID: cl.ID, Secret: secret, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
+	return writeJSON(c, nethttp.StatusCreated, clientBody{ClientID: cl.ID, Secret: secret, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
 }
 
 // listClients is GET /admin/clients.
@@ -125,7 +125,7 @@ func (s *Server) listClients(c echo.Context) error {
 		}
 		out.Clients = append(out.Clients, clientBody{ClientID: cl.ID, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
 	}
-	return c.JSON(nethttp.StatusOK, out)
+	return writeJSON(c, nethttp.StatusOK, out)
 }
 
 // deleteClient is DELETE /admin/clients/:id.
@@ -142,5 +142,5 @@ func (s *Server) rotateKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(nethttp.StatusOK, map[string]string{"kid": kid})
+	return writeJSON(c, nethttp.StatusOK, map[string]string{"kid": kid})
 }

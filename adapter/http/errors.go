@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	nethttp "net/http"
@@ -163,7 +164,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Request().Method == nethttp.MethodHead {
 		werr = c.NoContent(p.status)
 	} else {
-		werr = c.JSON(p.status, body)
+		werr = writeJSON(c, p.status, body)
 	}
 	if werr != nil {
 		s.log.DebugContext(c.Request().Context(), "write error response", "err", werr)
@@ -174,4 +175,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 func retryAfter(d time.Duration) string {
 	secs := int64(math.Ceil(d.Seconds()))
 	return strconv.FormatInt(max(secs, 1), 10)
+}
+
+// writeJSON answers v as JSON with code: the bytes of Echo's c.JSON (a
+// trailing newline included) without its "?pretty" check, which parses the
+// query string of every request it answers.
+func writeJSON(c echo.Context, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(code, append(b, '\n'))
 }

@@ -128,5 +128,5 @@ func writeGuardError(c echo.Context, log *slog.Logger, err error) error {
 	if c.Request().Method == nethttp.MethodHead {
 		return c.NoContent(p.status)
 	}
-	return c.JSON(p.status, errorBody{Error: p.code, Message: p.message})
+	return writeJSON(c, p.status, errorBody{Error: p.code, Message: p.message})
 }

@@ -12,7 +12,7 @@ import (
 
 // healthz is liveness: the process serves requests.
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(nethttp.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is readiness: the store answers within two seconds.
@@ -21,9 +21,9 @@ func (s *Server) readyz(c echo.Context) error {
 	defer cancel()
 	if err := s.d.Store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness check failed", "err", err)
-		return c.JSON(nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "The store is unreachable"})
+		return writeJSON(c, nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "The store is unreachable"})
 	}
-	return c.JSON(nethttp.StatusOK, map[string]string{"status": "ready"})
+	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ready"})
 }
 
 // jwks is GET /.well-known/jwks.json.
@@ -43,7 +43,7 @@ func (s *Server) jwks(c echo.Context) error {
 // metadata is RFC 8414's GET /.well-known/oauth-authorization-server.
 func (s *Server) metadata(c echo.Context) error {
 	iss := strings.TrimRight(s.opts.Issuer, "/")
-	return c.JSON(nethttp.StatusOK, map[string]any{
+	return writeJSON(c, nethttp.StatusOK, map[string]any{
 		"issuer":                                        iss,
 		"token_endpoint":                                iss + "/oauth/token",
 		"jwks_uri":                                      iss + "/.well-known/jwks.json",

@@ -95,7 +95,7 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return &oauthError{err}
 	}
-	return c.JSON(nethttp.StatusOK, newTokenResponse(pair))
+	return writeJSON(c, nethttp.StatusOK, newTokenResponse(pair))
 }
 
 // revoke is POST /oauth/revoke (RFC 7009): always 200 for a well-formed
@@ -146,10 +146,10 @@ func (s *Server) introspect(c echo.Context) error {
 		return err
 	}
 	if !in.Active {
-		return c.JSON(nethttp.StatusOK, introspectBody{})
+		return writeJSON(c, nethttp.StatusOK, introspectBody{})
 	}
 	cl := in.Claims
-	return c.JSON(nethttp.StatusOK, introspectBody{
+	return writeJSON(c, nethttp.StatusOK, introspectBody{
 		Active:    true,
 		Sub:       cl.Subject,
 		Username:  cl.Username,
@@ -229,7 +229,7 @@ func (s *Server) revocations(c echo.Context) error {
 		})
 		body.NextCursor = strconv.FormatInt(e.Seq, 10)
 	}
-	return c.JSON(nethttp.StatusOK, body)
+	return writeJSON(c, nethttp.StatusOK, body)
 }
 
 // formDecode undoes application/x-www-form-urlencoded escaping, keeping the

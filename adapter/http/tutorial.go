@@ -46,7 +46,7 @@ func (s *Server) getToken(c echo.Context) error {
 	}
 	resp := newTokenResponse(pair)
 	resp.Token = pair.AccessToken
-	return c.JSON(nethttp.StatusOK, resp)
+	return writeJSON(c, nethttp.StatusOK, resp)
 }
 
 // protectedBody is the tutorial's protected resource, plus who asked.
@@ -62,5 +62,5 @@ func (s *Server) protectedResource(c echo.Context) error {
 	if user == "" {
 		user = cl.ClientID
 	}
-	return c.JSON(nethttp.StatusOK, protectedBody{Message: "This is a protected resource", User: user})
+	return writeJSON(c, nethttp.StatusOK, protectedBody{Message: "This is a protected resource", User: user})
 }

@@ -7,7 +7,8 @@
 #   bash cmd/gatehouse-load/run-benchmarks.sh 2>&1 | tee /tmp/gatehouse-bench.txt
 #
 # Settings: OUT (work dir), DUR (per run), SERVER_CPU, LOAD_CPU, PORT,
-# PAIRS (paired verify/baseline runs per algorithm, default 3).
+# PAIRS and PAIR_DUR (paired verify/baseline runs per algorithm and their
+# length, default 5 of 4s).
 set -euo pipefail
 
 OUT=${OUT:-/tmp/gatehouse-bench}
@@ -15,7 +16,8 @@ DUR=${DUR:-10s}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT=${PORT:-18080}
-PAIRS=${PAIRS:-3}
+PAIRS=${PAIRS:-5}
+PAIR_DUR=${PAIR_DUR:-4s}
 BASE_PORT=$((PORT + 1))
 TARGET=http://127.0.0.1:$PORT
 
@@ -103,15 +105,15 @@ per_core() {
 # keeps the drift of a shared machine out of the ratio.
 paired() {
 	echo
-	echo "== $1: Gatehouse vs bare Echo, same token, $PAIRS pairs of $DUR"
-	echo "\$ taskset -c $LOAD_CPU gatehouse-load --target URL --watch-pid PID --scenario verify --workers 64 --duration $DUR --token TOKEN"
+	echo "== $1: Gatehouse vs bare Echo, same token, $PAIRS pairs of $PAIR_DUR"
+	echo "\$ taskset -c $LOAD_CPU gatehouse-load --target URL --watch-pid PID --scenario verify --workers 64 --duration $PAIR_DUR --token TOKEN"
 	local i g b
 	for i in $(seq "$PAIRS"); do
 		g=$(taskset -c "$LOAD_CPU" "$LOAD" --target "$TARGET" --watch-pid "$SPID" --scenario verify --workers 64 \
-			--duration "$DUR" --token "$TOKEN" 2>&1 | per_core)
+			--duration "$PAIR_DUR" --token "$TOKEN" 2>&1 | per_core)
 		b=$(taskset -c "$LOAD_CPU" "$LOAD" --target "http://127.0.0.1:$BASE_PORT" --watch-pid "$BPID" --scenario verify \
-			--workers 64 --duration "$DUR" --token "$TOKEN" 2>&1 | per_core)
-		echo "pair $i: gatehouse $g/s per core, bare Echo $b/s per core, ratio $(awk -v g="$g" -v b="$b" 'BEGIN {printf "%.1f %%", b > 0 ? 100 * g / b : 0}')"
+			--workers 64 --duration "$PAIR_DUR" --token "$TOKEN" 2>&1 | per_core)
+		echo "pair $i: gatehouse $g/s per core, bare Echo $b/s per core, ratio $(awk -v g="$g" -v b="$b" 'BEGIN {printf "%.1f %%", (b > 0 ? 100 * g / b : 0)}')"
 	done
 }
 
