@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -31,17 +29,11 @@ type benchEnv struct {
 	clients *usecase.Clients
 }
 
-// newBenchEnv builds the stack; prepared turns on GORM's prepared-statement
-// cache (not what infrastructure/database configures today), to measure
-// what it would save.
-func newBenchEnv(b *testing.B, prepared bool) *benchEnv {
+// newBenchEnv builds the stack.
+func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
-	db := dbtest.Migrated(b, dbtest.SQLite(b))
-	if prepared {
-		db = db.Session(&gorm.Session{PrepareStmt: true})
-	}
-	st := gormstore.New(db)
+	st := gormstore.New(dbtest.Migrated(b, dbtest.SQLite(b)))
 	now := time.Now
 	log := slog.New(slog.DiscardHandler)
 	policy := usecase.DefaultTokenPolicy()
@@ -97,7 +89,7 @@ func BenchmarkArgon2id(b *testing.B) {
 // BenchmarkLogin is a whole password grant: throttle check, user lookup,
 // argon2id, throttle reset, session insert, EdDSA access token.
 func BenchmarkLogin(b *testing.B) {
-	e := newBenchEnv(b, false)
+	e := newBenchEnv(b)
 	in := usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"}
 	b.ReportAllocs()
 	n := 0
@@ -110,60 +102,44 @@ func BenchmarkLogin(b *testing.B) {
 	perSecond(b, n)
 }
 
-// BenchmarkRefresh rotates one session's refresh token over and over: hash
-// lookup, session and user reads, the conditional rotation, sealing the
-// successor, an EdDSA access token.
+// BenchmarkRefresh rotates one session's refresh token over and over: one
+// read of the token with its session and user, the conditional rotation,
+// sealing the successor, an EdDSA access token.
 func BenchmarkRefresh(b *testing.B) {
-	for _, prepared := range []bool{false, true} {
-		b.Run(stmtMode(prepared), func(b *testing.B) {
-			e := newBenchEnv(b, prepared)
-			pair, err := e.login.Login(e.ctx, usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			tok := pair.RefreshToken
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				p, err := e.refresh.Refresh(e.ctx, tok)
-				if err != nil {
-					b.Fatalf("Refresh #%d: %v", n, err)
-				}
-				tok = p.RefreshToken
-				n++
-			}
-			perSecond(b, n)
-		})
+	e := newBenchEnv(b)
+	pair, err := e.login.Login(e.ctx, usecase.LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"})
+	if err != nil {
+		b.Fatal(err)
 	}
-}
-
-// stmtMode names the sub-benchmark of a statement-cache setting.
-func stmtMode(prepared bool) string {
-	if prepared {
-		return "prepared-stmt-cache"
+	tok := pair.RefreshToken
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		p, err := e.refresh.Refresh(e.ctx, tok)
+		if err != nil {
+			b.Fatalf("Refresh #%d: %v", n, err)
+		}
+		tok = p.RefreshToken
+		n++
 	}
-	return "as-configured"
+	perSecond(b, n)
 }
 
 // BenchmarkClientCredentials is the machine grant: client lookup, SHA-256
 // secret check, an EdDSA access token. Nothing is written.
 func BenchmarkClientCredentials(b *testing.B) {
-	for _, prepared := range []bool{false, true} {
-		b.Run(stmtMode(prepared), func(b *testing.B) {
-			e := newBenchEnv(b, prepared)
-			c, secret, err := e.clients.Create(e.ctx, "billing", []string{"read"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				if _, err := e.clients.Grant(e.ctx, c.ID, secret, nil); err != nil {
-					b.Fatalf("Grant: %v", err)
-				}
-				n++
-			}
-			perSecond(b, n)
-		})
+	e := newBenchEnv(b)
+	c, secret, err := e.clients.Create(e.ctx, "billing", []string{"read"})
+	if err != nil {
+		b.Fatal(err)
 	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if _, err := e.clients.Grant(e.ctx, c.ID, secret, nil); err != nil {
+			b.Fatalf("Grant: %v", err)
+		}
+		n++
+	}
+	perSecond(b, n)
 }
