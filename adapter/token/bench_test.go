@@ -2,9 +2,16 @@ package token_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -37,6 +44,61 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSignatureOnly is the signature check alone, over the signing
+// input of a real Gatehouse access token, with golang-jwt's signing method
+// and a key of the same kind: the part of an uncached verification that no
+// implementation can skip. BenchmarkVerify/ALG/uncached minus this is what
+// decoding and checking the token costs around it.
+func BenchmarkSignatureOnly(b *testing.B) {
+	for _, alg := range allAlgs {
+		b.Run(alg, func(b *testing.B) {
+			e := newEnv(b, alg, 0)
+			tok := e.issue(b, e.userClaims())
+			input := tok[:strings.LastIndexByte(tok, '.')]
+			m := jwt.GetSigningMethod(alg)
+			signKey, verifyKey := signatureKeys(b, alg)
+			sig, err := m.Sign(input, signKey)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := m.Verify(input, sig, verifyKey); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// signatureKeys returns a fresh key pair of the kind Gatehouse uses for alg
+// (HS256: the same secret twice).
+func signatureKeys(b *testing.B, alg string) (sign, verify any) {
+	b.Helper()
+	var err error
+	switch alg {
+	case token.AlgEdDSA:
+		var pub ed25519.PublicKey
+		pub, sign, err = ed25519.GenerateKey(rand.Reader)
+		verify = pub
+	case token.AlgES256:
+		var k *ecdsa.PrivateKey
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		sign, verify = k, &k.PublicKey
+	case token.AlgRS256:
+		var k *rsa.PrivateKey
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+		sign, verify = k, &k.PublicKey
+	default:
+		secret := []byte("benchmark-secret-benchmark-secret-0123456789")
+		sign, verify = secret, secret
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sign, verify
 }
 
 // BenchmarkRemoteVerify is the cached path of a RemoteVerifier reading the
