@@ -53,6 +53,13 @@ type SessionStore interface {
 	RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]Revocation, error)
 	// PruneRevocations deletes feed entries that expired before t.
 	PruneRevocations(ctx context.Context, t time.Time) error
+	// PruneSessions deletes every session whose ExpiresAt is not after
+	// before, revoked or not, together with all of its refresh-token
+	// records, and returns how many sessions it deleted. A session and its
+	// tokens go in one transaction; a large backlog may be split into
+	// several. Feed entries stay: they refer to session ids only and expire
+	// on their own, and revoking a deleted session selects nothing.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
 }
 
 // ClientStore persists machine clients.

@@ -181,6 +181,15 @@ func (outageFeed) RevocationsSince(context.Context, int64, time.Time, int) ([]do
 	return nil, fmt.Errorf("query feed: %w", errOutage)
 }
 
+// outagePrune is a SessionStore that cannot prune sessions.
+type outagePrune struct {
+	domain.SessionStore
+}
+
+func (outagePrune) PruneSessions(context.Context, time.Time) (int64, error) {
+	return 0, fmt.Errorf("delete sessions: %w", errOutage)
+}
+
 // signallingFeed reports each PruneRevocations call on pruned (without
 // blocking), so a test can wait for RevocationList.Run's first round.
 type signallingFeed struct {

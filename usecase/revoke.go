@@ -93,3 +93,18 @@ func (r *Revoke) revoke(ctx context.Context, sel domain.SessionRevocation) error
 	r.revoked.Add(ids, sel.FeedExpires)
 	return nil
 }
+
+// PruneExpired deletes the sessions that ended more than the leeway ago,
+// revoked or not, with their refresh-token records, and returns how many
+// went. Their refresh tokens are refused from the session's end anyway
+// (invalid_grant, found or not). The leeway's grace keeps a session
+// revocable for as long as a verifier may still accept its last access
+// token (whose exp is at most the session's end); after that no token of the
+// session can pass, so deleting it needs no feed entry.
+func (r *Revoke) PruneExpired(ctx context.Context) (int64, error) {
+	n, err := r.store.PruneSessions(ctx, r.now().Add(-r.policy.Leeway))
+	if err != nil {
+		return n, fmt.Errorf("prune expired sessions: %w", err)
+	}
+	return n, nil
+}

@@ -130,5 +130,53 @@ func TestRevokeToken(t *testing.T) {
 	}
 }
 
+func TestPruneExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.addUser("alice", "alice's password")
+	ended := e.mustRefresh(e.signIn("alice", "alice's password").RefreshToken)
+	e.clock.advance(time.Hour)
+	live := e.signIn("alice", "alice's password")
+	prune := func(want int64) {
+		t.Helper()
+		n, err := e.revoke.PruneExpired(e.ctx)
+		if err != nil || n != want {
+			t.Fatalf("PruneExpired at %v = %d, %v; want %d, nil", e.clock.now(), n, err, want)
+		}
+	}
+
+	// The first session ends at epoch+RefreshTTL and stays for the leeway,
+	// revocable while a verifier may still accept its last access token.
+	e.clock.advance(e.policy.RefreshTTL - time.Hour + e.policy.Leeway - time.Microsecond)
+	prune(0)
+	_, err := e.refresh.Refresh(e.ctx, ended.RefreshToken)
+	wantErr(t, "Refresh(ended session)", err, domain.ErrInvalidGrant)
+	if _, err := e.store.SessionByID(e.ctx, ended.SessionID); err != nil {
+		t.Fatalf("SessionByID(ended, within leeway) = %v; want it kept", err)
+	}
+
+	e.clock.advance(time.Microsecond)
+	prune(1)
+	prune(0)
+	_, err = e.store.SessionByID(e.ctx, ended.SessionID)
+	wantErr(t, "SessionByID(pruned)", err, domain.ErrNotFound)
+	_, err = e.refresh.Refresh(e.ctx, ended.RefreshToken)
+	wantErr(t, "Refresh(pruned session)", err, domain.ErrInvalidGrant)
+	if in, err := e.introspect.Introspect(e.ctx, ended.RefreshToken); err != nil || in.Active {
+		t.Errorf("Introspect(pruned refresh token) = %+v, %v; want inactive, nil", in, err)
+	}
+	wantErr(t, "Token(pruned refresh token)", e.revoke.Token(e.ctx, ended.RefreshToken, ""), nil)
+	e.mustRefresh(live.RefreshToken)
+}
+
+func TestPruneExpiredOutage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := NewRevoke(outagePrune{e.store}, e.verify, e.revoked, e.policy, e.clock.now)
+	if _, err := r.PruneExpired(e.ctx); !errors.Is(err, errOutage) {
+		t.Errorf("PruneExpired on a failing store = %v; want the outage", err)
+	}
+}
+
 // errOf drops a value and keeps the error.
 func errOf[T any](_ T, err error) error { return err }

@@ -41,7 +41,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); a.revoked.Run(bg, cfg.RevocationSync) }()
-	go func() { defer wg.Done(); a.reloadKeys(bg, cfg.RevocationSync) }()
+	go func() { defer wg.Done(); a.maintain(bg, cfg.RevocationSync) }()
 	if cfg.PprofAddr != "" {
 		wg.Add(1)
 		go func() {
@@ -70,9 +70,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-// reloadKeys picks up key rotations made by other replicas, and about once
-// a minute prunes idle login throttling counters.
-func (a *app) reloadKeys(ctx context.Context, every time.Duration) {
+// maintain picks up key rotations made by other replicas every interval,
+// and about once a minute prunes what the store no longer needs.
+func (a *app) maintain(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var pruned time.Time
@@ -87,10 +87,24 @@ func (a *app) reloadKeys(ctx context.Context, every time.Duration) {
 		}
 		if time.Since(pruned) > time.Minute {
 			pruned = time.Now()
-			if err := a.throttle.Prune(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("login attempt prune failed", "err", err)
-			}
+			a.prune(ctx)
 		}
+	}
+}
+
+// prune deletes idle login throttling counters and the sessions that ended
+// more than the leeway ago, with their refresh tokens. A failure is logged
+// and retried next round; it never stops the server.
+func (a *app) prune(ctx context.Context) {
+	if err := a.throttle.Prune(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("login attempt prune failed", "err", err)
+	}
+	n, err := a.revoke.PruneExpired(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("session prune failed", "pruned", n, "err", err)
+	case err == nil && n > 0:
+		a.log.Info("expired sessions pruned", "count", n)
 	}
 }
 

@@ -37,6 +37,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 	calls["RotateRefreshToken"] = s.RotateRefreshToken(ctx, domain.Rotation{SessionID: "s1", NewHash: []byte("h2"), At: now})
 	_, calls["RevokeSessions"] = s.RevokeSessions(ctx, domain.SessionRevocation{SessionID: "s1", At: now, FeedExpires: now})
 	_, calls["RevocationsSince"] = s.RevocationsSince(ctx, 0, now, 10)
+	_, calls["PruneSessions"] = s.PruneSessions(ctx, now)
 	calls["Ping"] = s.Ping(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, domain.ErrUnavailable) {

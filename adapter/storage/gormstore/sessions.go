@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"gorm.io/gorm"
@@ -127,4 +128,52 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 		}
 		return nil
 	})
+}
+
+// pruneBatch is how many expired sessions one PruneSessions transaction
+// deletes. A session owns one refresh-token row per rotation, and on SQLite
+// a transaction holds the only write lock, so a backlog goes in short
+// transactions rather than one long one.
+const pruneBatch = 100
+
+// expiredBatch selects the next batch to prune in the order of
+// sessions_expires_at_idx; pruneRefreshTokens and pruneSessions use it in
+// that order within one transaction, so both pick the same sessions. (On
+// Postgres a concurrent prune may commit in between and the second pick
+// reach further; ON DELETE CASCADE then removes those sessions' tokens.)
+const (
+	expiredBatch       = `SELECT id FROM sessions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`
+	pruneRefreshTokens = `DELETE FROM refresh_tokens WHERE session_id IN (` + expiredBatch + `)`
+	pruneSessions      = `DELETE FROM sessions WHERE id IN (` + expiredBatch + `)`
+)
+
+// PruneSessions deletes every session whose ExpiresAt is not after before,
+// revoked or not, with its refresh-token rows, and returns how many sessions
+// went. Each batch of pruneBatch sessions is one transaction that deletes
+// the tokens first, so it does not depend on the cascade. Feed entries stay:
+// the revocations table has no foreign key to sessions.
+func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	b := utc(before)
+	var total int64
+	for {
+		var n int64
+		err := s.transaction(ctx, func(tx *gorm.DB) error {
+			if err := tx.Exec(pruneRefreshTokens, b, pruneBatch).Error; err != nil {
+				return translate(err, "prune refresh tokens of expired sessions", domain.ErrConflict)
+			}
+			res := tx.Exec(pruneSessions, b, pruneBatch)
+			if res.Error != nil {
+				return translate(res.Error, "prune expired sessions", domain.ErrConflict)
+			}
+			n = res.RowsAffected
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }

@@ -198,3 +198,33 @@ func (s *Store) PruneRevocations(ctx context.Context, t time.Time) error {
 	s.feed = slices.DeleteFunc(s.feed, func(r domain.Revocation) bool { return !r.Expires.After(t) })
 	return nil
 }
+
+// PruneSessions deletes every session whose ExpiresAt is not after before,
+// revoked or not, with its refresh-token hashes, under one lock, and returns
+// how many sessions went. Feed entries stay: they outlive their sessions.
+func (s *Store) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for id, sess := range s.sessions {
+		if sess.ExpiresAt.After(before) {
+			continue
+		}
+		for _, h := range s.sessionTokens[id] {
+			delete(s.tokens, h)
+		}
+		delete(s.sessionTokens, id)
+		delete(s.sessions, id)
+		if ids := s.userSessions[sess.UserID]; ids != nil {
+			delete(ids, id)
+			if len(ids) == 0 {
+				delete(s.userSessions, sess.UserID)
+			}
+		}
+		n++
+	}
+	return n, nil
+}

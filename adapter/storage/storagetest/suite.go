@@ -42,6 +42,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"rotation", testRotation},
 		{"refresh grant", testRefreshGrant},
 		{"revocation", testRevocation},
+		{"session pruning", testPruneSessions},
 		{"clients", testClients},
 		{"keys", testKeys},
 		{"attempts", testAttempts},
