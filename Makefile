@@ -11,4 +11,4 @@ test:
 	go test -race -count=1 -timeout 15m ./...
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./adapter/token ./adapter/password ./adapter/http ./usecase
+	go test -run '^$$' -bench . -benchmem ./adapter/token ./adapter/password ./adapter/http ./usecase ./cmd/gatehouse

@@ -157,7 +157,8 @@ for alg in EdDSA HS256; do
 		echo
 		echo "== argon2id hash bound on CPU $SERVER_CPU"
 		(cd usecase && taskset -c "$SERVER_CPU" "$OUT/usecase.test" -test.run '^$' \
-			-test.bench 'Argon2id' -test.benchtime 3s -test.cpu 1 | grep Benchmark)
+			-test.bench 'Argon2id' -test.benchtime 120x -test.cpu 1 | grep Benchmark)
+		run "login, 1 connection" --scenario login --workers 1 --duration "$DUR"
 		run "login, 2 connections (twice the server's cores)" --scenario login --workers 2 --duration "$DUR"
 		run "login" --scenario login --workers 8 --duration "$DUR"
 		run "refresh" --scenario refresh --workers 64 --duration "$DUR"
