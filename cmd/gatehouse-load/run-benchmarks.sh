@@ -178,6 +178,14 @@ stop_server
 unset GATEHOUSE_ACCESS_LOG
 
 echo
+echo "=================== EdDSA, no access log, no metrics (GATEHOUSE_ACCESS_LOG=off GATEHOUSE_METRICS=false)"
+export GATEHOUSE_ACCESS_LOG=off GATEHOUSE_METRICS=false
+start EdDSA
+paired "verify EdDSA, one token, no access log, no metrics"
+stop_server
+unset GATEHOUSE_ACCESS_LOG GATEHOUSE_METRICS
+
+echo
 echo "=================== login flood, 500 connections (EdDSA)"
 start EdDSA
 run "login flood" --scenario login --workers 500 --duration "$DUR"
