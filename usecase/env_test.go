@@ -77,7 +77,7 @@ func (e *env) build(users domain.UserStore) {
 	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.store, e.tokens, e.policy, now)
-	e.introspect = NewIntrospect(e.verify, users, e.store, now)
+	e.introspect = NewIntrospect(e.verify, e.store, now)
 }
 
 // addUser registers a user or fails the test.

@@ -20,14 +20,13 @@ type Introspection struct {
 // Introspect tells a resource server whether a token is active.
 type Introspect struct {
 	verify *Verify
-	users  domain.UserStore
 	store  domain.SessionStore
 	now    func() time.Time
 }
 
 // NewIntrospect returns an Introspect.
-func NewIntrospect(verify *Verify, users domain.UserStore, store domain.SessionStore, now func() time.Time) *Introspect {
-	return &Introspect{verify: verify, users: users, store: store, now: now}
+func NewIntrospect(verify *Verify, store domain.SessionStore, now func() time.Time) *Introspect {
+	return &Introspect{verify: verify, store: store, now: now}
 }
 
 // Introspect reports on token, trying it as an access token, then as a
@@ -36,31 +35,15 @@ func (i *Introspect) Introspect(ctx context.Context, token string) (*Introspecti
 	if c, err := i.verify.Verify(ctx, token); err == nil {
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
 	}
-	rec, err := i.store.RefreshTokenByHash(ctx, hashToken(token))
+	g, err := i.store.RefreshGrant(ctx, hashToken(token))
 	if errors.Is(err, domain.ErrNotFound) {
 		return &Introspection{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find refresh token: %w", err)
 	}
-	sess, err := i.store.SessionByID(ctx, rec.SessionID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return &Introspection{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find session: %w", err)
-	}
-	if sess.Revoked() || rec.Generation != sess.Generation || !i.now().Before(sess.ExpiresAt) {
-		return &Introspection{}, nil
-	}
-	u, err := i.users.UserByID(ctx, sess.UserID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return &Introspection{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("find user: %w", err)
-	}
-	if u.Disabled {
+	rec, sess, u := &g.Token, &g.Session, &g.User
+	if sess.Revoked() || rec.Generation != sess.Generation || !i.now().Before(sess.ExpiresAt) || u.Disabled {
 		return &Introspection{}, nil
 	}
 	return &Introspection{Active: true, TokenType: "refresh_token", Claims: domain.Claims{

@@ -1,6 +1,7 @@
 package usecase
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -88,9 +89,9 @@ func TestIntrospectStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	e.build(outageUsers{e.store})
-	if _, err := e.introspect.Introspect(e.ctx, p.RefreshToken); err == nil {
-		t.Errorf("Introspect(refresh token) during a user store outage = nil error; want the outage")
+	e.introspect = NewIntrospect(e.verify, outageGrants{e.store}, e.clock.now)
+	if _, err := e.introspect.Introspect(e.ctx, p.RefreshToken); !errors.Is(err, errOutage) {
+		t.Errorf("Introspect(refresh token) during a store outage = %v; want the outage", err)
 	}
 	// Access tokens never touch the store.
 	got, err := e.introspect.Introspect(e.ctx, p.AccessToken)

@@ -89,7 +89,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		Clients:    gh.clients,
 		Revoke:     revoke,
-		Introspect: usecase.NewIntrospect(verify, st, st, now),
+		Introspect: usecase.NewIntrospect(verify, st, now),
 		Account:    usecase.NewAccount(st, hasher, revoke, nil, 8, now),
 		Users:      usecase.NewUsers(st, hasher, revoke, 8, now),
 		Keys:       usecase.NewKeys(ring),
