@@ -58,13 +58,12 @@ type refreshTokenRow struct {
 
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
 
-// refreshGrantRow is one row of the refresh-grant join (sessions.go): the
-// columns of a refresh token, its session and the session's user, prefixed
-// t_, s_ and u_ so that one flat SELECT fills all three.
+// refreshGrantRow is one row of the refresh-grant join (sessions.go): a
+// refresh token, its session and the session's user.
 type refreshGrantRow struct {
-	Token   refreshTokenRow `gorm:"embedded;embeddedPrefix:t_"`
-	Session sessionRow      `gorm:"embedded;embeddedPrefix:s_"`
-	User    userRow         `gorm:"embedded;embeddedPrefix:u_"`
+	Token   refreshTokenRow
+	Session sessionRow
+	User    userRow
 }
 
 type revocationRow struct {

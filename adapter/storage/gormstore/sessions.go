@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -55,49 +56,52 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 
 // refreshGrantQuery reads a refresh token, its session and the session's
 // user in one statement; inner joins make a missing session or user look
-// like a missing token.
+// like a missing token. Its columns are scanned in this order by
+// RefreshGrant.
 const refreshGrantQuery = `SELECT
-    t.hash AS t_hash, t.session_id AS t_session_id, t.generation AS t_generation, t.created_at AS t_created_at,
-    s.id AS s_id, s.user_id AS s_user_id, s.scope AS s_scope, s.created_at AS s_created_at,
-    s.expires_at AS s_expires_at, s.generation AS s_generation, s.rotated_at AS s_rotated_at,
-    s.sealed_successor AS s_sealed_successor, s.revoked_at AS s_revoked_at,
-    u.id AS u_id, u.username AS u_username, u.password_hash AS u_password_hash, u.roles AS u_roles,
-    u.disabled AS u_disabled, u.not_before AS u_not_before, u.created_at AS u_created_at, u.updated_at AS u_updated_at
+    t.hash, t.session_id, t.generation, t.created_at,
+    s.id, s.user_id, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at,
+    u.id, u.username, u.password_hash, u.roles, u.disabled, u.not_before, u.created_at, u.updated_at
 FROM refresh_tokens t
 JOIN sessions s ON s.id = t.session_id
 JOIN users u ON u.id = s.user_id
-WHERE t.hash = ?`
+WHERE t.hash = $1`
 
 // RefreshGrant returns the token record with hash, its session and the
-// session's user from one SELECT; ErrNotFound if any of them is missing.
+// session's user from one prepared SELECT; ErrNotFound if any is missing.
 func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
-	var row refreshGrantRow
-	res := s.conn(ctx).Raw(refreshGrantQuery, hash).Scan(&row)
-	switch {
-	case res.Error != nil:
-		return nil, translate(res.Error, "refresh grant", domain.ErrConflict)
-	case res.RowsAffected == 0:
-		return nil, fmt.Errorf("refresh grant: %w", domain.ErrNotFound)
+	st, err := s.prepared(ctx, refreshGrantQuery)
+	if err != nil {
+		return nil, s.translateSQL(err, "refresh grant: prepare", domain.ErrConflict)
 	}
+	var t refreshTokenRow
+	var se sessionRow
+	var u userRow
+	err = st.QueryRowContext(ctx, hash).Scan(
+		&t.Hash, &t.SessionID, &t.Generation, &t.CreatedAt,
+		&se.ID, &se.UserID, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt,
+		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.NotBefore, &u.CreatedAt, &u.UpdatedAt,
+	)
+	if err != nil {
+		return nil, s.translateSQL(err, "refresh grant", domain.ErrConflict)
+	}
+	row := refreshGrantRow{Token: t, Session: se, User: u}
 	g, err := row.toDomain()
 	if err != nil {
-		return nil, fmt.Errorf("refresh grant: session %s: decode: %w", row.Session.ID, err)
+		return nil, fmt.Errorf("refresh grant: session %s: decode: %w", se.ID, err)
 	}
 	return &g, nil
 }
 
 // rotateSession is the conditional UPDATE of a rotation, and
-// insertRefreshToken records the new token. Plain statements through Exec
-// skip GORM's model and hook machinery on the hottest write path; the
-// arguments keep the row structs' representation (UTC times, NULL for the
-// zero time and for an empty successor).
-//
-// GORM expands a slice bound right after "(" into a list (for IN (?)), so
-// no []byte may be the first value of a VALUES list: the hash goes last.
+// insertRefreshToken records the new token. Their arguments keep the row
+// structs' representation: UTC times, NULL for the zero time and for an
+// empty successor.
 const (
-	rotateSession = `UPDATE sessions SET generation = ?, rotated_at = ?, sealed_successor = ?
-WHERE id = ? AND generation = ? AND revoked_at IS NULL`
-	insertRefreshToken = `INSERT INTO refresh_tokens (session_id, generation, created_at, hash) VALUES (?, ?, ?, ?)`
+	rotateSession = `UPDATE sessions SET generation = $1, rotated_at = $2, sealed_successor = $3
+WHERE id = $4 AND generation = $5 AND revoked_at IS NULL`
+	insertRefreshToken = `INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES ($1, $2, $3, $4)`
+	countSession       = `SELECT COUNT(*) FROM sessions WHERE id = $1`
 )
 
 // RotateRefreshToken moves the session from r.FromGeneration to the next
@@ -107,24 +111,35 @@ WHERE id = ? AND generation = ? AND revoked_at IS NULL`
 // generation, ErrNotFound if it is gone.
 func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
 	what := "rotate session " + r.SessionID
-	return s.transaction(ctx, func(tx *gorm.DB) error {
+	rotate, err := s.prepared(ctx, rotateSession)
+	if err != nil {
+		return s.translateSQL(err, what+": prepare", domain.ErrConflict)
+	}
+	insert, err := s.prepared(ctx, insertRefreshToken)
+	if err != nil {
+		return s.translateSQL(err, what+": prepare", domain.ErrConflict)
+	}
+	return s.sqlTransaction(ctx, func(tx *sql.Tx) error {
 		next := r.FromGeneration + 1
-		res := tx.Exec(rotateSession, next, nullTime(r.At), nonEmpty(r.SealedSuccessor), r.SessionID, r.FromGeneration)
-		if res.Error != nil {
-			return translate(res.Error, what, domain.ErrConflict)
+		res, err := tx.StmtContext(ctx, rotate).ExecContext(ctx, next, nullTime(r.At), nonEmpty(r.SealedSuccessor), r.SessionID, r.FromGeneration)
+		if err != nil {
+			return s.translateSQL(err, what, domain.ErrConflict)
 		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&sessionRow{}).Where("id = ?", r.SessionID).Count(&n).Error; err != nil {
-				return translate(err, what, domain.ErrConflict)
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return s.translateSQL(err, what, domain.ErrConflict)
 			}
-			if n == 0 {
+			var sessions int64
+			if err := tx.QueryRowContext(ctx, countSession, r.SessionID).Scan(&sessions); err != nil {
+				return s.translateSQL(err, what, domain.ErrConflict)
+			}
+			if sessions == 0 {
 				return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
 			}
 			return fmt.Errorf("%s: %w", what, domain.ErrConflict)
 		}
-		if err := tx.Exec(insertRefreshToken, r.SessionID, next, utc(r.At), r.NewHash).Error; err != nil {
-			return translate(err, what+": record refresh token", domain.ErrConflict)
+		if _, err := tx.StmtContext(ctx, insert).ExecContext(ctx, r.NewHash, r.SessionID, next, utc(r.At)); err != nil {
+			return s.translateSQL(err, what+": record refresh token", domain.ErrConflict)
 		}
 		return nil
 	})

@@ -15,7 +15,8 @@ import (
 
 // Store is a GORM-backed implementation of the storage ports.
 type Store struct {
-	db *gorm.DB
+	db    *gorm.DB
+	stmts preparedStmts // the refresh grant's statements (prepared.go)
 }
 
 // New returns a store on db. db must be opened with TranslateError so that
