@@ -16,11 +16,20 @@ func (s *Store) CreateClient(ctx context.Context, c *domain.Client) error {
 	return translate(s.conn(ctx).Create(&row).Error, "create client "+c.ID, domain.ErrConflict)
 }
 
+// clientByID is the lookup of every client_credentials grant, run as a
+// statement prepared once on the pool like the refresh grant's (prepared.go).
+const clientByID = `SELECT id, name, secret_hash, scopes, created_at FROM clients WHERE id = $1`
+
 // ClientByID returns the client or ErrNotFound.
 func (s *Store) ClientByID(ctx context.Context, id string) (*domain.Client, error) {
+	what := "client " + id
+	st, err := s.prepared(ctx, clientByID)
+	if err != nil {
+		return nil, s.translateSQL(err, what+": prepare", domain.ErrConflict)
+	}
 	var row clientRow
-	if err := s.conn(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return nil, translate(err, "client "+id, domain.ErrConflict)
+	if err := st.QueryRowContext(ctx, id).Scan(&row.ID, &row.Name, &row.SecretHash, &row.Scopes, &row.CreatedAt); err != nil {
+		return nil, s.translateSQL(err, what, domain.ErrConflict)
 	}
 	c, err := row.toDomain()
 	if err != nil {
