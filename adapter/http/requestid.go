@@ -27,9 +27,8 @@ func newRequestIDs() *requestIDs {
 
 // next returns a fresh id.
 func (g *requestIDs) next() string {
-	buf := make([]byte, 0, len(g.prefix)+16)
-	buf = append(buf, g.prefix...)
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], mrand.Uint64())
-	return string(hex.AppendEncode(buf, b[:]))
+	var buf [48]byte // prefix (17 bytes) and 16 hex digits, on the stack
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], mrand.Uint64())
+	return string(hex.AppendEncode(append(buf[:0], g.prefix...), n[:]))
 }
