@@ -74,9 +74,8 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	if err != nil {
 		return nil, s.translateSQL(err, "refresh grant: prepare", domain.ErrConflict)
 	}
-	var t refreshTokenRow
-	var se sessionRow
-	var u userRow
+	var row refreshGrantRow
+	t, se, u := &row.Token, &row.Session, &row.User
 	err = st.QueryRowContext(ctx, hash).Scan(
 		&t.Hash, &t.SessionID, &t.Generation, &t.CreatedAt,
 		&se.ID, &se.UserID, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt,
@@ -85,7 +84,6 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	if err != nil {
 		return nil, s.translateSQL(err, "refresh grant", domain.ErrConflict)
 	}
-	row := refreshGrantRow{Token: t, Session: se, User: u}
 	g, err := row.toDomain()
 	if err != nil {
 		return nil, fmt.Errorf("refresh grant: session %s: decode: %w", se.ID, err)
@@ -125,10 +123,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 		if err != nil {
 			return s.translateSQL(err, what, domain.ErrConflict)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return s.translateSQL(err, what, domain.ErrConflict)
-			}
+		rotated, err := res.RowsAffected()
+		if err != nil {
+			return s.translateSQL(err, what, domain.ErrConflict)
+		}
+		if rotated == 0 {
+			// Gone (ErrNotFound), or revoked or at another generation.
 			var sessions int64
 			if err := tx.QueryRowContext(ctx, countSession, r.SessionID).Scan(&sessions); err != nil {
 				return s.translateSQL(err, what, domain.ErrConflict)
