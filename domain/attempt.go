@@ -25,13 +25,18 @@ type FailureKey struct {
 // AttemptStore keeps login throttling counters where every replica sees
 // them, so failures count across replicas.
 type AttemptStore interface {
-	// Attempts returns the counters of keys; missing keys are absent.
-	Attempts(ctx context.Context, keys []string) (map[string]Attempt, error)
-	// RecordFailures atomically increments each counter at time at.
-	RecordFailures(ctx context.Context, at time.Time, keys []FailureKey) error
-	// RecordSuccess deletes the reset counters and stamps known's
+	// Reserve judges and counts one attempt as a single atomic step: it
+	// reads the counters of read (missing keys are absent from the map)
+	// and passes them to admit; when admit returns nil it increments every
+	// counter of count at time at, otherwise it counts nothing and returns
+	// admit's error. Reservations that share a counted key are serialised,
+	// so N simultaneous attempts are judged like N sequential ones. admit
+	// runs inside the store's critical section and must not call the store.
+	Reserve(ctx context.Context, at time.Time, read []string, count []FailureKey, admit func(map[string]Attempt) error) error
+	// RecordSuccess deletes the reset counters, takes back one count of
+	// each release counter (never below zero) and stamps known's
 	// LastSuccess with at.
-	RecordSuccess(ctx context.Context, at time.Time, reset []string, known string) error
+	RecordSuccess(ctx context.Context, at time.Time, reset, release []string, known string) error
 	// PruneAttempts deletes counters with no failure or success since before.
 	PruneAttempts(ctx context.Context, before time.Time) error
 }

@@ -14,10 +14,16 @@ type UserStore interface {
 	// UserByUsername returns the user with the normalised username or
 	// ErrNotFound.
 	UserByUsername(ctx context.Context, username string) (*User, error)
-	// UpdateUser saves every mutable field of u; ErrNotFound if it is gone.
-	UpdateUser(ctx context.Context, u *User) error
-	// DeleteUser removes the user and its sessions; ErrNotFound if absent.
-	DeleteUser(ctx context.Context, id string) error
+	// ChangeUser applies ch atomically: the fields it sets, the stamp and
+	// the session revocations of a credential change, in one transaction.
+	// It returns the user as changed and the ids of the sessions it
+	// revoked. ErrNotFound if the user is gone, ErrConflict if ch.IfStamp
+	// is set and no longer the user's stamp.
+	ChangeUser(ctx context.Context, ch UserChange) (*User, []string, error)
+	// DeleteUser removes the user with its sessions, revoking the live ones
+	// (feed entries expiring at feedExpires) in the same transaction, and
+	// returns their ids; ErrNotFound if absent.
+	DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error)
 	// ListUsers returns up to limit users with IDs greater than after, in
 	// ID order (IDs are time-ordered, so this is creation order).
 	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
@@ -26,7 +32,11 @@ type UserStore interface {
 // SessionStore persists sessions, the hashes of their refresh tokens and the
 // revocation feed.
 type SessionStore interface {
-	// CreateSession stores s together with its first refresh token.
+	// CreateSession stores s together with its first refresh token, only
+	// while s's user exists, is enabled and still has the stamp
+	// s.UserStamp: the check and the insert are one atomic step against
+	// ChangeUser and DeleteUser. ErrConflict if the user changed or is
+	// disabled, ErrNotFound if it is gone.
 	CreateSession(ctx context.Context, s *Session, first RefreshToken) error
 	// SessionByID returns the session or ErrNotFound.
 	SessionByID(ctx context.Context, id string) (*Session, error)
@@ -42,7 +52,8 @@ type SessionStore interface {
 	// RotateRefreshToken atomically moves the session from
 	// r.FromGeneration to the next generation and records r.NewHash. It
 	// returns ErrConflict if the session is revoked or no longer at
-	// r.FromGeneration (another request won), ErrNotFound if it is gone.
+	// r.FromGeneration (another request won), or if its user is disabled
+	// or no longer has the session's UserStamp; ErrNotFound if it is gone.
 	RotateRefreshToken(ctx context.Context, r Rotation) error
 	// RevokeSessions revokes the live sessions selected by r, appends one
 	// feed entry per revoked session in the same transaction, and returns

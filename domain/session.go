@@ -11,8 +11,11 @@ import "time"
 // that a racing client holding the predecessor can get the same successor
 // within the reuse interval.
 type Session struct {
-	ID        string
-	UserID    string
+	ID     string
+	UserID string
+	// UserStamp is the user's security stamp the session was established
+	// under; the session is usable only while the user still has it.
+	UserStamp int64
 	Scope     []string
 	CreatedAt time.Time
 	// ExpiresAt is the absolute end of the session; refreshing never moves it.

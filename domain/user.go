@@ -25,11 +25,40 @@ type User struct {
 	PasswordHash string // PHC string (argon2id) or an imported bcrypt hash
 	Roles        []string
 	Disabled     bool
-	// NotBefore invalidates every access token of the user issued before it
-	// (password change, disable, admin "revoke all").
-	NotBefore time.Time
+	// Stamp is the user's security stamp. Every change to what a session
+	// rests on (password, disable, roles, MFA) moves it on, and a session
+	// is created or refreshed only while the stamp it was established under
+	// is still the user's: a login or refresh that read the user before the
+	// change cannot open or extend a session after it. New users start at
+	// 1.
+	Stamp     int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// UserChange is one change to a user, written by the store in one
+// transaction with its consequences. It writes only the fields it sets, so
+// concurrent changes of other fields are never undone.
+type UserChange struct {
+	UserID string
+	// PasswordHash replaces the stored hash when non-empty.
+	PasswordHash string
+	// Disabled and Roles replace their fields when non-nil.
+	Disabled *bool
+	Roles    *[]string
+	// IfStamp, when non-zero, makes the change conditional: it applies only
+	// while the user's stamp is still IfStamp (ErrConflict otherwise). Use
+	// it for a change decided on what an earlier read said.
+	IfStamp int64
+	// EndSessions marks a credential change: the stamp moves on and every
+	// live session of the user is revoked (with feed entries), except
+	// KeepSession, which is carried over to the new stamp.
+	EndSessions bool
+	KeepSession string
+	// At is the change's time (UpdatedAt, revocation time); FeedExpires is
+	// written to the feed entry of each revoked session.
+	At          time.Time
+	FeedExpires time.Time
 }
 
 // HasRole reports whether the user holds role.

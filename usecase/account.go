@@ -45,29 +45,47 @@ func (a *Account) Me(ctx context.Context, c *domain.Claims) (*domain.User, error
 	return u, nil
 }
 
+// Authorize admits the caller behind c to what role allows only if the
+// token carries role and the user, read from the store now, still holds it
+// and is enabled. A role claim alone is never enough: the token may have
+// been issued before a demotion whose revocation has not reached this
+// replica yet.
+func (a *Account) Authorize(ctx context.Context, c *domain.Claims, role string) error {
+	if !c.HasRole(role) {
+		return domain.ErrForbidden
+	}
+	u, err := a.Me(ctx, c)
+	if err != nil {
+		return err
+	}
+	if !u.HasRole(role) {
+		return domain.ErrForbidden
+	}
+	return nil
+}
+
 // ChangePassword checks the current password (throttled like a login from
-// ip), stores the new one and revokes every other session of the user.
+// ip), stores the new one and revokes every other session of the user; the
+// caller's session continues. The new hash is written only if the user is
+// unchanged since it was read (the stamp), so a disable or role change
+// racing it is never undone, and the password alone is written.
 func (a *Account) ChangePassword(ctx context.Context, c *domain.Claims, current, next, ip string) error {
 	u, err := a.Me(ctx, c)
 	if err != nil {
 		return err
 	}
-	if a.throttle != nil {
-		if err := a.throttle.Check(ctx, u.Username, ip); err != nil {
-			return err
-		}
+	if err := a.throttle.Reserve(ctx, u.Username, ip); err != nil {
+		return err
 	}
 	ok, _, err := a.hasher.Verify(ctx, u.PasswordHash, current)
 	if err != nil {
-		return fmt.Errorf("verify password: %w", err)
+		return errors.Join(fmt.Errorf("verify password: %w", err), a.throttle.Cancel(ctx, u.Username, ip))
 	}
 	if !ok {
-		if a.throttle != nil {
-			if err := a.throttle.Failure(ctx, u.Username, ip); err != nil {
-				return err
-			}
-		}
-		return domain.ErrInvalidCredentials
+		return domain.ErrInvalidCredentials // counted by Reserve
+	}
+	if err := a.throttle.Success(ctx, u.Username, ip); err != nil {
+		return err
 	}
 	if err := domain.ValidatePassword(next, u.Username, a.minLength); err != nil {
 		return err
@@ -76,10 +94,12 @@ func (a *Account) ChangePassword(ctx context.Context, c *domain.Claims, current,
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	u.PasswordHash = hash
-	u.UpdatedAt = a.now().UTC()
-	if err := a.users.UpdateUser(ctx, u); err != nil {
-		return fmt.Errorf("update user: %w", err)
-	}
-	return a.revoke.UserSessions(ctx, u.ID, c.SessionID)
+	_, err = a.revoke.ChangeUser(ctx, a.users, domain.UserChange{
+		UserID:       u.ID,
+		PasswordHash: hash,
+		IfStamp:      u.Stamp,
+		EndSessions:  true,
+		KeepSession:  c.SessionID,
+	})
+	return err
 }

@@ -19,13 +19,12 @@ func TestMe(t *testing.T) {
 		}, nil},
 		{"deleted user", func(e *env, u *domain.User) *domain.Claims {
 			c := e.claims(e.signIn("alice", "alice's password").AccessToken)
-			wantErr(e.t, "DeleteUser", e.store.DeleteUser(e.ctx, u.ID), nil)
+			e.deleteUser(u.ID)
 			return c
 		}, domain.ErrTokenRevoked},
 		{"disabled user", func(e *env, u *domain.User) *domain.Claims {
 			c := e.claims(e.signIn("alice", "alice's password").AccessToken)
-			u.Disabled = true
-			wantErr(e.t, "UpdateUser", e.store.UpdateUser(e.ctx, u), nil)
+			e.disable(u)
 			return c
 		}, domain.ErrTokenRevoked},
 		{"client token", func(e *env, _ *domain.User) *domain.Claims {

@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -59,36 +60,50 @@ func (s *Users) Get(ctx context.Context, ref string, byName bool) (*domain.User,
 	return s.users.UserByUsername(ctx, name)
 }
 
-// Update applies p to the user. Disabling revokes every session.
+// updateAttempts bounds how often Update retries when a concurrent change
+// of the same user moves its stamp between the read and the write.
+const updateAttempts = 5
+
+// Update applies p to the user, writing only the fields that change.
+// Disabling or changing the roles is a credential change: the user's
+// sessions are revoked and logins in flight cannot open new ones. The
+// change is conditional on the user read (its stamp) and retried if a
+// concurrent change won, so it is decided on current state.
 func (s *Users) Update(ctx context.Context, id string, p UserPatch) (*domain.User, error) {
-	u, err := s.users.UserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	disabling := p.Disabled != nil && *p.Disabled && !u.Disabled
-	if p.Disabled != nil {
-		u.Disabled = *p.Disabled
-	}
 	if p.Roles != nil {
 		if err := validateRoles(*p.Roles); err != nil {
 			return nil, err
 		}
-		u.Roles = slices.Clone(*p.Roles)
 	}
-	u.UpdatedAt = s.now().UTC()
-	if err := s.users.UpdateUser(ctx, u); err != nil {
-		return nil, fmt.Errorf("update user: %w", err)
-	}
-	if disabling {
-		if err := s.revoke.UserSessions(ctx, u.ID, ""); err != nil {
+	for range updateAttempts {
+		u, err := s.users.UserByID(ctx, id)
+		if err != nil {
 			return nil, err
 		}
+		ch := domain.UserChange{UserID: id, IfStamp: u.Stamp}
+		if p.Disabled != nil && *p.Disabled != u.Disabled {
+			ch.Disabled = p.Disabled
+			ch.EndSessions = *p.Disabled
+		}
+		if p.Roles != nil && !slices.Equal(*p.Roles, u.Roles) {
+			roles := slices.Clone(*p.Roles)
+			ch.Roles = &roles
+			ch.EndSessions = true
+		}
+		if ch.Disabled == nil && ch.Roles == nil {
+			return u, nil
+		}
+		changed, err := s.revoke.ChangeUser(ctx, s.users, ch)
+		if errors.Is(err, domain.ErrConflict) {
+			continue
+		}
+		return changed, err
 	}
-	return u, nil
+	return nil, fmt.Errorf("update user %s: %w", id, domain.ErrConflict)
 }
 
 // SetPassword replaces a user's password (admin or CLI) and revokes every
-// session of the user.
+// session of the user. It writes only the password (and the stamp).
 func (s *Users) SetPassword(ctx context.Context, id, password string) error {
 	u, err := s.users.UserByID(ctx, id)
 	if err != nil {
@@ -101,30 +116,19 @@ func (s *Users) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	u.PasswordHash = hash
-	u.UpdatedAt = s.now().UTC()
-	if err := s.users.UpdateUser(ctx, u); err != nil {
-		return fmt.Errorf("update user: %w", err)
-	}
-	return s.revoke.UserSessions(ctx, u.ID, "")
+	_, err = s.revoke.ChangeUser(ctx, s.users, domain.UserChange{UserID: id, PasswordHash: hash, EndSessions: true})
+	return err
 }
 
-// RevokeSessions ends every session of an existing user.
+// RevokeSessions ends every session of an existing user, and moves its
+// stamp on so that a login in flight cannot open one after.
 func (s *Users) RevokeSessions(ctx context.Context, id string) error {
-	if _, err := s.users.UserByID(ctx, id); err != nil {
-		return err
-	}
-	return s.revoke.UserSessions(ctx, id, "")
+	_, err := s.revoke.ChangeUser(ctx, s.users, domain.UserChange{UserID: id, EndSessions: true})
+	return err
 }
 
-// Delete removes the user; its sessions are revoked first so replicas
-// refuse its access tokens.
+// Delete removes the user; its sessions are revoked in the same step so
+// replicas refuse its access tokens.
 func (s *Users) Delete(ctx context.Context, id string) error {
-	if _, err := s.users.UserByID(ctx, id); err != nil {
-		return err
-	}
-	if err := s.revoke.UserSessions(ctx, id, ""); err != nil {
-		return err
-	}
-	return s.users.DeleteUser(ctx, id)
+	return s.revoke.DeleteUser(ctx, s.users, id)
 }

@@ -93,16 +93,25 @@ func TestUsersUpdate(t *testing.T) {
 	s2 := e.signIn("alice", "alice's password")
 	yes, no := true, false
 
-	// Roles only: no session is revoked.
+	// A role change is a credential change: every session ends, so no
+	// token keeps the old roles.
 	roles := []string{"admin", "billing:read"}
 	got, err := e.users.Update(e.ctx, u.ID, UserPatch{Roles: &roles})
 	wantErr(t, "Update(roles)", err, nil)
-	if !slices.Equal(got.Roles, roles) || got.Disabled {
-		t.Errorf("Update(roles) = %+v; want roles %q, enabled", got, roles)
+	if !slices.Equal(got.Roles, roles) || got.Disabled || got.Stamp != u.Stamp+1 {
+		t.Errorf("Update(roles) = %+v; want roles %q, enabled, stamp %d", got, roles, u.Stamp+1)
 	}
-	if e.revoked.Size() != 0 {
-		t.Errorf("Update(roles) revoked %d sessions; want 0", e.revoked.Size())
+	e.wantRevoked(s1.SessionID, []string{s1.RefreshToken}, []string{s1.AccessToken})
+	e.wantRevoked(s2.SessionID, []string{s2.RefreshToken}, []string{s2.AccessToken})
+	// The same roles again change nothing and end nothing.
+	s1 = e.signIn("alice", "alice's password")
+	same := slices.Clone(roles)
+	if got, err = e.users.Update(e.ctx, u.ID, UserPatch{Roles: &same, Disabled: &no}); err != nil || got.Stamp != u.Stamp+1 {
+		t.Errorf("Update(same roles) = %+v, %v; want unchanged stamp %d", got, err, u.Stamp+1)
 	}
+	e.mustRefresh(s1.RefreshToken)
+	s1 = e.signIn("alice", "alice's password")
+	s2 = e.signIn("alice", "alice's password")
 	bad := []string{"Admin"}
 	var ve *domain.ValidationError
 	if _, err := e.users.Update(e.ctx, u.ID, UserPatch{Disabled: &yes, Roles: &bad}); !errors.As(err, &ve) {

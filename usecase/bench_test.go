@@ -56,7 +56,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		clients: usecase.NewClients(st, issuer, policy, now),
 	}
-	if _, err := usecase.NewRegister(st, hasher, 8, true, now).Create(ctx, "alice", "correct horse battery", nil); err != nil {
+	if _, err := usecase.NewRegister(st, hasher, nil, 8, true, now).Create(ctx, "alice", "correct horse battery", nil); err != nil {
 		b.Fatal(err)
 	}
 	return e

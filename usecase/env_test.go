@@ -71,13 +71,39 @@ func (e *env) build(users domain.UserStore) {
 	e.revoked = NewRevocationList(e.store, now, log)
 	e.verify = NewVerify(e.tokens, e.revoked)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
-	e.register = NewRegister(users, e.hasher, domain.DefaultPasswordMinLength, true, now)
+	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)
 	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log)
 	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log)
 	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.store, e.tokens, e.policy, now)
 	e.introspect = NewIntrospect(e.verify, e.store, now)
+}
+
+// disable disables u straight in the store (no session revocation), or
+// fails the test.
+func (e *env) disable(u *domain.User) {
+	e.t.Helper()
+	yes := true
+	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Disabled: &yes, At: e.clock.now()})
+	wantErr(e.t, "ChangeUser(disabled)", err, nil)
+	u.Disabled = true
+}
+
+// setHash stores hash as u's password hash straight in the store, or fails
+// the test.
+func (e *env) setHash(u *domain.User, hash string) {
+	e.t.Helper()
+	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, At: e.clock.now()})
+	wantErr(e.t, "ChangeUser(hash)", err, nil)
+	u.PasswordHash = hash
+}
+
+// deleteUser deletes the user straight in the store, or fails the test.
+func (e *env) deleteUser(id string) {
+	e.t.Helper()
+	_, err := e.store.DeleteUser(e.ctx, id, e.clock.now(), e.clock.now().Add(time.Hour))
+	wantErr(e.t, "DeleteUser", err, nil)
 }
 
 // addUser registers a user or fails the test.

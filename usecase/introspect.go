@@ -43,7 +43,7 @@ func (i *Introspect) Introspect(ctx context.Context, token string) (*Introspecti
 		return nil, fmt.Errorf("find refresh token: %w", err)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
-	if sess.Revoked() || rec.Generation != sess.Generation || !i.now().Before(sess.ExpiresAt) || u.Disabled {
+	if sess.Revoked() || rec.Generation != sess.Generation || !i.now().Before(sess.ExpiresAt) || u.Disabled || sess.UserStamp != u.Stamp {
 		return &Introspection{}, nil
 	}
 	return &Introspection{Active: true, TokenType: "refresh_token", Claims: domain.Claims{

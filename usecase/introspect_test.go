@@ -53,8 +53,7 @@ func TestIntrospect(t *testing.T) {
 		{"disabled user's refresh token", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
 			u, _ := e.store.UserByUsername(e.ctx, "alice")
-			u.Disabled = true
-			wantErr(e.t, "UpdateUser", e.store.UpdateUser(e.ctx, u), nil)
+			e.disable(u)
 			return p.RefreshToken
 		}, ""},
 		{"garbage", func(*env) string { return "garbage" }, ""},

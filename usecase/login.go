@@ -42,6 +42,11 @@ type Login struct {
 }
 
 // NewLogin returns a Login. throttle may be nil to disable throttling.
+//
+// A login that checked the password of the user as it was read opens its
+// session only if the user is unchanged by then (the store compares the
+// security stamp atomically with the insert), so a password change,
+// disable or role change that commits during the hash always wins.
 func NewLogin(users domain.UserStore, store domain.SessionStore, hasher domain.PasswordHasher,
 	issuer domain.TokenIssuer, throttle *Throttle, policy TokenPolicy, now func() time.Time, log *slog.Logger) *Login {
 	return &Login{
@@ -80,7 +85,13 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 			return nil, domain.ErrInvalidScope
 		}
 	}
-	return l.sessions.start(ctx, u, in.Scope)
+	pair, err := l.sessions.start(ctx, u, in.Scope)
+	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
+		// The user changed (password, disabled, roles) or went while the
+		// password was checked: what was checked no longer holds.
+		return nil, domain.ErrInvalidCredentials
+	}
+	return pair, err
 }
 
 // Authenticate checks the credentials under the throttle and returns the
@@ -98,46 +109,51 @@ func (l *Login) Authenticate(ctx context.Context, in LoginInput) (*domain.User, 
 	if sat, ok := l.hasher.(saturation); ok && sat.Saturated() {
 		return nil, domain.ErrOverloaded
 	}
-	if l.throttle != nil {
-		if err := l.throttle.Check(ctx, name, in.IP); err != nil {
-			return nil, err
-		}
-	}
-	var u *domain.User
-	if nameErr == nil {
-		found, err := l.users.UserByUsername(ctx, name)
-		switch {
-		case err == nil:
-			u = found
-		case !errors.Is(err, domain.ErrNotFound):
-			return nil, fmt.Errorf("find user: %w", err)
-		}
-	}
-	stored, err := l.storedHash(ctx, u)
-	if err != nil {
+	// The attempt counts before its hash: parallel guesses cannot all pass
+	// a check made before any of them failed.
+	if err := l.throttle.Reserve(ctx, name, in.IP); err != nil {
 		return nil, err
 	}
-	ok, rehash, err := l.hasher.Verify(ctx, stored, in.Password)
+	u, ok, rehash, err := l.check(ctx, name, nameErr == nil, in.Password)
 	if err != nil {
-		return nil, fmt.Errorf("verify password: %w", err)
+		if cerr := l.throttle.Cancel(ctx, name, in.IP); cerr != nil {
+			l.log.WarnContext(ctx, "login attempt not cancelled", "err", cerr)
+		}
+		return nil, err
 	}
 	if !ok || u == nil || u.Disabled {
-		if l.throttle != nil {
-			if err := l.throttle.Failure(ctx, name, in.IP); err != nil {
-				l.log.WarnContext(ctx, "login failure not counted", "err", err)
-			}
-		}
-		return nil, domain.ErrInvalidCredentials
+		return nil, domain.ErrInvalidCredentials // counted by Reserve
 	}
-	if l.throttle != nil {
-		if err := l.throttle.Success(ctx, name, in.IP); err != nil {
-			l.log.WarnContext(ctx, "login success not recorded", "err", err)
-		}
+	if err := l.throttle.Success(ctx, name, in.IP); err != nil {
+		l.log.WarnContext(ctx, "login success not recorded", "err", err)
 	}
 	if rehash {
 		l.upgradeHash(ctx, u, in.Password)
 	}
 	return u, nil
+}
+
+// check looks the user up (when the name is valid) and verifies password
+// against its hash, or against the dummy hash when there is no such user.
+func (l *Login) check(ctx context.Context, name string, valid bool, password string) (u *domain.User, ok, rehash bool, err error) {
+	if valid {
+		u, err = l.users.UserByUsername(ctx, name)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			u = nil
+		case err != nil:
+			return nil, false, false, fmt.Errorf("find user: %w", err)
+		}
+	}
+	stored, err := l.storedHash(ctx, u)
+	if err != nil {
+		return nil, false, false, err
+	}
+	ok, rehash, err = l.hasher.Verify(ctx, stored, password)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("verify password: %w", err)
+	}
+	return u, ok, rehash, nil
 }
 
 // storedHash returns the user's hash, or a dummy hash with the current
@@ -158,33 +174,21 @@ func (l *Login) storedHash(ctx context.Context, u *domain.User) (string, error) 
 	return l.dummy, nil
 }
 
-// upgradeHash replaces an old-format hash. Failure is not fatal: the login
+// upgradeHash replaces an old-format hash, only while the user's stamp is
+// still the one read with it: a password change made meanwhile is never
+// undone, and no other field is written. Failure is not fatal: the login
 // already succeeded and the next one will try again.
 func (l *Login) upgradeHash(ctx context.Context, u *domain.User, password string) {
 	hash, err := l.hasher.Hash(ctx, password)
 	if err == nil {
-		err = l.saveHash(ctx, u, hash)
+		_, _, err = l.users.ChangeUser(ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, IfStamp: u.Stamp, At: l.sessions.now().UTC()})
 	}
-	if err != nil {
+	switch {
+	case err == nil:
+		u.PasswordHash = hash
+	case errors.Is(err, domain.ErrConflict):
+		// The user changed meanwhile; the session check will tell.
+	default:
 		l.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
 	}
-}
-
-// saveHash stores hash on a fresh copy of the user, and only if the
-// password has not changed meanwhile, so the upgrade never undoes a
-// concurrent admin change (disable, roles) or password change.
-func (l *Login) saveHash(ctx context.Context, u *domain.User, hash string) error {
-	fresh, err := l.users.UserByID(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if fresh.PasswordHash != u.PasswordHash {
-		return nil
-	}
-	fresh.PasswordHash = hash
-	if err := l.users.UpdateUser(ctx, fresh); err != nil {
-		return err
-	}
-	u.PasswordHash = hash
-	return nil
 }

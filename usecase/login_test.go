@@ -82,8 +82,7 @@ func TestLoginFailsAlike(t *testing.T) {
 			e := newEnv(t)
 			e.addUser("alice", "alice's password")
 			dave := e.addUser("dave", "dave's password")
-			dave.Disabled = true
-			wantErr(t, "UpdateUser(dave disabled)", e.store.UpdateUser(e.ctx, dave), nil)
+			e.disable(dave)
 			_, verifiesBefore := e.hasher.counts()
 
 			p, err := e.login.Login(e.ctx, LoginInput{Username: tt.username, Password: tt.password, IP: "192.0.2.1"})
@@ -123,8 +122,7 @@ func TestLoginRehash(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u := e.addUser("alice", "alice's password")
-	u.PasswordHash = "old:alice's password"
-	wantErr(t, "UpdateUser(old hash)", e.store.UpdateUser(e.ctx, u), nil)
+	e.setHash(u, "old:alice's password")
 
 	e.signIn("alice", "alice's password")
 	got, err := e.store.UserByID(e.ctx, u.ID)
@@ -139,8 +137,7 @@ func TestLoginRehash(t *testing.T) {
 		t.Errorf("login with a current hash called Hash %d times; want 0", h-hashes)
 	}
 	// A failed login never rehashes.
-	u.PasswordHash = "old:alice's password"
-	wantErr(t, "UpdateUser(old hash)", e.store.UpdateUser(e.ctx, u), nil)
+	e.setHash(u, "old:alice's password")
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "wrong password", IP: "192.0.2.1"})
 	wantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
 	if got, _ := e.store.UserByID(e.ctx, u.ID); got.PasswordHash != "old:alice's password" {

@@ -64,7 +64,9 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
 	now := r.now().UTC().Truncate(time.Microsecond)
-	if sess.Revoked() || !now.Before(sess.ExpiresAt) || u.Disabled {
+	if sess.Revoked() || !now.Before(sess.ExpiresAt) || u.Disabled || sess.UserStamp != u.Stamp {
+		// A session outlives no credential change of its user; the store's
+		// rotation checks the stamp again, atomically.
 		return nil, domain.ErrInvalidGrant
 	}
 
@@ -91,6 +93,9 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 		// the previous token.
 		if sess, err = r.store.SessionByID(ctx, sess.ID); err != nil {
 			return nil, grantErr("reload session", err)
+		}
+		if sess.Revoked() || sess.UserStamp != u.Stamp {
+			return nil, domain.ErrInvalidGrant // ended meanwhile: not a reuse
 		}
 	}
 

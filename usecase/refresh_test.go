@@ -168,12 +168,11 @@ func TestRefreshRefuses(t *testing.T) {
 		{"unknown token", func(*env, *domain.User, *TokenPair) string { return newSecret(refreshTokenBytes) }},
 		{"access token", func(_ *env, _ *domain.User, p *TokenPair) string { return p.AccessToken }},
 		{"disabled user", func(e *env, u *domain.User, p *TokenPair) string {
-			u.Disabled = true
-			wantErr(e.t, "UpdateUser(disabled)", e.store.UpdateUser(e.ctx, u), nil)
+			e.disable(u)
 			return p.RefreshToken
 		}},
 		{"deleted user", func(e *env, u *domain.User, p *TokenPair) string {
-			wantErr(e.t, "DeleteUser", e.store.DeleteUser(e.ctx, u.ID), nil)
+			e.deleteUser(u.ID)
 			return p.RefreshToken
 		}},
 		{"logged out", func(e *env, _ *domain.User, p *TokenPair) string {

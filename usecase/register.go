@@ -14,28 +14,40 @@ import (
 type Register struct {
 	users     domain.UserStore
 	hasher    domain.PasswordHasher
+	throttle  *Throttle
 	minLength int
 	signup    bool
 	now       func() time.Time
 }
 
 // NewRegister returns a Register. signup enables self-service registration;
-// minLength is the minimum password length.
-func NewRegister(users domain.UserStore, hasher domain.PasswordHasher, minLength int, signup bool, now func() time.Time) *Register {
-	return &Register{users: users, hasher: hasher, minLength: minLength, signup: signup, now: now}
+// throttle (nil for none) limits sign-ups per address; minLength is the
+// minimum password length.
+func NewRegister(users domain.UserStore, hasher domain.PasswordHasher, throttle *Throttle, minLength int, signup bool, now func() time.Time) *Register {
+	return &Register{users: users, hasher: hasher, throttle: throttle, minLength: minLength, signup: signup, now: now}
 }
 
-// SignUp registers a user through the public endpoint; it fails with
-// domain.ErrSignupDisabled when signup is off.
-func (r *Register) SignUp(ctx context.Context, username, password string) (*domain.User, error) {
+// SignUp registers a user through the public endpoint, from the client
+// address ip; it fails with domain.ErrSignupDisabled when signup is off and
+// with a *domain.ThrottledError when ip has used its sign-up allowance.
+// Every well-formed sign-up counts against the allowance before its hash,
+// taken username or not; malformed ones cost nothing and count nothing.
+func (r *Register) SignUp(ctx context.Context, username, password, ip string) (*domain.User, error) {
 	if !r.signup {
 		return nil, domain.ErrSignupDisabled
 	}
-	return r.Create(ctx, username, password, nil)
+	return r.create(ctx, username, password, nil, func() error { return r.throttle.ReserveSignup(ctx, ip) })
 }
 
-// Create registers a user with the given roles, whatever the signup setting.
+// Create registers a user with the given roles, whatever the signup setting
+// and unlimited (admins and the CLI).
 func (r *Register) Create(ctx context.Context, username, password string, roles []string) (*domain.User, error) {
+	return r.create(ctx, username, password, roles, nil)
+}
+
+// create validates the input, calls admit (if any) and then hashes and
+// stores the user.
+func (r *Register) create(ctx context.Context, username, password string, roles []string, admit func() error) (*domain.User, error) {
 	name, err := domain.NormalizeUsername(username)
 	if err != nil {
 		return nil, err
@@ -45,6 +57,11 @@ func (r *Register) Create(ctx context.Context, username, password string, roles 
 	}
 	if err := validateRoles(roles); err != nil {
 		return nil, err
+	}
+	if admit != nil {
+		if err := admit(); err != nil {
+			return nil, err
+		}
 	}
 	hash, err := r.hasher.Hash(ctx, password)
 	if err != nil {
@@ -56,6 +73,7 @@ func (r *Register) Create(ctx context.Context, username, password string, roles 
 		Username:     name,
 		PasswordHash: hash,
 		Roles:        slices.Clone(roles),
+		Stamp:        1,
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}

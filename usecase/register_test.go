@@ -12,7 +12,7 @@ import (
 func TestRegisterCreates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	u, err := e.register.SignUp(e.ctx, "  Alice.Smith@Example.COM ", "correct horse battery")
+	u, err := e.register.SignUp(e.ctx, "  Alice.Smith@Example.COM ", "correct horse battery", "192.0.2.1")
 	wantErr(t, `SignUp("Alice.Smith@Example.COM")`, err, nil)
 	if u.Username != "alice.smith@example.com" {
 		t.Errorf("SignUp(...).Username = %q; want %q", u.Username, "alice.smith@example.com")
@@ -100,7 +100,7 @@ func TestRegisterRefuses(t *testing.T) {
 func TestRegisterMinLength(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, 12, true, e.clock.now)
+	r := NewRegister(e.store, e.hasher, nil, 12, true, e.clock.now)
 	var ve *domain.ValidationError
 	if _, err := r.Create(e.ctx, "bob", "elevenchars", nil); !errors.As(err, &ve) || ve.Code != "weak_password" {
 		t.Errorf("Create(11-char password, min 12) = %v; want weak_password", err)
@@ -113,8 +113,8 @@ func TestRegisterMinLength(t *testing.T) {
 func TestSignUpDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, 0, false, e.clock.now)
-	_, err := r.SignUp(e.ctx, "bob", "a fine password")
+	r := NewRegister(e.store, e.hasher, nil, 0, false, e.clock.now)
+	_, err := r.SignUp(e.ctx, "bob", "a fine password", "192.0.2.1")
 	wantErr(t, `SignUp("bob") with signup off`, err, domain.ErrSignupDisabled)
 	if _, err := e.store.UserByUsername(e.ctx, "bob"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("UserByUsername after refused SignUp = %v; want ErrNotFound", err)

@@ -77,7 +77,7 @@ func TestRevocationListSyncPages(t *testing.T) {
 	const n = feedPage + feedOverlap + 10
 	now := e.clock.now()
 	for i := range n {
-		sess := &domain.Session{ID: fmt.Sprintf("s%05d", i), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
+		sess := &domain.Session{ID: fmt.Sprintf("s%05d", i), UserID: u.ID, UserStamp: u.Stamp, CreatedAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
 		first := domain.RefreshToken{Hash: hashToken(sess.ID), SessionID: sess.ID, CreatedAt: now}
 		wantErr(t, "CreateSession", e.store.CreateSession(e.ctx, sess, first), nil)
 	}

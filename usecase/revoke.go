@@ -82,6 +82,34 @@ func (r *Revoke) Token(ctx context.Context, token, hint string) error {
 	return r.revoke(ctx, domain.SessionRevocation{SessionID: c.SessionID})
 }
 
+// ChangeUser applies a change to a user through users, with the change's
+// time and feed expiry filled in, and adds the sessions it revoked to the
+// local list at once (other replicas learn them from the feed).
+func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserStore, ch domain.UserChange) (*domain.User, error) {
+	now := r.now().UTC()
+	ch.At, ch.FeedExpires = now, now.Add(r.policy.revocationLifetime())
+	u, ids, err := users.ChangeUser(ctx, ch)
+	if err != nil {
+		return nil, fmt.Errorf("change user: %w", err)
+	}
+	r.revoked.Add(ids, ch.FeedExpires)
+	return u, nil
+}
+
+// DeleteUser deletes a user through users; its live sessions are revoked in
+// the same transaction, here at once and on other replicas through the
+// feed.
+func (r *Revoke) DeleteUser(ctx context.Context, users domain.UserStore, id string) error {
+	now := r.now().UTC()
+	expires := now.Add(r.policy.revocationLifetime())
+	ids, err := users.DeleteUser(ctx, id, now, expires)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	r.revoked.Add(ids, expires)
+	return nil
+}
+
 func (r *Revoke) revoke(ctx context.Context, sel domain.SessionRevocation) error {
 	now := r.now().UTC()
 	sel.At = now

@@ -25,13 +25,15 @@ type sessions struct {
 	now    func() time.Time
 }
 
-// start opens a session for u and returns its first token pair.
+// start opens a session for u and returns its first token pair. The store
+// refuses it (ErrConflict) if u's stamp has moved on since u was read.
 func (s *sessions) start(ctx context.Context, u *domain.User, scope []string) (*TokenPair, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	refresh := newSecret(refreshTokenBytes)
 	sess := &domain.Session{
 		ID:        newID(now),
 		UserID:    u.ID,
+		UserStamp: u.Stamp,
 		Scope:     slices.Clone(scope),
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.policy.RefreshTTL),

@@ -38,7 +38,7 @@ func (s *Server) signUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.d.Register.SignUp(c.Request().Context(), in.Username, in.Password)
+	u, err := s.d.Register.SignUp(c.Request().Context(), in.Username, in.Password, c.RealIP())
 	if err != nil {
 		return err
 	}

@@ -72,12 +72,13 @@ func claimsOf(c echo.Context) *domain.Claims {
 	return cl
 }
 
-// requireRole refuses callers whose token lacks role (403).
-func requireRole(role string) echo.MiddlewareFunc {
+// requireRole refuses callers who do not hold role now (403): the token
+// must carry it and the account must still have it (AccountService.Authorize).
+func requireRole(acct AccountService, role string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if !claimsOf(c).HasRole(role) {
-				return domain.ErrForbidden
+			if err := acct.Authorize(c.Request().Context(), claimsOf(c), role); err != nil {
+				return err
 			}
 			return next(c)
 		}

@@ -74,6 +74,8 @@ func classify(err error) problem {
 		return problem{nethttp.StatusConflict, "username_taken", "Username is already taken"}
 	case errors.Is(err, domain.ErrNotFound):
 		return problem{nethttp.StatusNotFound, "not_found", "Not found"}
+	case errors.Is(err, domain.ErrConflict):
+		return problem{nethttp.StatusConflict, "conflict", "The account changed meanwhile; retry"}
 	case errors.Is(err, domain.ErrForbidden):
 		return problem{nethttp.StatusForbidden, "forbidden", "You are not allowed to do this"}
 	case errors.Is(err, domain.ErrSignupDisabled):

@@ -172,10 +172,7 @@ func (s *Server) authorizeResourceServer(c echo.Context, p oauthParams) error {
 		if err != nil {
 			return err
 		}
-		if !cl.HasRole(domain.RoleAdmin) {
-			return domain.ErrForbidden
-		}
-		return nil
+		return s.d.Account.Authorize(ctx, cl, domain.RoleAdmin)
 	}
 	id, secret, _ := clientCredentials(c, p)
 	if _, err := s.d.Clients.Authenticate(ctx, id, secret); err != nil {

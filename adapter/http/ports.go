@@ -17,7 +17,7 @@ type Verifier interface {
 
 // Registrar creates users (usecase.Register).
 type Registrar interface {
-	SignUp(ctx context.Context, username, password string) (*domain.User, error)
+	SignUp(ctx context.Context, username, password, ip string) (*domain.User, error)
 	Create(ctx context.Context, username, password string, roles []string) (*domain.User, error)
 }
 
@@ -55,6 +55,7 @@ type IntrospectService interface {
 // AccountService is the signed-in user's own account (usecase.Account).
 type AccountService interface {
 	Me(ctx context.Context, c *domain.Claims) (*domain.User, error)
+	Authorize(ctx context.Context, c *domain.Claims, role string) error
 	ChangePassword(ctx context.Context, c *domain.Claims, current, next, ip string) error
 }
 

@@ -26,7 +26,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
-	admin := e.Group("/admin", auth, requireRole(domain.RoleAdmin), noStore)
+	admin := e.Group("/admin", auth, requireRole(s.d.Account, domain.RoleAdmin), noStore)
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)
 	admin.PATCH("/users/:id", s.patchUser)

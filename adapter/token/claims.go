@@ -85,7 +85,9 @@ func toDomain(c *verifyClaims) *domain.Claims {
 		Username:  c.User,
 		SessionID: c.SessionID,
 		ClientID:  c.ClientID,
-		Roles:     slices.Clip(c.Roles),
+	}
+	if len(c.Roles) > 0 {
+		cl.Roles = slices.Clip(c.Roles) // "roles": [] reads as none
 	}
 	if c.Scope != "" {
 		cl.Scope = slices.Clip(strings.Fields(c.Scope))

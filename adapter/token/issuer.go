@@ -24,7 +24,7 @@ type issueClaims struct {
 	Audience  string   `json:"aud,omitempty"`
 	SessionID string   `json:"sid,omitempty"`
 	Scope     string   `json:"scope,omitempty"`
-	Roles     []string `json:"roles,omitempty"`
+	Roles     []string `json:"roles"` // always present: [] when none
 	User      string   `json:"user,omitempty"`
 	ClientID  string   `json:"client_id,omitempty"`
 }
@@ -62,6 +62,10 @@ func (i *Issuer) Issue(ctx context.Context, c domain.Claims) (string, error) {
 		_, _ = rand.Read(b) // crypto/rand.Read never fails since Go 1.24
 		jti = b64url.EncodeToString(b)
 	}
+	roles := c.Roles
+	if roles == nil {
+		roles = []string{}
+	}
 	nbf := c.NotBefore
 	if nbf.IsZero() {
 		nbf = c.IssuedAt
@@ -76,7 +80,7 @@ func (i *Issuer) Issue(ctx context.Context, c domain.Claims) (string, error) {
 		Audience:  i.audience,
 		SessionID: c.SessionID,
 		Scope:     strings.Join(c.Scope, " "),
-		Roles:     c.Roles,
+		Roles:     roles,
 		User:      c.Username,
 		ClientID:  c.ClientID,
 	}

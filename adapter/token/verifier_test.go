@@ -62,10 +62,14 @@ func TestIssueClaimsMapping(t *testing.T) {
 	client := domain.Claims{Subject: "client-9", ClientID: "client-9", IssuedAt: now, ExpiresAt: now.Add(time.Minute)}
 	tok := e.issue(t, client)
 	payload := decodeSegment(t, tok, 1)
-	for _, absent := range []string{"sid", "user", "scope", "roles"} {
+	for _, absent := range []string{"sid", "user", "scope"} {
 		if _, ok := payload[absent]; ok {
 			t.Errorf("client token has %q; want it omitted when empty", absent)
 		}
+	}
+	// The roles claim is always there, an empty array when there are none.
+	if roles, ok := payload["roles"].([]any); !ok || len(roles) != 0 {
+		t.Errorf("client token roles = %#v; want []", payload["roles"])
 	}
 	if payload["client_id"] != "client-9" || payload["nbf"] != float64(now.Unix()) {
 		t.Errorf("client token claims = %v; want client_id and nbf defaulting to iat", payload)

@@ -58,7 +58,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	clients := usecase.NewClients(st, issuer, policy, now)
 	h := httpadapter.New(httpadapter.Deps{
 		Verify:   verify,
-		Register: usecase.NewRegister(st, hasher, 8, true, now),
+		Register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
 		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log),
 		Clients:  clients,

@@ -145,14 +145,16 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	a.revoked = usecase.NewRevocationList(st, now, log)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
-	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
 	throttle := usecase.DefaultThrottlePolicy()
 	throttle.PairFailures = cfg.LoginPairFailures
 	throttle.UserFailures = cfg.LoginUserFailures
 	throttle.IPFailures = cfg.LoginIPFailures
 	throttle.IPWindow = cfg.LoginIPWindow
 	throttle.MaxDelay = cfg.LoginMaxDelay
+	throttle.SignupLimit = cfg.SignupIPLimit
+	throttle.SignupWindow = cfg.SignupIPWindow
 	a.throttle = usecase.NewThrottle(st, throttle, now)
+	a.register = usecase.NewRegister(st, a.hasher, a.throttle, cfg.PasswordMinLength, cfg.Signup, now)
 	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log)
 	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log)
 	a.clients = usecase.NewClients(st, issuer, policy, now)

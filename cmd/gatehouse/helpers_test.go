@@ -33,10 +33,15 @@ type testEnv struct {
 }
 
 // testConfig returns the default configuration on a temp SQLite file,
-// adjusted by the given GATEHOUSE_* overrides.
+// adjusted by the given GATEHOUSE_* overrides. Tests sign up many users
+// from one address, so the sign-up limit is off unless overridden.
 func testConfig(t *testing.T, overrides map[string]string) config.Config {
 	t.Helper()
-	env := map[string]string{"GATEHOUSE_DB": filepath.Join(t.TempDir(), "gatehouse.db"), "GATEHOUSE_LOG_LEVEL": "debug"}
+	env := map[string]string{
+		"GATEHOUSE_DB":              filepath.Join(t.TempDir(), "gatehouse.db"),
+		"GATEHOUSE_LOG_LEVEL":       "debug",
+		"GATEHOUSE_SIGNUP_IP_LIMIT": "0",
+	}
 	for k, v := range overrides {
 		env[k] = v
 	}

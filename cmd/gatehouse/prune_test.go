@@ -23,9 +23,14 @@ func TestServerPrunesEndedSessions(t *testing.T) {
 
 	// A session that ended an hour ago, as if its 30 days had run out.
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	u, err := e.app.store.UserByID(context.Background(), alice["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ended := &domain.Session{
 		ID:        "ended-session",
-		UserID:    alice["id"].(string),
+		UserID:    u.ID,
+		UserStamp: u.Stamp,
 		CreatedAt: now.Add(-e.app.cfg.RefreshTTL - time.Hour),
 		ExpiresAt: now.Add(-time.Hour),
 		RotatedAt: now.Add(-e.app.cfg.RefreshTTL - time.Hour),

@@ -80,7 +80,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	revoke := usecase.NewRevoke(st, verify, revoked, policy, now)
 	gh := &gatehouse{
 		clients:  usecase.NewClients(st, issuer, policy, now),
-		register: usecase.NewRegister(st, hasher, 8, true, now),
+		register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 	}
 	app := httpadapter.New(httpadapter.Deps{
 		Verify:     verify,

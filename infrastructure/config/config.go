@@ -45,6 +45,8 @@ type Config struct {
 	LoginIPFailures      int
 	LoginIPWindow        time.Duration
 	LoginMaxDelay        time.Duration
+	SignupIPLimit        int
+	SignupIPWindow       time.Duration
 }
 
 // setting is one configuration entry: its flag, its variable and default.
@@ -69,6 +71,8 @@ func settings() []setting {
 		{"leeway", "GATEHOUSE_LEEWAY", "30s", "clock skew tolerated when verifying"},
 		{"signup", "GATEHOUSE_SIGNUP", "true", "allow self-service POST /users"},
 		{"password-min-length", "GATEHOUSE_PASSWORD_MIN_LENGTH", "8", "minimum password length"},
+		{"signup-ip-limit", "GATEHOUSE_SIGNUP_IP_LIMIT", "20", "self-service sign-ups per client address (IPv6: per /64) within --signup-ip-window (0: no limit)"},
+		{"signup-ip-window", "GATEHOUSE_SIGNUP_IP_WINDOW", "10m", "window of --signup-ip-limit"},
 		{"log-level", "GATEHOUSE_LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"log-format", "GATEHOUSE_LOG_FORMAT", "json", "json or text"},
 		{"access-log", "GATEHOUSE_ACCESS_LOG", "all", "requests logged: all, errors (status >= 400) or off"},
@@ -141,6 +145,8 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.Leeway = dur("leeway")
 	c.Signup = boolean("signup")
 	c.PasswordMinLength = num("password-min-length")
+	c.SignupIPLimit = num("signup-ip-limit")
+	c.SignupIPWindow = dur("signup-ip-window")
 	c.LogLevel = strings.ToLower(get("log-level"))
 	c.LogFormat = strings.ToLower(get("log-format"))
 	c.AccessLog = strings.ToLower(get("access-log"))
@@ -254,6 +260,8 @@ func (c Config) Validate() error {
 		return errors.New("--login-user-failures: at most 100 (NIST SP 800-63B 5.2.2)")
 	case c.LoginMaxDelay < time.Second || c.LoginIPWindow < time.Second:
 		return errors.New("--login-max-delay, --login-ip-window: must be at least 1s")
+	case c.SignupIPLimit > 0 && c.SignupIPWindow < time.Second:
+		return errors.New("--signup-ip-window: must be at least 1s")
 	case c.Issuer == "":
 		return errors.New("--issuer: must not be empty")
 	case c.Audience == "":

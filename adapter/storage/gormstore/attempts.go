@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,26 +36,9 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-// Attempts returns the counters of keys that exist.
-func (s *Store) Attempts(ctx context.Context, keys []string) (map[string]domain.Attempt, error) {
-	var rows []attemptRow
-	if err := s.conn(ctx).Where("attempt_key IN ?", keys).Find(&rows).Error; err != nil {
-		return nil, translate(err, "read login attempts", domain.ErrConflict)
-	}
-	out := make(map[string]domain.Attempt, len(rows))
-	for _, r := range rows {
-		out[r.AttemptKey] = domain.Attempt{
-			Failures:    r.Failures,
-			LastFailure: fromMicros(r.LastFailure),
-			WindowStart: fromMicros(r.WindowStart),
-			LastSuccess: fromMicros(r.LastSuccess),
-		}
-	}
-	return out, nil
-}
-
-// recordFailure is one atomic upsert: concurrent failures on several
-// replicas all count. A windowed counter whose window has passed restarts.
+// recordFailure counts one attempt with an atomic upsert: concurrent
+// attempts on several replicas all count. A windowed counter whose window
+// has passed restarts.
 const recordFailure = `
 INSERT INTO login_attempts (attempt_key, failures, last_failure, window_start, last_success)
 VALUES (?, 1, ?, ?, 0)
@@ -65,26 +49,78 @@ ON CONFLICT (attempt_key) DO UPDATE SET
                     THEN excluded.window_start ELSE login_attempts.window_start END,
     last_failure = excluded.last_failure`
 
-// RecordFailures increments each counter in one transaction.
-func (s *Store) RecordFailures(ctx context.Context, at time.Time, keys []domain.FailureKey) error {
+// lockAttempt makes sure a counter row exists and locks it until the end of
+// the transaction (an upsert takes the row lock on Postgres; SQLite runs
+// one write transaction at a time anyway).
+const lockAttempt = `
+INSERT INTO login_attempts (attempt_key) VALUES (?)
+ON CONFLICT (attempt_key) DO UPDATE SET failures = login_attempts.failures`
+
+// Reserve locks the counted rows in key order (so two reservations never
+// wait on each other in a cycle), reads the counters of read, asks admit,
+// and increments the counted rows, in one transaction. Rows that were only
+// created as locks read as absent.
+func (s *Store) Reserve(ctx context.Context, at time.Time, read []string, count []domain.FailureKey, admit func(map[string]domain.Attempt) error) error {
 	now := micros(at)
-	return s.transaction(ctx, func(tx *gorm.DB) error {
-		for _, k := range keys {
+	locks := make([]string, 0, len(count))
+	for _, k := range count {
+		locks = append(locks, k.Key)
+	}
+	slices.Sort(locks)
+	locks = slices.Compact(locks)
+	var refused error
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		for _, k := range locks {
+			if err := tx.Exec(lockAttempt, k).Error; err != nil {
+				return translate(err, "lock login attempts", domain.ErrConflict)
+			}
+		}
+		var rows []attemptRow
+		if err := tx.Where("attempt_key IN ?", read).Find(&rows).Error; err != nil {
+			return translate(err, "read login attempts", domain.ErrConflict)
+		}
+		got := make(map[string]domain.Attempt, len(rows))
+		for _, r := range rows {
+			if r.Failures == 0 && r.LastFailure == 0 && r.LastSuccess == 0 {
+				continue
+			}
+			got[r.AttemptKey] = domain.Attempt{
+				Failures:    r.Failures,
+				LastFailure: fromMicros(r.LastFailure),
+				WindowStart: fromMicros(r.WindowStart),
+				LastSuccess: fromMicros(r.LastSuccess),
+			}
+		}
+		if refused = admit(got); refused != nil {
+			return nil
+		}
+		for _, k := range count {
 			w := k.Window.Microseconds()
 			if err := tx.Exec(recordFailure, k.Key, now, now, w, w, w, w).Error; err != nil {
-				return translate(err, "record login failure", domain.ErrConflict)
+				return translate(err, "count login attempt", domain.ErrConflict)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
-// RecordSuccess deletes the reset counters and stamps known.
-func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset []string, known string) error {
+// RecordSuccess deletes the reset counters, takes one count back from each
+// release counter and stamps known, in one transaction.
+func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset, release []string, known string) error {
 	return s.transaction(ctx, func(tx *gorm.DB) error {
 		if len(reset) > 0 {
 			if err := tx.Where("attempt_key IN ?", reset).Delete(&attemptRow{}).Error; err != nil {
 				return translate(err, "reset login attempts", domain.ErrConflict)
+			}
+		}
+		if len(release) > 0 {
+			err := tx.Exec("UPDATE login_attempts SET failures = failures - 1 WHERE attempt_key IN ? AND failures > 0", release).Error
+			if err != nil {
+				return translate(err, "release login attempts", domain.ErrConflict)
 			}
 		}
 		if known == "" {

@@ -14,10 +14,26 @@ import (
 // the selector (SessionID, UserID, and not ExceptID) and appends one feed
 // entry per revoked session, in one transaction, returning their IDs in ID
 // order. A selector with neither SessionID nor UserID selects nothing.
-//
-// The revocation is a single UPDATE ... RETURNING, so a session revoked by
-// a concurrent call is neither returned nor fed twice.
 func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) ([]string, error) {
+	if r.SessionID == "" && r.UserID == "" {
+		return nil, nil
+	}
+	var ids []string
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		var err error
+		ids, err = revokeIn(tx, r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// revokeIn is RevokeSessions inside the transaction tx. The revocation is a
+// single UPDATE ... RETURNING, so a session revoked by a concurrent call is
+// neither returned nor fed twice.
+func revokeIn(tx *gorm.DB, r domain.SessionRevocation) ([]string, error) {
 	if r.SessionID == "" && r.UserID == "" {
 		return nil, nil
 	}
@@ -35,29 +51,21 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 	update := "UPDATE sessions SET revoked_at = ? WHERE " + strings.Join(conds, " AND ") + " RETURNING id, user_id"
 
 	var revoked []sessionRow
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Raw(update, args...).Scan(&revoked).Error; err != nil {
-			return translate(err, "revoke sessions", domain.ErrConflict)
-		}
-		if len(revoked) == 0 {
-			return nil
-		}
-		slices.SortFunc(revoked, func(a, b sessionRow) int { return strings.Compare(a.ID, b.ID) })
-		feed := make([]revocationRow, len(revoked))
-		for i, sess := range revoked {
-			feed[i] = revocationRow{SessionID: sess.ID, UserID: sess.UserID, At: utc(r.At), Expires: utc(r.FeedExpires)}
-		}
-		if err := tx.Create(&feed).Error; err != nil {
-			return translate(err, "append revocation feed", domain.ErrConflict)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.Raw(update, args...).Scan(&revoked).Error; err != nil {
+		return nil, translate(err, "revoke sessions", domain.ErrConflict)
 	}
+	if len(revoked) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(revoked, func(a, b sessionRow) int { return strings.Compare(a.ID, b.ID) })
+	feed := make([]revocationRow, len(revoked))
 	ids := make([]string, len(revoked))
 	for i, sess := range revoked {
+		feed[i] = revocationRow{SessionID: sess.ID, UserID: sess.UserID, At: utc(r.At), Expires: utc(r.FeedExpires)}
 		ids[i] = sess.ID
+	}
+	if err := tx.Create(&feed).Error; err != nil {
+		return nil, translate(err, "append revocation feed", domain.ErrConflict)
 	}
 	return ids, nil
 }

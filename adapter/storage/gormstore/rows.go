@@ -13,14 +13,14 @@ import (
 // and compares them as text.
 
 type userRow struct {
-	ID           string     `gorm:"column:id;primaryKey"`
-	Username     string     `gorm:"column:username"`
-	PasswordHash string     `gorm:"column:password_hash"`
-	Roles        string     `gorm:"column:roles"`
-	Disabled     bool       `gorm:"column:disabled"`
-	NotBefore    *time.Time `gorm:"column:not_before"`
-	CreatedAt    time.Time  `gorm:"column:created_at;autoCreateTime:false"`
-	UpdatedAt    time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	ID           string    `gorm:"column:id;primaryKey"`
+	Username     string    `gorm:"column:username"`
+	PasswordHash string    `gorm:"column:password_hash"`
+	Roles        string    `gorm:"column:roles"`
+	Disabled     bool      `gorm:"column:disabled"`
+	Stamp        int64     `gorm:"column:stamp"`
+	CreatedAt    time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt    time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (userRow) TableName() string { return "users" }
@@ -38,6 +38,7 @@ func (clientRow) TableName() string { return "clients" }
 type sessionRow struct {
 	ID              string     `gorm:"column:id;primaryKey"`
 	UserID          string     `gorm:"column:user_id"`
+	UserStamp       int64      `gorm:"column:user_stamp"`
 	Scope           string     `gorm:"column:scope"`
 	CreatedAt       time.Time  `gorm:"column:created_at;autoCreateTime:false"`
 	ExpiresAt       time.Time  `gorm:"column:expires_at"`
@@ -146,7 +147,7 @@ func toUserRow(u *domain.User) (userRow, error) {
 		PasswordHash: u.PasswordHash,
 		Roles:        roles,
 		Disabled:     u.Disabled,
-		NotBefore:    nullTime(u.NotBefore),
+		Stamp:        u.Stamp,
 		CreatedAt:    utc(u.CreatedAt),
 		UpdatedAt:    utc(u.UpdatedAt),
 	}, err
@@ -160,7 +161,7 @@ func (r *userRow) toDomain() (domain.User, error) {
 		PasswordHash: r.PasswordHash,
 		Roles:        roles,
 		Disabled:     r.Disabled,
-		NotBefore:    fromNull(r.NotBefore),
+		Stamp:        r.Stamp,
 		CreatedAt:    utc(r.CreatedAt),
 		UpdatedAt:    utc(r.UpdatedAt),
 	}, err
@@ -181,6 +182,7 @@ func toSessionRow(s *domain.Session) (sessionRow, error) {
 	return sessionRow{
 		ID:              s.ID,
 		UserID:          s.UserID,
+		UserStamp:       s.UserStamp,
 		Scope:           scope,
 		CreatedAt:       utc(s.CreatedAt),
 		ExpiresAt:       utc(s.ExpiresAt),
@@ -196,6 +198,7 @@ func (r *sessionRow) toDomain() (domain.Session, error) {
 	return domain.Session{
 		ID:              r.ID,
 		UserID:          r.UserID,
+		UserStamp:       r.UserStamp,
 		Scope:           scope,
 		CreatedAt:       utc(r.CreatedAt),
 		ExpiresAt:       utc(r.ExpiresAt),

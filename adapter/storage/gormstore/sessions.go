@@ -12,15 +12,38 @@ import (
 
 // CreateSession stores sess and its first refresh token in one transaction;
 // the token belongs to sess whatever first.SessionID says. ErrNotFound if
-// the user does not exist, ErrConflict if the session id or token hash is
-// already used.
+// the user does not exist; ErrConflict if it is disabled or its stamp is no
+// longer sess.UserStamp, or if the session id or token hash is already used.
+//
+// The user's row is read under a share lock (Postgres; SQLite runs one
+// write transaction at a time): a ChangeUser or DeleteUser that locked it
+// first makes this wait and then see the new stamp, and one that comes
+// after waits for this commit and then revokes the new session with the
+// others.
 func (s *Store) CreateSession(ctx context.Context, sess *domain.Session, first domain.RefreshToken) error {
 	row, err := toSessionRow(sess)
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", sess.ID, err)
 	}
 	tok := refreshTokenRow{Hash: first.Hash, SessionID: sess.ID, Generation: first.Generation, CreatedAt: utc(first.CreatedAt)}
+	lockUser := "SELECT stamp, disabled FROM users WHERE id = ?"
+	if s.isPostgres() {
+		lockUser += " FOR SHARE"
+	}
 	return s.transaction(ctx, func(tx *gorm.DB) error {
+		var u struct {
+			Stamp    int64
+			Disabled bool
+		}
+		res := tx.Raw(lockUser, sess.UserID).Scan(&u)
+		switch {
+		case res.Error != nil:
+			return translate(res.Error, "create session "+sess.ID+": read user", domain.ErrConflict)
+		case res.RowsAffected == 0:
+			return fmt.Errorf("create session %s: user %s: %w", sess.ID, sess.UserID, domain.ErrNotFound)
+		case u.Disabled || u.Stamp != sess.UserStamp:
+			return fmt.Errorf("create session %s: user %s changed: %w", sess.ID, sess.UserID, domain.ErrConflict)
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return translate(err, "create session "+sess.ID, domain.ErrConflict)
 		}
@@ -60,8 +83,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 // RefreshGrant.
 const refreshGrantQuery = `SELECT
     t.hash, t.session_id, t.generation, t.created_at,
-    s.id, s.user_id, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at,
-    u.id, u.username, u.password_hash, u.roles, u.disabled, u.not_before, u.created_at, u.updated_at
+    s.id, s.user_id, s.user_stamp, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at,
+    u.id, u.username, u.password_hash, u.roles, u.disabled, u.stamp, u.created_at, u.updated_at
 FROM refresh_tokens t
 JOIN sessions s ON s.id = t.session_id
 JOIN users u ON u.id = s.user_id
@@ -78,8 +101,8 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	t, se, u := &row.Token, &row.Session, &row.User
 	err = st.QueryRowContext(ctx, hash).Scan(
 		&t.Hash, &t.SessionID, &t.Generation, &t.CreatedAt,
-		&se.ID, &se.UserID, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.NotBefore, &u.CreatedAt, &u.UpdatedAt,
+		&se.ID, &se.UserID, &se.UserStamp, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt,
+		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
 	)
 	if err != nil {
 		return nil, s.translateSQL(err, "refresh grant", domain.ErrConflict)
@@ -91,13 +114,15 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	return &g, nil
 }
 
-// rotateSession is the conditional UPDATE of a rotation, and
-// insertRefreshToken records the new token. Their arguments keep the row
-// structs' representation: UTC times, NULL for the zero time and for an
-// empty successor.
+// rotateSession is the conditional UPDATE of a rotation: the session must
+// be live, at the expected generation, and its user enabled and still at
+// the stamp the session was established under. insertRefreshToken records
+// the new token. Their arguments keep the row structs' representation: UTC
+// times, NULL for the zero time and for an empty successor.
 const (
 	rotateSession = `UPDATE sessions SET generation = $1, rotated_at = $2, sealed_successor = $3
-WHERE id = $4 AND generation = $5 AND revoked_at IS NULL`
+WHERE id = $4 AND generation = $5 AND revoked_at IS NULL
+  AND user_stamp = (SELECT u.stamp FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)`
 	insertRefreshToken = `INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES ($1, $2, $3, $4)`
 	countSession       = `SELECT COUNT(*) FROM sessions WHERE id = $1`
 )
@@ -106,7 +131,7 @@ WHERE id = $4 AND generation = $5 AND revoked_at IS NULL`
 // generation with one conditional UPDATE and records r.NewHash, in one
 // transaction: of concurrent rotations from the same generation exactly one
 // matches the row. ErrConflict if the session is revoked or at another
-// generation, ErrNotFound if it is gone.
+// generation or its user changed, ErrNotFound if it is gone.
 func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
 	what := "rotate session " + r.SessionID
 	rotate, err := s.prepared(ctx, rotateSession)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"gorm.io/gorm"
@@ -60,53 +62,118 @@ func (s *Store) userWhere(ctx context.Context, what, cond string, arg string) (*
 	return &u, nil
 }
 
-// UpdateUser saves every field of u except ID and CreatedAt; ErrNotFound if
-// the user is gone, ErrUsernameTaken if it is renamed to a taken username.
-func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
-	row, err := toUserRow(u)
-	if err != nil {
-		return fmt.Errorf("update user %s: %w", u.ID, err)
+// ChangeUser applies ch in one transaction. Its first statement is the
+// UPDATE of the user's row, which writes only the fields ch sets and, for a
+// credential change, moves the stamp on: from then on the row is locked, so
+// a CreateSession racing it either committed before (and its session is
+// revoked below, with the others) or waits and then sees the new stamp.
+// ErrNotFound if the user is gone, ErrConflict if ch.IfStamp is stale.
+func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
+	what := "change user " + ch.UserID
+	sets := []string{"updated_at = ?"}
+	args := []any{utc(ch.At)}
+	if ch.PasswordHash != "" {
+		sets, args = append(sets, "password_hash = ?"), append(args, ch.PasswordHash)
 	}
-	res := s.conn(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{
-		"username":      row.Username,
-		"password_hash": row.PasswordHash,
-		"roles":         row.Roles,
-		"disabled":      row.Disabled,
-		"not_before":    row.NotBefore,
-		"updated_at":    row.UpdatedAt,
+	if ch.Disabled != nil {
+		sets, args = append(sets, "disabled = ?"), append(args, *ch.Disabled)
+	}
+	if ch.Roles != nil {
+		roles, err := encodeList(*ch.Roles)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
+		}
+		sets, args = append(sets, "roles = ?"), append(args, roles)
+	}
+	if ch.EndSessions {
+		sets = append(sets, "stamp = stamp + 1")
+	}
+	update := "UPDATE users SET " + strings.Join(sets, ", ") + " WHERE id = ?"
+	args = append(args, ch.UserID)
+	if ch.IfStamp != 0 {
+		update += " AND stamp = ?"
+		args = append(args, ch.IfStamp)
+	}
+	update += " RETURNING id, username, password_hash, roles, disabled, stamp, created_at, updated_at"
+
+	var rows []userRow
+	var revoked []string
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Raw(update, args...).Scan(&rows).Error; err != nil {
+			return translate(err, what, domain.ErrConflict)
+		}
+		if len(rows) == 0 {
+			return missingOrStale(tx, ch.UserID, what)
+		}
+		if !ch.EndSessions {
+			return nil
+		}
+		var err error
+		revoked, err = revokeIn(tx, domain.SessionRevocation{UserID: ch.UserID, ExceptID: ch.KeepSession, At: ch.At, FeedExpires: ch.FeedExpires})
+		if err != nil || ch.KeepSession == "" {
+			return err
+		}
+		err = tx.Exec("UPDATE sessions SET user_stamp = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+			rows[0].Stamp, ch.KeepSession, ch.UserID).Error
+		return translate(err, what+": keep session", domain.ErrConflict)
 	})
-	switch {
-	case errors.Is(res.Error, gorm.ErrDuplicatedKey):
-		return s.duplicateUser(ctx, u, "update user")
-	case res.Error != nil:
-		return translate(res.Error, "update user "+u.ID, domain.ErrConflict)
-	case res.RowsAffected == 0:
-		return fmt.Errorf("update user %s: %w", u.ID, domain.ErrNotFound)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	u, err := rows[0].toDomain()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: decode: %w", what, err)
+	}
+	return &u, revoked, nil
+}
+
+// missingOrStale tells why a conditional UPDATE of a user matched nothing.
+func missingOrStale(tx *gorm.DB, id, what string) error {
+	var n int64
+	if err := tx.Model(&userRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return translate(err, what, domain.ErrConflict)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	}
+	return fmt.Errorf("%s: stamp moved: %w", what, domain.ErrConflict)
 }
 
 // DeleteUser removes the user, its sessions and their refresh-token hashes
-// in one transaction; ErrNotFound if absent. Feed entries stay: they
-// outlive their sessions.
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	return s.transaction(ctx, func(tx *gorm.DB) error {
-		sessions := tx.Model(&sessionRow{}).Select("id").Where("user_id = ?", id)
-		if err := tx.Where("session_id IN (?)", sessions).Delete(&refreshTokenRow{}).Error; err != nil {
-			return translate(err, "delete refresh tokens of user "+id, domain.ErrConflict)
-		}
-		if err := tx.Where("user_id = ?", id).Delete(&sessionRow{}).Error; err != nil {
-			return translate(err, "delete sessions of user "+id, domain.ErrConflict)
-		}
-		res := tx.Where("id = ?", id).Delete(&userRow{})
+// in one transaction, feeding the live sessions as revoked, and returns
+// their ids; ErrNotFound if absent. It starts by moving the user's stamp on,
+// which locks the row against a racing CreateSession as ChangeUser does.
+func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error) {
+	what := "delete user " + id
+	var revoked []string
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec("UPDATE users SET stamp = stamp + 1 WHERE id = ?", id)
 		if res.Error != nil {
-			return translate(res.Error, "delete user "+id, domain.ErrConflict)
+			return translate(res.Error, what, domain.ErrConflict)
 		}
 		if res.RowsAffected == 0 {
-			return fmt.Errorf("delete user %s: %w", id, domain.ErrNotFound)
+			return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+		}
+		var err error
+		if revoked, err = revokeIn(tx, domain.SessionRevocation{UserID: id, At: at, FeedExpires: feedExpires}); err != nil {
+			return err
+		}
+		sessions := tx.Model(&sessionRow{}).Select("id").Where("user_id = ?", id)
+		if err := tx.Where("session_id IN (?)", sessions).Delete(&refreshTokenRow{}).Error; err != nil {
+			return translate(err, what+": refresh tokens", domain.ErrConflict)
+		}
+		if err := tx.Where("user_id = ?", id).Delete(&sessionRow{}).Error; err != nil {
+			return translate(err, what+": sessions", domain.ErrConflict)
+		}
+		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
+			return translate(err, what, domain.ErrConflict)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return revoked, nil
 }
 
 // ListUsers returns up to limit users with IDs greater than after, in ID

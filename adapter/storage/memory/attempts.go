@@ -7,31 +7,25 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// Attempts returns the counters of keys that exist.
-func (s *Store) Attempts(ctx context.Context, keys []string) (map[string]domain.Attempt, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]domain.Attempt, len(keys))
-	for _, k := range keys {
-		if a, ok := s.attempts[k]; ok {
-			out[k] = a
-		}
-	}
-	return out, nil
-}
-
-// RecordFailures increments each counter, restarting windowed ones whose
-// window has passed.
-func (s *Store) RecordFailures(ctx context.Context, at time.Time, keys []domain.FailureKey) error {
+// Reserve reads the counters of read, asks admit, and increments the
+// counters of count, all under the lock. Windowed counters whose window has
+// passed restart.
+func (s *Store) Reserve(ctx context.Context, at time.Time, read []string, count []domain.FailureKey, admit func(map[string]domain.Attempt) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range keys {
+	got := make(map[string]domain.Attempt, len(read))
+	for _, k := range read {
+		if a, ok := s.attempts[k]; ok {
+			got[k] = a
+		}
+	}
+	if err := admit(got); err != nil {
+		return err
+	}
+	for _, k := range count {
 		a, ok := s.attempts[k.Key]
 		if !ok || (k.Window > 0 && !at.Before(a.WindowStart.Add(k.Window))) {
 			a.Failures = 0
@@ -44,8 +38,9 @@ func (s *Store) RecordFailures(ctx context.Context, at time.Time, keys []domain.
 	return nil
 }
 
-// RecordSuccess deletes the reset counters and stamps known.
-func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset []string, known string) error {
+// RecordSuccess deletes the reset counters, takes one count back from each
+// release counter and stamps known.
+func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset, release []string, known string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -53,6 +48,12 @@ func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset []string,
 	defer s.mu.Unlock()
 	for _, k := range reset {
 		delete(s.attempts, k)
+	}
+	for _, k := range release {
+		if a, ok := s.attempts[k]; ok && a.Failures > 0 {
+			a.Failures--
+			s.attempts[k] = a
+		}
 	}
 	if known != "" {
 		a := s.attempts[known]

@@ -13,15 +13,20 @@ import (
 
 // CreateSession stores a copy of sess and its first refresh token, which
 // belongs to sess whatever first.SessionID says. ErrNotFound if the user does
-// not exist, ErrConflict if the session id or token hash is already used.
+// not exist; ErrConflict if the user is disabled or no longer has the stamp
+// sess.UserStamp, or if the session id or token hash is already used.
 func (s *Store) CreateSession(ctx context.Context, sess *domain.Session, first domain.RefreshToken) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.users[sess.UserID]; !ok {
+	u, ok := s.users[sess.UserID]
+	switch {
+	case !ok:
 		return fmt.Errorf("create session for user %s: %w", sess.UserID, domain.ErrNotFound)
+	case u.Disabled || u.Stamp != sess.UserStamp:
+		return fmt.Errorf("create session for user %s: user changed: %w", sess.UserID, domain.ErrConflict)
 	}
 	if _, ok := s.sessions[sess.ID]; ok {
 		return fmt.Errorf("create session %s: %w", sess.ID, domain.ErrConflict)
@@ -115,6 +120,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 	case sess.Revoked() || sess.Generation != r.FromGeneration:
 		return fmt.Errorf("rotate session %s: %w", r.SessionID, domain.ErrConflict)
 	}
+	if u := s.users[sess.UserID]; u.Disabled || u.Stamp != sess.UserStamp {
+		return fmt.Errorf("rotate session %s: user changed: %w", r.SessionID, domain.ErrConflict)
+	}
 	if _, dup := s.tokens[string(r.NewHash)]; dup {
 		return fmt.Errorf("rotate session %s: refresh token: %w", r.SessionID, domain.ErrConflict)
 	}
@@ -136,6 +144,11 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.revoke(r), nil
+}
+
+// revoke does the work of RevokeSessions; the caller holds s.mu.
+func (s *Store) revoke(r domain.SessionRevocation) []string {
 	var candidates []string
 	switch {
 	case r.SessionID != "":
@@ -161,7 +174,7 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 		s.lastSeq++
 		s.feed = append(s.feed, domain.Revocation{Seq: s.lastSeq, SessionID: id, UserID: sess.UserID, At: r.At, Expires: r.FeedExpires})
 	}
-	return revoked, nil
+	return revoked
 }
 
 // RevocationsSince returns up to limit feed entries with Seq > after and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -58,43 +59,61 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*domain.Us
 	return &u, nil
 }
 
-// UpdateUser saves every field of u except ID and CreatedAt; ErrNotFound if
-// the user is gone, ErrUsernameTaken if it is renamed to a taken username.
-func (s *Store) UpdateUser(ctx context.Context, u *domain.User) error {
+// ChangeUser applies ch under the lock: the fields it sets and, for a
+// credential change, the next stamp and the revocation of the user's
+// sessions but ch.KeepSession. ErrNotFound if the user is gone,
+// ErrConflict if ch.IfStamp is set and stale.
+func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old, ok := s.users[u.ID]
-	if !ok {
-		return fmt.Errorf("update user %s: %w", u.ID, domain.ErrNotFound)
+	u, ok := s.users[ch.UserID]
+	switch {
+	case !ok:
+		return nil, nil, fmt.Errorf("change user %s: %w", ch.UserID, domain.ErrNotFound)
+	case ch.IfStamp != 0 && ch.IfStamp != u.Stamp:
+		return nil, nil, fmt.Errorf("change user %s: stamp moved: %w", ch.UserID, domain.ErrConflict)
 	}
-	if u.Username != old.Username {
-		if _, taken := s.usernames[u.Username]; taken {
-			return fmt.Errorf("update user %s: %w", u.ID, domain.ErrUsernameTaken)
+	if ch.PasswordHash != "" {
+		u.PasswordHash = ch.PasswordHash
+	}
+	if ch.Disabled != nil {
+		u.Disabled = *ch.Disabled
+	}
+	if ch.Roles != nil {
+		u.Roles = cloneStrings(*ch.Roles)
+	}
+	u.UpdatedAt = ch.At
+	var revoked []string
+	if ch.EndSessions {
+		u.Stamp++
+		revoked = s.revoke(domain.SessionRevocation{UserID: u.ID, ExceptID: ch.KeepSession, At: ch.At, FeedExpires: ch.FeedExpires})
+		if keep, ok := s.sessions[ch.KeepSession]; ok && keep.UserID == u.ID && !keep.Revoked() {
+			keep.UserStamp = u.Stamp
+			s.sessions[keep.ID] = keep
 		}
-		delete(s.usernames, old.Username)
-		s.usernames[u.Username] = u.ID
 	}
-	nu := cloneUser(*u)
-	nu.CreatedAt = old.CreatedAt
-	s.users[u.ID] = nu
-	return nil
+	s.users[u.ID] = u
+	out := cloneUser(u)
+	return &out, revoked, nil
 }
 
-// DeleteUser removes the user, its sessions and their refresh-token hashes;
-// ErrNotFound if absent. Feed entries stay: they outlive their sessions.
-func (s *Store) DeleteUser(ctx context.Context, id string) error {
+// DeleteUser removes the user, its sessions and their refresh-token hashes,
+// feeding the live sessions as revoked, and returns their ids; ErrNotFound
+// if absent. Feed entries stay: they outlive their sessions.
+func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
 	if !ok {
-		return fmt.Errorf("delete user %s: %w", id, domain.ErrNotFound)
+		return nil, fmt.Errorf("delete user %s: %w", id, domain.ErrNotFound)
 	}
+	revoked := s.revoke(domain.SessionRevocation{UserID: id, At: at, FeedExpires: feedExpires})
 	for sid := range s.userSessions[id] {
 		for _, h := range s.sessionTokens[sid] {
 			delete(s.tokens, h)
@@ -105,7 +124,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	delete(s.userSessions, id)
 	delete(s.usernames, u.Username)
 	delete(s.users, id)
-	return nil
+	return revoked, nil
 }
 
 // ListUsers returns up to limit users with IDs greater than after, in ID

@@ -39,7 +39,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 			Username:     "alice",
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 			Roles:        []string{domain.RoleAdmin, "ops"},
-			NotBefore:    elsewhere(at(30 * time.Second)),
+			Stamp:        1,
 			CreatedAt:    at(0),
 			UpdatedAt:    at(time.Second),
 		}
@@ -71,8 +71,9 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		mustCreateUser(t, s, "u0002", "bob")
 		mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0002", "s0002")
-		wantErr(t, "DeleteUser", s.DeleteUser(ctx(t), "u0001"), nil)
-		_, err := s.RefreshGrant(ctx(t), hash("s0001/0"))
+		_, err := s.DeleteUser(ctx(t), "u0001", at(time.Hour), at(2*time.Hour))
+		wantErr(t, "DeleteUser", err, nil)
+		_, err = s.RefreshGrant(ctx(t), hash("s0001/0"))
 		wantErr(t, "RefreshGrant(deleted user)", err, domain.ErrNotFound)
 		if g := mustGrant(t, s, "s0002/0"); g.User.ID != "u0002" {
 			t.Errorf("RefreshGrant(other user's token).User.ID = %q; want u0002", g.User.ID)
@@ -102,8 +103,9 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		// Revoked sessions and disabled users are returned, not hidden.
 		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0001", At: elsewhere(at(2 * time.Hour)), FeedExpires: at(3 * time.Hour)}, "s0001")
 		sess.RevokedAt = at(2 * time.Hour)
-		u.Disabled, u.NotBefore, u.UpdatedAt = true, at(2*time.Hour), at(2*time.Hour)
-		wantErr(t, "UpdateUser(disabled)", s.UpdateUser(ctx(t), u), nil)
+		u.Disabled, u.UpdatedAt = true, at(2*time.Hour)
+		_, _, err := s.ChangeUser(ctx(t), domain.UserChange{UserID: u.ID, Disabled: &u.Disabled, At: elsewhere(at(2 * time.Hour))})
+		wantErr(t, "ChangeUser(disabled)", err, nil)
 		if d := grantDiff(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
 			t.Errorf("RefreshGrant after revocation and disabling mismatch:\n\t%s", d)
 		}
@@ -114,7 +116,8 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		s := newStores(t)
 		u := mustCreateUser(t, s, "u0001", "alice")
 		u.Roles = []string{"ops"}
-		wantErr(t, "UpdateUser", s.UpdateUser(ctx(t), u), nil)
+		_, _, err := s.ChangeUser(ctx(t), domain.UserChange{UserID: u.ID, Roles: &u.Roles, At: u.UpdatedAt})
+		wantErr(t, "ChangeUser(roles)", err, nil)
 		sess := mustCreateSession(t, s, "u0001", "s0001")
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
 		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)

@@ -16,6 +16,7 @@ func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires t
 	sess := &domain.Session{
 		ID:        id,
 		UserID:    userID,
+		UserStamp: 1,
 		Scope:     []string{"openid"},
 		CreatedAt: at(0),
 		ExpiresAt: expires,
@@ -132,7 +133,8 @@ func testPruneSessions(t *testing.T, newStores factory) {
 		}
 		live.RevokedAt = at(2 * time.Hour)
 		wantSessionKept(t, s, live, 0)
-		wantErr(t, "DeleteUser after prune", s.DeleteUser(ctx(t), "u0001"), nil)
+		_, err := s.DeleteUser(ctx(t), "u0001", at(3*time.Hour), at(4*time.Hour))
+		wantErr(t, "DeleteUser after prune", err, nil)
 		wantSessionGone(t, s, "s0002", 0)
 	})
 

@@ -15,6 +15,7 @@ func testSessions(t *testing.T, newStores factory) {
 		want := &domain.Session{
 			ID:        "s0001",
 			UserID:    "u0001",
+			UserStamp: 1,
 			Scope:     []string{"openid", "email"},
 			CreatedAt: elsewhere(at(time.Minute)),
 			ExpiresAt: at(720 * time.Hour),
@@ -93,7 +94,7 @@ func testSessions(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustCreateUser(t, s, "u0001", "alice")
 		mustCreateSession(t, s, "u0001", "s0001")
-		sess := &domain.Session{ID: "s0001", UserID: "u0001", CreatedAt: at(0), ExpiresAt: at(time.Hour), RotatedAt: at(0)}
+		sess := &domain.Session{ID: "s0001", UserID: "u0001", UserStamp: 1, CreatedAt: at(0), ExpiresAt: at(time.Hour), RotatedAt: at(0)}
 		first := domain.RefreshToken{Hash: hash("dup"), SessionID: "s0001", CreatedAt: at(0)}
 		wantErr(t, "CreateSession(duplicate)", s.CreateSession(ctx(t), sess, first), domain.ErrConflict)
 		_, err := s.RefreshTokenByHash(ctx(t), hash("dup"))

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		run  func(*testing.T, factory)
 	}{
 		{"users", testUsers},
+		{"user changes", testUserChanges},
 		{"sessions", testSessions},
 		{"rotation", testRotation},
 		{"refresh grant", testRefreshGrant},
@@ -93,6 +94,7 @@ func mustCreateUser(t *testing.T, s Stores, id, username string) *domain.User {
 		ID:           id,
 		Username:     username,
 		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+		Stamp:        1,
 		CreatedAt:    at(0),
 		UpdatedAt:    at(0),
 	}
@@ -100,13 +102,15 @@ func mustCreateUser(t *testing.T, s Stores, id, username string) *domain.User {
 	return u
 }
 
-// mustCreateSession stores a live session of userID at generation 0 whose
-// first refresh token hash is hash(id+"/0").
+// mustCreateSession stores a live session of userID (at stamp 1, as
+// mustCreateUser makes users) at generation 0 whose first refresh token
+// hash is hash(id+"/0").
 func mustCreateSession(t *testing.T, s Stores, userID, id string) *domain.Session {
 	t.Helper()
 	sess := &domain.Session{
 		ID:        id,
 		UserID:    userID,
+		UserStamp: 1,
 		Scope:     []string{"openid", "profile"},
 		CreatedAt: at(time.Minute),
 		ExpiresAt: at(30 * 24 * time.Hour),
@@ -172,7 +176,7 @@ func userDiff(got, want *domain.User) string {
 	d.str("PasswordHash", got.PasswordHash, want.PasswordHash)
 	d.strs("Roles", got.Roles, want.Roles)
 	d.flag("Disabled", got.Disabled, want.Disabled)
-	d.time("NotBefore", got.NotBefore, want.NotBefore)
+	d.num("Stamp", got.Stamp, want.Stamp)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("UpdatedAt", got.UpdatedAt, want.UpdatedAt)
 	return d.String()
@@ -182,6 +186,7 @@ func sessionDiff(got, want *domain.Session) string {
 	var d diff
 	d.str("ID", got.ID, want.ID)
 	d.str("UserID", got.UserID, want.UserID)
+	d.num("UserStamp", got.UserStamp, want.UserStamp)
 	d.strs("Scope", got.Scope, want.Scope)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
