@@ -66,6 +66,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if name == SQLite {
+		path, query, err := sqlitePath(dsn, dsnScheme(dsn))
+		if err == nil {
+			err = secureSQLiteFile(path, query)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
@@ -126,11 +135,7 @@ func (o Options) withDefaults(dialect string) Options {
 
 // dialectorFor picks the GORM dialector for dsn and returns the dialect name.
 func dialectorFor(dsn string) (gorm.Dialector, string, error) {
-	scheme := ""
-	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 { // "C:" is a drive
-		scheme = strings.ToLower(m[1])
-	}
-	switch scheme {
+	switch scheme := dsnScheme(dsn); scheme {
 	case "postgres", "postgresql":
 		return postgres.Open(withConnectTimeout(dsn)), Postgres, nil
 	case "", "file", "sqlite", "sqlite3":
@@ -144,6 +149,14 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	default:
 		return nil, "", fmt.Errorf("database %q: unsupported scheme %q (want a SQLite file path or postgres://)", Redact(dsn), scheme)
 	}
+}
+
+// dsnScheme returns the lower-case scheme of dsn, or "" for a plain path.
+func dsnScheme(dsn string) string {
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 { // "C:" is a drive
+		return strings.ToLower(m[1])
+	}
+	return ""
 }
 
 // withConnectTimeout adds connect_timeout=5 to a Postgres URL that sets
