@@ -59,8 +59,10 @@ var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
 // Open connects to the database named by dsn and checks it is reachable
 // within opts.PingTimeout. dsn is a SQLite file path (empty means
 // DefaultSQLitePath; "file:PATH" and "sqlite://PATH" are accepted too) or a
-// "postgres://" / "postgresql://" URL. Errors name the problem but never
-// contain a password from the DSN.
+// "postgres://" / "postgresql://" URL. A new SQLite file is created mode
+// 0600 and an existing one that group or others may read is refused
+// (secureSQLiteFile). Errors name the problem but never contain a secret
+// from the DSN.
 func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 	dialector, name, err := dialectorFor(dsn)
 	if err != nil {
