@@ -74,7 +74,7 @@ func New(d Deps, opts Options, log *slog.Logger) *echo.Echo {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	}
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: newRequestIDs().next}))
+	e.Use(newRequestIDs().middleware)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}))
 	e.Use(securityHeaders)
@@ -149,7 +149,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		r := slog.NewRecord(end, level, "request", 0)
 		r.AddAttrs(
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+			slog.String("request_id", c.Response().Header().Get(headerRequestID)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", route),
 			slog.Int("status", status),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"strings"
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
@@ -187,14 +186,4 @@ func (a *app) httpDeps() httpadapter.Deps {
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, usage)
 	config.Usage(w)
-}
-
-// redactDSN hides a password in a database URL for log lines.
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.Index(dsn[i+3:], "@"); at >= 0 {
-			return dsn[:i+3] + "[redacted]@" + dsn[i+3+at+1:]
-		}
-	}
-	return dsn
 }

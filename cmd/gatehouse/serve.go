@@ -35,7 +35,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("starting gatehouse", "version", version, "db", redactDSN(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
+	a.log.Info("starting gatehouse", "version", version, "db", database.Redact(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

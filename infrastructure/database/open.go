@@ -59,12 +59,23 @@ var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
 // Open connects to the database named by dsn and checks it is reachable
 // within opts.PingTimeout. dsn is a SQLite file path (empty means
 // DefaultSQLitePath; "file:PATH" and "sqlite://PATH" are accepted too) or a
-// "postgres://" / "postgresql://" URL. Errors name the problem but never
-// contain a password from the DSN.
+// "postgres://" / "postgresql://" URL. A new SQLite file is created mode
+// 0600 and an existing one that group or others may read is refused
+// (secureSQLiteFile). Errors name the problem but never contain a secret
+// from the DSN.
 func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 	dialector, name, err := dialectorFor(dsn)
 	if err != nil {
 		return nil, err
+	}
+	if name == SQLite {
+		path, query, err := sqlitePath(dsn, dsnScheme(dsn))
+		if err == nil {
+			err = secureSQLiteFile(path, query)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	db, err := gorm.Open(dialector, &gorm.Config{
 		TranslateError:         true,
@@ -75,7 +86,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 	})
 	if err != nil {
 		// gorm.Open closes the pool itself when the dialector fails.
-		return nil, fmt.Errorf("open %s database %s: %w", name, redact(dsn), scrub(err, dsn))
+		return nil, fmt.Errorf("open %s database %s: %w", name, Redact(dsn), scrub(err, dsn))
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -93,7 +104,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*gorm.DB, error) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %s: %w", opts.PingTimeout, err)
 		}
-		return nil, errors.Join(fmt.Errorf("connect to %s database %s: %w", name, redact(dsn), scrub(err, dsn)), closeErr)
+		return nil, errors.Join(fmt.Errorf("connect to %s database %s: %w", name, Redact(dsn), scrub(err, dsn)), closeErr)
 	}
 	return db, nil
 }
@@ -126,11 +137,7 @@ func (o Options) withDefaults(dialect string) Options {
 
 // dialectorFor picks the GORM dialector for dsn and returns the dialect name.
 func dialectorFor(dsn string) (gorm.Dialector, string, error) {
-	scheme := ""
-	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 { // "C:" is a drive
-		scheme = strings.ToLower(m[1])
-	}
-	switch scheme {
+	switch scheme := dsnScheme(dsn); scheme {
 	case "postgres", "postgresql":
 		return postgres.Open(withConnectTimeout(dsn)), Postgres, nil
 	case "", "file", "sqlite", "sqlite3":
@@ -142,8 +149,16 @@ func dialectorFor(dsn string) (gorm.Dialector, string, error) {
 	case "memory":
 		return nil, "", errors.New(`database "memory:": the in-memory store has no database to open`)
 	default:
-		return nil, "", fmt.Errorf("database %q: unsupported scheme %q (want a SQLite file path or postgres://)", redact(dsn), scheme)
+		return nil, "", fmt.Errorf("database %q: unsupported scheme %q (want a SQLite file path or postgres://)", Redact(dsn), scheme)
 	}
+}
+
+// dsnScheme returns the lower-case scheme of dsn, or "" for a plain path.
+func dsnScheme(dsn string) string {
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 { // "C:" is a drive
+		return strings.ToLower(m[1])
+	}
+	return ""
 }
 
 // withConnectTimeout adds connect_timeout=5 to a Postgres URL that sets
@@ -170,7 +185,7 @@ func sqlitePath(dsn, scheme string) (string, url.Values, error) {
 	case "sqlite", "sqlite3":
 		rest = dsn[len(scheme)+1:]
 		if !strings.HasPrefix(rest, "//") {
-			return "", nil, fmt.Errorf("database %q: want sqlite://PATH", dsn)
+			return "", nil, fmt.Errorf("database %q: want sqlite://PATH", Redact(dsn))
 		}
 		rest = rest[2:]
 	}
@@ -179,7 +194,7 @@ func sqlitePath(dsn, scheme string) (string, url.Values, error) {
 		if i := strings.IndexByte(rest, '?'); i >= 0 {
 			q, err := url.ParseQuery(rest[i+1:])
 			if err != nil {
-				return "", nil, fmt.Errorf("database %q: bad parameters: %w", dsn, err)
+				return "", nil, fmt.Errorf("database %q: bad parameters: %w", Redact(dsn), scrub(err, dsn))
 			}
 			rest, query = rest[:i], q
 		}
@@ -187,7 +202,7 @@ func sqlitePath(dsn, scheme string) (string, url.Values, error) {
 	if scheme == "file" { // a file: URI arrives percent-encoded
 		p, err := url.PathUnescape(rest)
 		if err != nil {
-			return "", nil, fmt.Errorf("database %q: bad path: %w", dsn, err)
+			return "", nil, fmt.Errorf("database %q: bad path: %w", Redact(dsn), scrub(err, dsn))
 		}
 		rest = p
 	}
@@ -195,7 +210,7 @@ func sqlitePath(dsn, scheme string) (string, url.Values, error) {
 		rest = DefaultSQLitePath
 	}
 	if rest == ":memory:" || query.Get("mode") == "memory" {
-		return "", nil, fmt.Errorf("database %q: in-memory SQLite is not supported (each connection would get its own database); use memory: or a file", dsn)
+		return "", nil, fmt.Errorf("database %q: in-memory SQLite is not supported (each connection would get its own database); use memory: or a file", Redact(dsn))
 	}
 	return rest, query, nil
 }
@@ -223,69 +238,4 @@ func sqliteDSN(path string, extra url.Values) string {
 		}
 	}
 	return b.String()
-}
-
-var passwordKV = regexp.MustCompile(`(?i)(password\s*=\s*)('[^']*'|\S+)`)
-
-// redact returns dsn with any password replaced by "xxxxx".
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		return passwordKV.ReplaceAllString(dsn, "${1}xxxxx")
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	if q := u.Query(); q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
-
-// scrub returns err as one line of text that does not contain the DSN's
-// password (a driver might quote the DSN back). It keeps the error chain
-// unless the password had to be removed.
-func scrub(err error, dsn string) error {
-	msg, leaked := err.Error(), false
-	for _, pw := range passwords(dsn) {
-		if pw != "" && strings.Contains(msg, pw) {
-			msg, leaked = strings.ReplaceAll(msg, pw, "xxxxx"), true
-		}
-	}
-	msg = strings.Join(strings.Fields(msg), " ")
-	if leaked {
-		return errors.New(msg)
-	}
-	return &lineError{msg: msg, err: err}
-}
-
-// lineError shows a driver error on one line and unwraps to it.
-type lineError struct {
-	msg string
-	err error
-}
-
-func (e *lineError) Error() string { return e.msg }
-func (e *lineError) Unwrap() error { return e.err }
-
-// passwords returns the password spellings present in dsn.
-func passwords(dsn string) []string {
-	var out []string
-	if u, err := url.Parse(dsn); err == nil {
-		if u.User != nil {
-			if pw, ok := u.User.Password(); ok {
-				out = append(out, pw, url.QueryEscape(pw), url.PathEscape(pw))
-			}
-		}
-		if pw := u.Query().Get("password"); pw != "" {
-			out = append(out, pw)
-		}
-	}
-	for _, m := range passwordKV.FindAllStringSubmatch(dsn, -1) {
-		out = append(out, strings.Trim(m[2], "'"))
-	}
-	return out
 }

@@ -169,6 +169,9 @@ func TestOpenFailsFast(t *testing.T) {
 		{"refused without timeout", "postgres://postgres:s3cretpw@127.0.0.1:1/x", database.Options{}},
 		{"silent server", "postgres://u:s3cretpw@" + silent.Addr().String() + "/x?sslmode=disable", database.Options{PingTimeout: 500 * time.Millisecond}},
 		{"bad postgres dsn", "postgres://u:s3cretpw@127.0.0.1:99999999/x", database.Options{}},
+		{"password parameter", "postgres://u@127.0.0.1:1/x?password=s3cretpw&connect_timeout=1", database.Options{}},
+		{"sslpassword parameter", "postgres://u@127.0.0.1:1/x?sslmode=require&sslpassword=s3cretpw&connect_timeout=1", database.Options{}},
+		{"unparseable url", "postgres://u:s3cretpw@127.0.0.1:1/x%zz", database.Options{}},
 		{"missing sqlite directory", filepath.Join(t.TempDir(), "no", "such", "dir", "g.db"), database.Options{}},
 	}
 	for _, tt := range tests {
