@@ -158,7 +158,7 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	a.clients = usecase.NewClients(st, issuer, policy, now)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now)
-	a.keys = usecase.NewKeys(a.ring)
+	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
 	a.intro = usecase.NewIntrospect(a.verify, st, now)
 	return a, nil
 }
