@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -24,13 +27,16 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// openApp loads the configuration and builds the app for a CLI command.
+// openApp loads the configuration and assembles the app for a CLI command,
+// logging to stderr. It does not load the signing keys: CLI commands never
+// sign, work on a database that has no key yet, and never create or
+// activate a key ("keys rotate" does, explicitly).
 func openApp(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet)) (*app, []string, error) {
 	cfg, rest, err := loadConfig(e, name, args, extra)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := build(ctx, cfg, io.Discard)
+	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,36 +190,70 @@ func keysCommand(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
 		return errors.New("keys: expected list or rotate")
 	}
-	a, _, err := openApp(ctx, e, "keys "+args[0], args[1:], nil)
+	switch args[0] {
+	case "list":
+	case "rotate":
+		return rotateKeys(ctx, e, args[1:])
+	default:
+		return fmt.Errorf("keys: unknown subcommand %q", args[0])
+	}
+	a, _, err := openApp(ctx, e, "keys list", args[1:], nil)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	switch args[0] {
-	case "list":
-		keys, err := a.keys.List(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED")
-		for _, k := range keys {
-			status := "active"
-			if !k.Active() {
-				status = "retired " + k.RetiredAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, status, k.CreatedAt.UTC().Format(time.RFC3339))
-		}
-		return tw.Flush()
-	case "rotate":
-		kid, err := a.keys.Rotate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
-	default:
-		return fmt.Errorf("keys: unknown subcommand %q", args[0])
+	keys, err := a.keys.List(ctx)
+	if err != nil {
+		return err
 	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED")
+	for _, k := range keys {
+		status := "active"
+		if !k.Active() {
+			status = "retired " + k.RetiredAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, status, k.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(e.stderr, `no signing key yet: "gatehouse serve" creates the first one, or run "gatehouse keys rotate"`)
+	}
+	return tw.Flush()
+}
+
+// rotateKeys is "gatehouse keys rotate [--alg ALG]": a new key of ALG,
+// by default the configured GATEHOUSE_SIGNING_ALG. Only an explicit --alg
+// may change the active key's algorithm.
+func rotateKeys(ctx context.Context, e env, args []string) error {
+	var alg string
+	cfg, rest, err := loadConfig(e, "keys rotate", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&alg, "alg", "", "signing algorithm `ALG` of the new key: EdDSA, ES256, RS256 or HS256 (default --signing-alg)")
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("keys rotate: unexpected argument %q", rest[0])
+	}
+	if alg != "" {
+		if !slices.Contains([]string{token.AlgEdDSA, token.AlgES256, token.AlgRS256, token.AlgHS256}, alg) {
+			return fmt.Errorf("--alg: %q is not one of EdDSA, ES256, RS256, HS256", alg)
+		}
+		cfg.SigningAlg = alg
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	kid, err := a.keys.RotateAs(ctx, usecase.KeyRotation{By: "cli", Switch: alg != ""})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
 	return nil
 }
 

@@ -40,7 +40,7 @@ commands:
   user list | disable NAME | enable NAME | delete NAME | passwd NAME [--password-stdin]
   client add NAME [--scope S]             prints client_id and client_secret once
   client list | delete ID
-  keys list | rotate
+  keys list | rotate [--alg ALG]          list signing keys, or make a new one active
   version
 
 settings (flag, environment variable):
