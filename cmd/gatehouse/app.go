@@ -68,7 +68,7 @@ func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (c
 	}
 	cfg, rest, err := config.Load(fs, args, e.getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(e.stdout)
+		return cfg, nil, commandUsage(e.stdout, name, extra)
 	}
 	return cfg, rest, err
 }
@@ -231,8 +231,11 @@ func (a *app) httpDeps() httpadapter.Deps {
 
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, usage)
-	config.Usage(w)
+	printSettings(w)
 }
+
+// printSettings writes the settings table every command accepts.
+func printSettings(w io.Writer) { config.Usage(w) }
 
 // redactDSN hides a password in a database URL for log lines.
 func redactDSN(dsn string) string {

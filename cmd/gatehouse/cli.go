@@ -45,27 +45,37 @@ func openApp(ctx context.Context, e env, name string, args []string, extra func(
 
 // userCommand is "gatehouse user ...".
 func userCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("user: expected add, list, disable, enable, delete or passwd")
+	sub, err := subcommand(e, "user", args)
+	if err != nil {
+		return err
 	}
 	var roles stringList
 	var fromStdin bool
-	a, rest, err := openApp(ctx, e, "user "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.Var(&roles, "role", "grant a role (repeatable)")
-		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
-	})
+	var flags func(*flag.FlagSet)
+	switch sub {
+	case "add":
+		flags = func(fs *flag.FlagSet) {
+			fs.Var(&roles, "role", "grant the role `R` (repeatable)")
+			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}
+	case "passwd":
+		flags = func(fs *flag.FlagSet) {
+			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}
+	}
+	a, rest, err := openApp(ctx, e, "user "+sub, args[1:], flags)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	name := ""
-	if args[0] != "list" {
+	if sub != "list" {
 		if len(rest) != 1 {
-			return fmt.Errorf("user %s: expected exactly one NAME", args[0])
+			return fmt.Errorf("user %s: expected exactly one NAME", sub)
 		}
 		name = rest[0]
 	}
-	switch args[0] {
+	switch sub {
 	case "add":
 		pw, err := readPassword(e, fromStdin)
 		if err != nil {
@@ -83,11 +93,11 @@ func userCommand(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return describe(err)
 		}
-		disabled := args[0] == "disable"
+		disabled := sub == "disable"
 		if _, err := a.users.Update(ctx, u.ID, usecase.UserPatch{Disabled: &disabled}); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(e.stdout, "%sd user %s\n", args[0], u.Username)
+		fmt.Fprintf(e.stdout, "%sd user %s\n", sub, u.Username)
 	case "delete":
 		u, err := a.users.Get(ctx, name, true)
 		if err != nil {
@@ -110,8 +120,6 @@ func userCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "password changed for %s; its sessions were revoked\n", u.Username)
-	default:
-		return fmt.Errorf("user: unknown subcommand %q", args[0])
 	}
 	return nil
 }
@@ -138,18 +146,23 @@ func listUsers(ctx context.Context, e env, a *app) error {
 
 // clientCommand is "gatehouse client ...".
 func clientCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("client: expected add, list or delete")
+	sub, err := subcommand(e, "client", args)
+	if err != nil {
+		return err
 	}
 	var scopes stringList
-	a, rest, err := openApp(ctx, e, "client "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.Var(&scopes, "scope", "grant a scope (repeatable, or space-separated)")
-	})
+	var flags func(*flag.FlagSet)
+	if sub == "add" {
+		flags = func(fs *flag.FlagSet) {
+			fs.Var(&scopes, "scope", "grant the scope `S` (repeatable, or space-separated)")
+		}
+	}
+	a, rest, err := openApp(ctx, e, "client "+sub, args[1:], flags)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	switch args[0] {
+	switch sub {
 	case "add":
 		if len(rest) != 1 {
 			return errors.New("client add: expected exactly one NAME")
@@ -179,23 +192,18 @@ func clientCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "deleted client %s\n", rest[0])
-	default:
-		return fmt.Errorf("client: unknown subcommand %q", args[0])
 	}
 	return nil
 }
 
 // keysCommand is "gatehouse keys list|rotate".
 func keysCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("keys: expected list or rotate")
+	sub, err := subcommand(e, "keys", args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "list":
-	case "rotate":
+	if sub == "rotate" {
 		return rotateKeys(ctx, e, args[1:])
-	default:
-		return fmt.Errorf("keys: unknown subcommand %q", args[0])
 	}
 	a, _, err := openApp(ctx, e, "keys list", args[1:], nil)
 	if err != nil {
