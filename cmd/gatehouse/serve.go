@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
@@ -110,7 +113,13 @@ func (a *app) reloadKeys(ctx context.Context, last string) string {
 	if err != nil {
 		msg := a.keyProblem(err).Error()
 		if msg != last {
-			a.log.Error("signing keys not reloaded; keeping the known keys", "err", msg, "kid", before)
+			level := slog.LevelWarn // the store could not be read: retried next interval
+			var mismatch *token.MismatchError
+			var unsealed *token.UnsealedKeyError
+			if errors.As(err, &mismatch) || errors.As(err, &unsealed) || errors.Is(err, token.ErrNoKey) || errors.Is(err, token.ErrNoActiveKey) {
+				level = slog.LevelError // only an operator can put it right
+			}
+			a.log.Log(ctx, level, "signing keys not reloaded; keeping the known keys", "err", msg, "kid", before)
 		}
 		return msg
 	}
