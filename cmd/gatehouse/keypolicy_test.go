@@ -290,8 +290,14 @@ func TestReloadKeepsKnownKeys(t *testing.T) {
 	}
 
 	known := kidOf()
+	admin := bearerHeader(e.adminToken())
 	rotate("ES256")
 	before := storedKeys()
+	// Nor does the admin route switch it back: it keeps the active key's
+	// algorithm, which this server cannot sign with.
+	if r := e.do(http.MethodPost, "/admin/keys/rotate", nil, admin); r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "--alg EdDSA") {
+		t.Errorf("POST /admin/keys/rotate on an EdDSA server over an ES256 key = %d %s; want 400 naming --alg EdDSA", r.status, r.body)
+	}
 	time.Sleep(500 * time.Millisecond) // about 25 reloads
 	if after := storedKeys(); after != before {
 		t.Fatalf("reloads changed the stored keys:\nbefore %s\nafter  %s", before, after)
