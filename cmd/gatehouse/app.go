@@ -210,6 +210,15 @@ func (a *app) keyProblem(err error) error {
 	return fmt.Errorf("load signing keys: %w", err)
 }
 
+// keyRefusal reports whether err is the key ring refusing the store's keys,
+// which only an operator can put right, rather than failing to read them.
+func keyRefusal(err error) bool {
+	var mismatch *token.MismatchError
+	var unsealed *token.UnsealedKeyError
+	return errors.As(err, &mismatch) || errors.As(err, &unsealed) ||
+		errors.Is(err, token.ErrNoActiveKey) || errors.Is(err, token.ErrNoKey)
+}
+
 // httpDeps hands the use cases to the HTTP adapter.
 func (a *app) httpDeps() httpadapter.Deps {
 	return httpadapter.Deps{

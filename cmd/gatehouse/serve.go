@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
-	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
@@ -114,9 +112,7 @@ func (a *app) reloadKeys(ctx context.Context, last string) string {
 		msg := a.keyProblem(err).Error()
 		if msg != last {
 			level := slog.LevelWarn // the store could not be read: retried next interval
-			var mismatch *token.MismatchError
-			var unsealed *token.UnsealedKeyError
-			if errors.As(err, &mismatch) || errors.As(err, &unsealed) || errors.Is(err, token.ErrNoKey) || errors.Is(err, token.ErrNoActiveKey) {
+			if keyRefusal(err) {
 				level = slog.LevelError // only an operator can put it right
 			}
 			a.log.Log(ctx, level, "signing keys not reloaded; keeping the known keys", "err", msg, "kid", before)
