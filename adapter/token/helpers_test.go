@@ -188,7 +188,8 @@ func (e *env) issue(tb testing.TB, c domain.Claims) string {
 	return s
 }
 
-// activeKid returns the kid new tokens carry.
+// activeKid returns the kid new tokens carry: the active stored key's, or
+// under HS256 the secret-derived one.
 func (e *env) activeKid(tb testing.TB) string {
 	tb.Helper()
 	keys, err := e.ring.Keys(context.Background())
@@ -197,7 +198,10 @@ func (e *env) activeKid(tb testing.TB) string {
 	}
 	for _, k := range keys {
 		if k.Active() && k.Algorithm == e.alg {
-			return k.ID
+			if kid := e.ring.ActiveKid(); e.alg != token.AlgHS256 && kid != k.ID {
+				tb.Fatalf("ActiveKid() = %q; want the active stored key %q", kid, k.ID)
+			}
+			return e.ring.ActiveKid()
 		}
 	}
 	tb.Fatal("no active key")
@@ -320,4 +324,25 @@ func decodeSegment(tb testing.TB, tok string, i int) map[string]any {
 		tb.Fatalf("unmarshal part %d: %v", i, err)
 	}
 	return m
+}
+
+// plant writes k into the store as it is, bypassing RotateKey: what someone
+// with write access to the database could do.
+func (s *fakeStore) plant(k domain.SigningKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k.Private = slices.Clone(k.Private)
+	s.keys[k.ID] = k
+}
+
+// snapshot returns the stored keys, for before/after comparisons.
+func (s *fakeStore) snapshot() map[string]domain.SigningKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]domain.SigningKey, len(s.keys))
+	for id, k := range s.keys {
+		k.Private = slices.Clone(k.Private)
+		out[id] = k
+	}
+	return out
 }

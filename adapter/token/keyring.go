@@ -20,21 +20,29 @@ import (
 // snapshot is an immutable view of the accepted keys. Readers load it
 // through an atomic pointer, so the verify path takes no lock.
 type snapshot struct {
-	active *ringKey            // signs new tokens; nil until Load made one
+	active *ringKey            // signs new tokens; nil until a load found one
 	byID   map[string]*ringKey // active + retired within retain, this alg only
 	jwks   []byte              // RFC 7517 document of byID
 }
 
 // Keyring holds the signing keys of one algorithm. Asymmetric keys live in
 // a domain.KeyStore so that every replica signs with the same key; an HS256
-// ring holds only the configured secret. It is safe for concurrent use.
+// ring signs with the configured secret and keeps in the store only a row
+// that records HS256 as the active algorithm (hsMarker). It is safe for
+// concurrent use.
+//
+// Which algorithm is active is the store's business, and it only changes
+// through Rotate: loading never generates or activates a key when the
+// store holds any, so two replicas (or a CLI command) configured with
+// different algorithms cannot rotate each other. A ring whose algorithm is
+// not the active key's refuses to load (MismatchError).
 type Keyring struct {
 	store  domain.KeyStore
 	alg    string
 	retain time.Duration
 	now    func() time.Time
 
-	mu   sync.Mutex // serialises Load and Rotate; readers use snap
+	mu   sync.Mutex // serialises loads and Rotate; readers use snap
 	snap atomic.Pointer[snapshot]
 	// removals counts keys that left the accepted set. Verifiers compare
 	// it with the value their cache was filled under and empty the cache
@@ -48,7 +56,8 @@ var _ domain.KeyManager = (*Keyring)(nil)
 // secret is used only by HS256 and must be at least MinSecretBytes long.
 // retain is how long a retired key stays published and accepted; pass at
 // least the access token lifetime plus the verification leeway. An
-// asymmetric ring has no key until Load is called.
+// asymmetric ring has no key until it is loaded. An HS256 ring may have a
+// nil store: it then never checks which algorithm is active.
 func NewKeyring(store domain.KeyStore, alg string, secret []byte, retain time.Duration, now func() time.Time) (*Keyring, error) {
 	if _, err := signingMethod(alg); err != nil {
 		return nil, err
@@ -75,48 +84,102 @@ func NewKeyring(store domain.KeyStore, alg string, secret []byte, retain time.Du
 // Algorithm returns the JWS alg the ring signs and verifies with.
 func (r *Keyring) Algorithm() string { return r.alg }
 
-// Load reads the keys from the store. If there is no active key of the
-// ring's algorithm it generates one and stores it (retiring any other).
-// Retired keys older than retain are dropped and deleted from the store.
-// Replicas call Load periodically to pick up rotations made elsewhere;
-// when nothing changed it costs one ListKeys call. HS256 rings need no
-// loading and return nil.
+// ActiveKid returns the kid new tokens are signed with, or "" while the
+// ring has no key.
+func (r *Keyring) ActiveKid() string {
+	if k := r.snap.Load().active; k != nil {
+		return k.id
+	}
+	return ""
+}
+
+// Init is the start-up load of a ring that is going to sign: a server's.
+// When the store holds no key at all (a first start) it creates the first
+// key of the ring's algorithm and returns its kid; that is the only case in
+// which loading writes a key. Otherwise it returns "" and loads the keys.
+// It fails, leaving the ring as it was, when the store's active key has
+// another algorithm (*MismatchError), is refused by a SealedKeyStore
+// (*UnsealedKeyError), or is missing (ErrNoActiveKey). Retired keys older
+// than retain are deleted from the store.
+func (r *Keyring) Init(ctx context.Context) (string, error) {
+	if r.store == nil {
+		return "", nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.load(ctx, true)
+}
+
+// Load is Init for callers that do not report the first key, such as
+// programs embedding a ring over their own store.
 func (r *Keyring) Load(ctx context.Context) error {
-	if r.alg == AlgHS256 {
+	_, err := r.Init(ctx)
+	return err
+}
+
+// Reload picks up rotations made elsewhere (another replica, the CLI);
+// replicas call it periodically, and when nothing changed it costs one
+// ListKeys call. It never writes a key, not even on an empty store. When
+// the store is in a state the ring must not follow (no key, no active key,
+// an active key of another algorithm or a refused one) it keeps the keys
+// it has, so a running server goes on signing and verifying as before, and
+// returns the error for the caller to report.
+func (r *Keyring) Reload(ctx context.Context) error {
+	if r.store == nil {
 		return nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.load(ctx)
+	_, err := r.load(ctx, false)
+	return err
 }
 
-// Rotate generates a new key, makes it the active signing key and returns
-// its kid. The previous key stays accepted for retain. HS256 rings cannot
-// rotate: that needs a new shared secret in the configuration.
+// Rotate generates a new key of the ring's algorithm, makes it the active
+// signing key and returns its kid; the previous key stays accepted for
+// retain. Rotation is the one way to change the active algorithm: it
+// retires the active key whatever its algorithm (callers decide whether
+// that is wanted) and never reads it, so it also replaces a refused key.
+// For HS256 it activates HS256 (an hsMarker row); when HS256 is already
+// active it refuses, since a new HS256 key is a new configured secret.
 func (r *Keyring) Rotate(ctx context.Context) (string, error) {
-	if r.alg == AlgHS256 {
-		return "", &domain.ValidationError{Code: "invalid_request", Message: "HS256 keys are rotated by configuring a new shared secret"}
+	if r.store == nil {
+		return "", errHSRotate()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	k, err := generateKey(r.alg, r.now())
+	if r.alg == AlgHS256 {
+		stored, err := r.store.ListKeys(ctx)
+		if err != nil {
+			return "", fmt.Errorf("rotate key: %w", err)
+		}
+		if a := activeKey(stored); a != nil && a.Algorithm == AlgHS256 && !isRefused(a.Private) {
+			return "", errHSRotate()
+		}
+	}
+	k, err := r.newKey()
 	if err != nil {
 		return "", fmt.Errorf("rotate key: %w", err)
 	}
 	if err := r.store.RotateKey(ctx, k); err != nil {
 		return "", fmt.Errorf("rotate key: %w", err)
 	}
-	if err := r.load(ctx); err != nil {
-		return "", fmt.Errorf("rotate key: %w", err)
+	if _, err := r.load(ctx, false); err != nil {
+		return "", fmt.Errorf("rotate key: %s is active but the keys did not reload: %w", k.ID, err)
 	}
 	return k.ID, nil
 }
 
-// Keys lists the known keys, newest first, without their private material.
-// Asymmetric rings list the store (every algorithm); an HS256 ring lists
-// its one secret-derived kid.
+// errHSRotate is Rotate's answer when HS256 is already active (or there
+// is no store to record a switch to HS256 in).
+func errHSRotate() error {
+	return &domain.ValidationError{Code: "invalid_request", Message: "HS256 keys are rotated by configuring a new shared secret"}
+}
+
+// Keys lists the stored keys (every algorithm), newest first, without their
+// private material. An HS256 ring without a store lists its one
+// secret-derived kid.
 func (r *Keyring) Keys(ctx context.Context) ([]domain.SigningKey, error) {
-	if r.alg == AlgHS256 {
+	if r.store == nil {
 		k := r.snap.Load().active
 		return []domain.SigningKey{{ID: k.id, Algorithm: AlgHS256}}, nil
 	}
@@ -150,90 +213,6 @@ func (r *Keyring) verificationKey(_ context.Context, kid string) (string, any, e
 		return "", nil, errUnknownKid
 	}
 	return k.alg, k.verify, nil
-}
-
-// load does the work of Load; r.mu must be held.
-func (r *Keyring) load(ctx context.Context) error {
-	stored, err := r.store.ListKeys(ctx)
-	if err != nil {
-		return fmt.Errorf("load keys: %w", err)
-	}
-	if !hasActive(stored, r.alg) {
-		k, err := generateKey(r.alg, r.now())
-		if err != nil {
-			return fmt.Errorf("load keys: %w", err)
-		}
-		if err := r.store.RotateKey(ctx, k); err != nil {
-			return fmt.Errorf("load keys: store new key: %w", err)
-		}
-		if stored, err = r.store.ListKeys(ctx); err != nil {
-			return fmt.Errorf("load keys: %w", err)
-		}
-	}
-	now := r.now()
-	old := r.snap.Load()
-	next := &snapshot{byID: make(map[string]*ringKey, len(stored))}
-	changed := false
-	for _, sk := range stored {
-		if !sk.Active() && now.Sub(sk.RetiredAt) > r.retain {
-			if err := r.store.DeleteKey(ctx, sk.ID); err != nil && !errors.Is(err, domain.ErrNotFound) {
-				return fmt.Errorf("load keys: delete expired key %s: %w", sk.ID, err)
-			}
-			continue
-		}
-		if sk.Algorithm != r.alg {
-			continue // another algorithm's key: neither accepted nor published
-		}
-		k := old.byID[sk.ID]
-		if k == nil || !k.retiredAt.Equal(sk.RetiredAt) {
-			if k, err = reuseOrParse(k, sk); err != nil {
-				return fmt.Errorf("load keys: %w", err)
-			}
-			changed = true
-		}
-		next.byID[k.id] = k
-		if k.retiredAt.IsZero() && (next.active == nil || k.createdAt.After(next.active.createdAt)) {
-			next.active = k
-		}
-	}
-	if next.active == nil {
-		return errors.New("load keys: no active key after rotation")
-	}
-	removed := false
-	for id := range old.byID {
-		if _, ok := next.byID[id]; !ok {
-			removed = true
-		}
-	}
-	if !changed && !removed && next.active == old.active {
-		return nil
-	}
-	if next.jwks, err = encodeJWKS(next.byID); err != nil {
-		return fmt.Errorf("load keys: %w", err)
-	}
-	r.snap.Store(next)
-	if removed {
-		// After the new snapshot is visible, so a verifier that sees the new
-		// count can no longer find the removed key.
-		r.removals.Add(1)
-	}
-	return nil
-}
-
-// reuseOrParse returns the ring key for sk, reusing the parsed material of
-// prev (same kid) when only the retirement time changed.
-func reuseOrParse(prev *ringKey, sk domain.SigningKey) (*ringKey, error) {
-	if prev == nil {
-		return parseKey(sk)
-	}
-	k := *prev
-	k.retiredAt = sk.RetiredAt
-	return &k, nil
-}
-
-// hasActive reports whether keys include an active key of alg.
-func hasActive(keys []domain.SigningKey, alg string) bool {
-	return slices.ContainsFunc(keys, func(k domain.SigningKey) bool { return k.Active() && k.Algorithm == alg })
 }
 
 // encodeJWKS renders the public keys, newest first.

@@ -52,33 +52,53 @@ func TestNewKeyringValidates(t *testing.T) {
 	}
 }
 
+// TestHS256Ring: an HS256 ring signs with its secret under a stable
+// secret-derived kid and publishes nothing. Over a store, its first load
+// records HS256 as the active algorithm (a row without the secret), and it
+// refuses to rotate HS256 itself; without a store it touches nothing.
 func TestHS256Ring(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, token.AlgHS256, 0)
 	ctx := context.Background()
-	if _, err := e.ring.Rotate(ctx); err == nil {
-		t.Error("Rotate() under HS256 error = nil; want an error")
-	}
 	if jwks, err := e.ring.JWKS(); err != nil || string(jwks) != `{"keys":[]}` {
 		t.Errorf("JWKS() = %s, %v; want an empty key set", jwks, err)
 	}
-	keys, err := e.ring.Keys(ctx)
-	if err != nil || len(keys) != 1 || keys[0].Algorithm != token.AlgHS256 || keys[0].Private != nil {
-		t.Fatalf("Keys() = %+v, %v; want one HS256 key without material", keys, err)
-	}
-	kid := keys[0].ID
-	if strings.Contains(kid, string(e.secret)) || len(kid) > 24 {
+	kid := e.ring.ActiveKid()
+	if strings.Contains(kid, string(e.secret)) || len(kid) > 24 || !strings.HasPrefix(kid, "hs-") {
 		t.Errorf("HS256 kid = %q; want a short id not containing the secret", kid)
 	}
-	again, err := token.NewKeyring(nil, token.AlgHS256, e.secret, retain, nil)
+	stored, _ := e.store.ListKeys(ctx)
+	if len(stored) != 1 || stored[0].Algorithm != token.AlgHS256 || !stored[0].Active() || strings.Contains(string(stored[0].Private), string(e.secret)) {
+		t.Fatalf("store after the first load = %+v; want one active HS256 row without the secret", stored)
+	}
+	keys, err := e.ring.Keys(ctx)
+	if err != nil || len(keys) != 1 || keys[0].ID != stored[0].ID || keys[0].Private != nil {
+		t.Fatalf("Keys() = %+v, %v; want the HS256 row without material", keys, err)
+	}
+	if _, err := e.ring.Rotate(ctx); err == nil {
+		t.Error("Rotate() under HS256 with HS256 active error = nil; want an error")
+	}
+	for range 3 {
+		if err := e.ring.Reload(ctx); err != nil {
+			t.Fatalf("Reload() error = %v", err)
+		}
+	}
+	if _, r, _ := e.store.counts(); r != 1 {
+		t.Errorf("HS256 ring wrote %d keys; want only the first-start row", r)
+	}
+
+	bare, err := token.NewKeyring(nil, token.AlgHS256, e.secret, retain, nil)
 	if err != nil {
 		t.Fatalf("NewKeyring() error = %v", err)
 	}
-	if k, _ := again.Keys(ctx); k[0].ID != kid {
-		t.Errorf("HS256 kid not stable: %q then %q", kid, k[0].ID)
+	if err := bare.Load(ctx); err != nil {
+		t.Fatalf("Load() without a store error = %v", err)
 	}
-	if l, r, d := e.store.counts(); l+r+d != 0 {
-		t.Errorf("HS256 ring touched the store (%d lists, %d rotates, %d deletes)", l, r, d)
+	if k, _ := bare.Keys(ctx); len(k) != 1 || k[0].ID != kid || bare.ActiveKid() != kid {
+		t.Errorf("HS256 kid not stable: %q then %+v", kid, k)
+	}
+	if _, err := bare.Rotate(ctx); err == nil {
+		t.Error("Rotate() under HS256 without a store error = nil; want an error")
 	}
 }
 

@@ -118,29 +118,47 @@ func TestRotationSeenByReplica(t *testing.T) {
 }
 
 // TestAlgorithmSwitch starts an ES256 ring on a store whose active key is
-// EdDSA: it makes its own key and neither publishes nor accepts the other.
+// EdDSA: loading refuses (the ring never takes over on its own), Rotate
+// switches explicitly, and afterwards the ring neither publishes nor
+// accepts the EdDSA key while an EdDSA ring refuses in turn.
 func TestAlgorithmSwitch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	ed := newEnv(t, token.AlgEdDSA, 0)
 	edTok := ed.issue(t, ed.userClaims())
+	edKid := ed.activeKid(t)
 	ed.clock.Set(t0.Add(time.Second))
 	es, err := token.NewKeyring(ed.store, token.AlgES256, nil, retain, ed.clock.Now)
 	if err != nil {
 		t.Fatalf("NewKeyring() error = %v", err)
 	}
-	if err := es.Load(ctx); err != nil {
-		t.Fatalf("Load() error = %v", err)
+	var mismatch *token.MismatchError
+	if err := es.Load(ctx); !errors.As(err, &mismatch) || mismatch.Active != token.AlgEdDSA || mismatch.Ring != token.AlgES256 || mismatch.Kid != edKid {
+		t.Fatalf("Load() of an ES256 ring over an EdDSA key = %v; want a MismatchError naming both", err)
+	}
+	if _, r, _ := ed.store.counts(); r != 1 {
+		t.Fatalf("refused Load wrote to the store (%d rotations)", r)
+	}
+	kid, err := es.Rotate(ctx)
+	if err != nil {
+		t.Fatalf("Rotate() error = %v", err)
 	}
 	keys, _ := es.Keys(ctx)
-	if len(keys) != 2 || keys[0].Algorithm != token.AlgES256 || !keys[0].Active() || keys[1].Active() {
-		t.Fatalf("Keys() = %+v; want an active ES256 key and the retired EdDSA one", keys)
+	if len(keys) != 2 || keys[0].ID != kid || keys[0].Algorithm != token.AlgES256 || !keys[0].Active() || keys[1].Active() {
+		t.Fatalf("Keys() = %+v; want the active ES256 key and the retired EdDSA one", keys)
 	}
-	if got := jwksKids(t, es); !slices.Equal(got, []string{keys[0].ID}) {
+	if got := jwksKids(t, es); !slices.Equal(got, []string{kid}) {
 		t.Fatalf("JWKS kids = %v; want only the ES256 key", got)
 	}
 	ver := token.NewVerifier(es, testIssuer, testAudience, leeway, ed.clock.Now, 0)
 	if _, err := ver.Verify(ctx, edTok); !errors.Is(err, domain.ErrTokenInvalid) {
 		t.Fatalf("Verify(EdDSA token) on ES256 ring error = %v; want ErrTokenInvalid", err)
+	}
+	// The EdDSA ring refuses to follow, and keeps what it had.
+	if err := ed.ring.Reload(ctx); !errors.As(err, &mismatch) {
+		t.Fatalf("EdDSA ring Reload() after the switch = %v; want a MismatchError", err)
+	}
+	if got := ed.ring.ActiveKid(); got != edKid {
+		t.Errorf("EdDSA ring after a refused Reload signs with %q; want %q", got, edKid)
 	}
 }

@@ -17,11 +17,20 @@ import (
 // sealedPrefix marks private key material encrypted by SealedKeyStore.
 const sealedPrefix = "gatehouse-sealed-v1:"
 
+// refusedPrivate replaces, in what SealedKeyStore.ListKeys returns, the
+// private material of a row stored in the clear. It is not PKCS#8 (which
+// starts with 0x30), so nothing can parse it as a key.
+const refusedPrivate = "gatehouse-refused: stored unencrypted under a key encryption key"
+
 // SealedKeyStore wraps a domain.KeyStore so that private signing keys are
 // encrypted at rest (AES-256-GCM under a key derived from the operator's
-// key-encryption key). A copy of the database alone then yields no signing
-// key. Keys stored in the clear before encryption was turned on are still
-// read, and are replaced at the next rotation.
+// key-encryption key, bound to the kid). A copy of the database alone then
+// yields no signing key, and writing to the database cannot plant one:
+// every row must be sealed under this key. A row stored in the clear
+// (planted, or written before encryption was turned on) is listed with its
+// material replaced by refusedPrivate, so the Keyring never signs or
+// verifies with it and refuses to start on it when it is the active key;
+// Rotate replaces it. A sealed row that does not open fails the listing.
 type SealedKeyStore struct {
 	domain.KeyStore
 	aead cipher.AEAD
@@ -58,7 +67,8 @@ func (s *SealedKeyStore) RotateKey(ctx context.Context, k *domain.SigningKey) er
 	return s.KeyStore.RotateKey(ctx, &sealed)
 }
 
-// ListKeys returns the stored keys with their private keys decrypted.
+// ListKeys returns the stored keys with their private keys decrypted; rows
+// stored in the clear come back marked as refused (see SealedKeyStore).
 func (s *SealedKeyStore) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
 	keys, err := s.KeyStore.ListKeys(ctx)
 	if err != nil {
@@ -68,6 +78,7 @@ func (s *SealedKeyStore) ListKeys(ctx context.Context) ([]domain.SigningKey, err
 		k := &keys[i]
 		rest, sealed := bytes.CutPrefix(k.Private, []byte(sealedPrefix))
 		if !sealed {
+			k.Private = []byte(refusedPrivate)
 			continue
 		}
 		if len(rest) < s.aead.NonceSize() {
@@ -84,6 +95,10 @@ func (s *SealedKeyStore) ListKeys(ctx context.Context) ([]domain.SigningKey, err
 
 // errWrongKEK is the cause when a sealed key does not open.
 var errWrongKEK = errors.New("wrong key or tampered key material")
+
+// isRefused reports whether private is a SealedKeyStore's refusal of a row
+// stored in the clear.
+func isRefused(private []byte) bool { return bytes.Equal(private, []byte(refusedPrivate)) }
 
 // isSealed reports whether stored private key material is encrypted, so a
 // ring without a key-encryption key can say why it cannot parse a key.

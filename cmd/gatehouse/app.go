@@ -67,7 +67,7 @@ func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (c
 	}
 	cfg, rest, err := config.Load(fs, args, e.getenv)
 	if errors.Is(err, flag.ErrHelp) {
-		printUsage(e.stdout)
+		return cfg, nil, commandUsage(e.stdout, name, extra)
 	}
 	return cfg, rest, err
 }
@@ -92,13 +92,29 @@ func openStore(ctx context.Context, cfg config.Config) (store, func() error, err
 	return gormstore.New(db), sqlDB.Close, nil
 }
 
-// build wires adapters into use cases, with the production hash parameters.
+// build wires the system for a server, with the production hash
+// parameters, and loads its signing keys (startKeys).
 func build(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
 	return buildWith(ctx, cfg, logOut, password.DefaultParams())
 }
 
 // buildWith is build with explicit argon2id parameters (tests use cheap ones).
 func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
+	a, err := assemble(ctx, cfg, logOut, hashParams)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startKeys(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// assemble wires adapters into use cases without loading the signing keys:
+// CLI commands use it as it is, since they never sign and must not create a
+// key (only "keys rotate" does, through the use case).
+func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
 	log := logging.New(logOut, cfg.LogLevel, cfg.LogFormat)
 	st, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
@@ -124,10 +140,6 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	if err != nil {
 		closeStore()
 		return nil, fmt.Errorf("--signing-alg: %w", err)
-	}
-	if err := a.ring.Load(ctx); err != nil {
-		closeStore()
-		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	concurrency := cfg.HashConcurrency
 	if concurrency == 0 {
@@ -159,9 +171,53 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	a.clients = usecase.NewClients(st, issuer, policy, now)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now)
-	a.keys = usecase.NewKeys(a.ring)
+	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
 	a.intro = usecase.NewIntrospect(a.verify, st, now)
 	return a, nil
+}
+
+// startKeys loads a server's signing keys. Only here, on a store that holds
+// no key at all (a first start), is a key created without "keys rotate": the
+// first key of GATEHOUSE_SIGNING_ALG, logged. Otherwise the store's active
+// key decides, and the server refuses to start when it has another
+// algorithm or is refused (keyProblem).
+func (a *app) startKeys(ctx context.Context) error {
+	kid, err := a.ring.Init(ctx)
+	if err != nil {
+		return a.keyProblem(err)
+	}
+	if kid != "" {
+		a.log.Info("signing key created", "kid", kid, "alg", a.ring.Algorithm(), "by", "first start")
+	}
+	return nil
+}
+
+// keyProblem turns the key ring's refusals into one line naming the
+// setting and the command that fixes it.
+func (a *app) keyProblem(err error) error {
+	alg := a.cfg.SigningAlg
+	var mismatch *token.MismatchError
+	var unsealed *token.UnsealedKeyError
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Errorf("--signing-alg: the active signing key is %s but GATEHOUSE_SIGNING_ALG is %s; run \"gatehouse keys rotate --alg %s\" to switch, or set GATEHOUSE_SIGNING_ALG=%s",
+			mismatch.Active, alg, alg, mismatch.Active)
+	case errors.As(err, &unsealed):
+		return fmt.Errorf("GATEHOUSE_KEY_ENCRYPTION_KEY: the active signing key %s is stored unencrypted and is refused (with a key encryption key every key must be sealed); run \"gatehouse keys rotate --alg %s\" with the key encryption key set to replace it",
+			unsealed.Kid, alg)
+	case errors.Is(err, token.ErrNoActiveKey), errors.Is(err, token.ErrNoKey):
+		return fmt.Errorf("signing keys: %w; run \"gatehouse keys rotate --alg %s\"", err, alg)
+	}
+	return fmt.Errorf("load signing keys: %w", err)
+}
+
+// keyRefusal reports whether err is the key ring refusing the store's keys,
+// which only an operator can put right, rather than failing to read them.
+func keyRefusal(err error) bool {
+	var mismatch *token.MismatchError
+	var unsealed *token.UnsealedKeyError
+	return errors.As(err, &mismatch) || errors.As(err, &unsealed) ||
+		errors.Is(err, token.ErrNoActiveKey) || errors.Is(err, token.ErrNoKey)
 }
 
 // httpDeps hands the use cases to the HTTP adapter.
@@ -185,5 +241,8 @@ func (a *app) httpDeps() httpadapter.Deps {
 
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, usage)
-	config.Usage(w)
+	printSettings(w)
 }
+
+// printSettings writes the settings table every command accepts.
+func printSettings(w io.Writer) { config.Usage(w) }

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -24,13 +27,16 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// openApp loads the configuration and builds the app for a CLI command.
+// openApp loads the configuration and assembles the app for a CLI command,
+// logging to stderr. It does not load the signing keys: CLI commands never
+// sign, work on a database that has no key yet, and never create or
+// activate a key ("keys rotate" does, explicitly).
 func openApp(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet)) (*app, []string, error) {
 	cfg, rest, err := loadConfig(e, name, args, extra)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := build(ctx, cfg, io.Discard)
+	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -39,27 +45,37 @@ func openApp(ctx context.Context, e env, name string, args []string, extra func(
 
 // userCommand is "gatehouse user ...".
 func userCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("user: expected add, list, disable, enable, delete or passwd")
+	sub, err := subcommand(e, "user", args)
+	if err != nil {
+		return err
 	}
 	var roles stringList
 	var fromStdin bool
-	a, rest, err := openApp(ctx, e, "user "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.Var(&roles, "role", "grant a role (repeatable)")
-		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input")
-	})
+	var flags func(*flag.FlagSet)
+	switch sub {
+	case "add":
+		flags = func(fs *flag.FlagSet) {
+			fs.Var(&roles, "role", "grant the role `R` (repeatable)")
+			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}
+	case "passwd":
+		flags = func(fs *flag.FlagSet) {
+			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
+		}
+	}
+	a, rest, err := openApp(ctx, e, "user "+sub, args[1:], flags)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	name := ""
-	if args[0] != "list" {
+	if sub != "list" {
 		if len(rest) != 1 {
-			return fmt.Errorf("user %s: expected exactly one NAME", args[0])
+			return fmt.Errorf("user %s: expected exactly one NAME", sub)
 		}
 		name = rest[0]
 	}
-	switch args[0] {
+	switch sub {
 	case "add":
 		pw, err := readPassword(e, fromStdin)
 		if err != nil {
@@ -77,11 +93,11 @@ func userCommand(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return describe(err)
 		}
-		disabled := args[0] == "disable"
+		disabled := sub == "disable"
 		if _, err := a.users.Update(ctx, u.ID, usecase.UserPatch{Disabled: &disabled}); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(e.stdout, "%sd user %s\n", args[0], u.Username)
+		fmt.Fprintf(e.stdout, "%sd user %s\n", sub, u.Username)
 	case "delete":
 		u, err := a.users.Get(ctx, name, true)
 		if err != nil {
@@ -104,8 +120,6 @@ func userCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "password changed for %s; its sessions were revoked\n", u.Username)
-	default:
-		return fmt.Errorf("user: unknown subcommand %q", args[0])
 	}
 	return nil
 }
@@ -132,18 +146,23 @@ func listUsers(ctx context.Context, e env, a *app) error {
 
 // clientCommand is "gatehouse client ...".
 func clientCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("client: expected add, list or delete")
+	sub, err := subcommand(e, "client", args)
+	if err != nil {
+		return err
 	}
 	var scopes stringList
-	a, rest, err := openApp(ctx, e, "client "+args[0], args[1:], func(fs *flag.FlagSet) {
-		fs.Var(&scopes, "scope", "grant a scope (repeatable, or space-separated)")
-	})
+	var flags func(*flag.FlagSet)
+	if sub == "add" {
+		flags = func(fs *flag.FlagSet) {
+			fs.Var(&scopes, "scope", "grant the scope `S` (repeatable, or space-separated)")
+		}
+	}
+	a, rest, err := openApp(ctx, e, "client "+sub, args[1:], flags)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	switch args[0] {
+	switch sub {
 	case "add":
 		if len(rest) != 1 {
 			return errors.New("client add: expected exactly one NAME")
@@ -173,47 +192,76 @@ func clientCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "deleted client %s\n", rest[0])
-	default:
-		return fmt.Errorf("client: unknown subcommand %q", args[0])
 	}
 	return nil
 }
 
 // keysCommand is "gatehouse keys list|rotate".
 func keysCommand(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		return errors.New("keys: expected list or rotate")
+	sub, err := subcommand(e, "keys", args)
+	if err != nil {
+		return err
 	}
-	a, _, err := openApp(ctx, e, "keys "+args[0], args[1:], nil)
+	if sub == "rotate" {
+		return rotateKeys(ctx, e, args[1:])
+	}
+	a, _, err := openApp(ctx, e, "keys list", args[1:], nil)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	switch args[0] {
-	case "list":
-		keys, err := a.keys.List(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED")
-		for _, k := range keys {
-			status := "active"
-			if !k.Active() {
-				status = "retired " + k.RetiredAt.UTC().Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, status, k.CreatedAt.UTC().Format(time.RFC3339))
-		}
-		return tw.Flush()
-	case "rotate":
-		kid, err := a.keys.Rotate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
-	default:
-		return fmt.Errorf("keys: unknown subcommand %q", args[0])
+	keys, err := a.keys.List(ctx)
+	if err != nil {
+		return err
 	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATUS\tCREATED")
+	for _, k := range keys {
+		status := "active"
+		if !k.Active() {
+			status = "retired " + k.RetiredAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, status, k.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(e.stderr, `no signing key yet: "gatehouse serve" creates the first one, or run "gatehouse keys rotate"`)
+	}
+	return tw.Flush()
+}
+
+// rotateKeys is "gatehouse keys rotate [--alg ALG]": a new key of ALG,
+// by default the configured GATEHOUSE_SIGNING_ALG. Only an explicit --alg
+// may change the active key's algorithm.
+func rotateKeys(ctx context.Context, e env, args []string) error {
+	var alg string
+	cfg, rest, err := loadConfig(e, "keys rotate", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&alg, "alg", "", "signing algorithm `ALG` of the new key: EdDSA, ES256, RS256 or HS256 (default --signing-alg)")
+	})
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("keys rotate: unexpected argument %q", rest[0])
+	}
+	if alg != "" {
+		if !slices.Contains([]string{token.AlgEdDSA, token.AlgES256, token.AlgRS256, token.AlgHS256}, alg) {
+			return fmt.Errorf("--alg: %q is not one of EdDSA, ES256, RS256, HS256", alg)
+		}
+		cfg.SigningAlg = alg
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+	}
+	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	kid, err := a.keys.RotateAs(ctx, usecase.KeyRotation{By: "cli", Switch: alg != ""})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -76,20 +77,55 @@ func (a *app) maintain(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var pruned time.Time
+	var keyTrouble string
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := a.ring.Load(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("signing key reload failed", "err", err)
-		}
+		keyTrouble = a.reloadKeys(ctx, keyTrouble)
 		if time.Since(pruned) > time.Minute {
 			pruned = time.Now()
 			a.prune(ctx)
 		}
 	}
+}
+
+// reloadKeys picks up the keys rotated elsewhere (another replica, the
+// CLI) and logs the change. When the store is in a state this server must
+// not follow (most often: another replica or "keys rotate --alg" activated
+// a key of another algorithm), the ring keeps signing and verifying with
+// the keys it knows: following would mean signing with an algorithm this
+// server was not configured for, and flipping back would make replicas
+// rotate each other. The trouble is logged as an error once, not every
+// interval (last is the one already logged; the new one is returned), and
+// so is its end. A restart then refuses to start until the configuration
+// or the store is put right.
+func (a *app) reloadKeys(ctx context.Context, last string) string {
+	before := a.ring.ActiveKid()
+	err := a.ring.Reload(ctx)
+	if ctx.Err() != nil {
+		return last
+	}
+	if err != nil {
+		msg := a.keyProblem(err).Error()
+		if msg != last {
+			level := slog.LevelWarn // the store could not be read: retried next interval
+			if keyRefusal(err) {
+				level = slog.LevelError // only an operator can put it right
+			}
+			a.log.Log(ctx, level, "signing keys not reloaded; keeping the known keys", "err", msg, "kid", before)
+		}
+		return msg
+	}
+	if last != "" {
+		a.log.Info("signing keys reloaded again", "kid", a.ring.ActiveKid())
+	}
+	if after := a.ring.ActiveKid(); after != before {
+		a.log.Info("signing key rotated elsewhere", "kid", after, "alg", a.ring.Algorithm(), "previous_kid", before, "by", "another process")
+	}
+	return ""
 }
 
 // prune deletes idle login throttling counters and the sessions that ended

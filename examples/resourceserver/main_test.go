@@ -92,7 +92,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Introspect: usecase.NewIntrospect(verify, st, now),
 		Account:    usecase.NewAccount(st, hasher, revoke, nil, 8, now),
 		Users:      usecase.NewUsers(st, hasher, revoke, 8, now),
-		Keys:       usecase.NewKeys(ring),
+		Keys:       usecase.NewKeys(ring, token.AlgEdDSA, log),
 		Feed:       revoked,
 		JWKS:       ring,
 		Store:      st,
