@@ -142,7 +142,7 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 	issuer := token.NewIssuer(a.ring, cfg.Issuer, cfg.Audience)
 	a.verifier = token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
 
-	a.revoked = usecase.NewRevocationList(st, now, log)
+	a.revoked = usecase.NewRevocationList(st, now, log, cfg.RevocationMaxStale)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	a.register = usecase.NewRegister(st, a.hasher, cfg.PasswordMinLength, cfg.Signup, now)
