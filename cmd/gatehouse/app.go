@@ -177,6 +177,7 @@ func (a *app) httpDeps() httpadapter.Deps {
 		Users:      a.users,
 		Keys:       a.keys,
 		Feed:       a.revoked,
+		Revoked:    a.revoked,
 		JWKS:       a.ring,
 		Store:      a.store,
 	}
