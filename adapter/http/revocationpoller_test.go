@@ -166,3 +166,28 @@ func TestNewRevocationPollerRefusesStalenessBelowInterval(t *testing.T) {
 		t.Errorf("NewRevocationPoller(every 5s, max staleness 5s) error = %v; want nil", err)
 	}
 }
+
+// TestRevocationPollerRunGivesUpOnAHangingFeed: with an HTTP client that
+// has no timeout, a feed that never answers is given up on after the
+// maximum staleness, so the poller still goes stale and says so.
+func TestRevocationPollerRunGivesUpOnAHangingFeed(t *testing.T) {
+	t.Parallel()
+	feed := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(feed.Close)
+	logs := &guardLog{}
+	p, err := httpadapter.NewRevocationPoller(feed.URL+"/oauth/revocations", feedClient, feedSecret, &http.Client{},
+		20*time.Millisecond, 100*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("NewRevocationPoller() error = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the stale error is logged", func() bool { return strings.Contains(logs.String(), "revoked set is stale") })
+	if p.Err() == nil {
+		t.Error("Err() with a hanging feed = nil; want an error")
+	}
+}

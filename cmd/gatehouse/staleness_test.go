@@ -88,7 +88,10 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 	// Let several more syncs fail (the lag grows by 100 ms per sync).
 	eventually(t, "the sync lag passes 1s", 10*time.Second, func() bool { return gauge("gatehouse_revocation_sync_lag_seconds") > 1 })
 	logs := e.log.String()
-	for _, line := range []string{"revocation sync failed; retrying", "revoked set is stale"} {
+	for _, line := range []string{
+		`"level":"WARN","msg":"revocation sync failed; retrying"`,
+		`"level":"ERROR","msg":"revocation sync failed and the revoked set is stale`,
+	} {
 		if n := strings.Count(logs, line); n != 1 {
 			t.Errorf("log has %q %d times during the outage; want once. Log:\n%s", line, n, logs)
 		}
@@ -99,7 +102,7 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 	if v := gauge("gatehouse_revocation_stale"); v != 0 {
 		t.Errorf("gatehouse_revocation_stale after recovery = %v; want 0", v)
 	}
-	if n := strings.Count(e.log.String(), "revocation sync recovered"); n != 1 {
+	if n := strings.Count(e.log.String(), `"level":"INFO","msg":"revocation sync recovered"`); n != 1 {
 		t.Errorf("log has the recovery %d times; want once. Log:\n%s", n, e.log.String())
 	}
 }
