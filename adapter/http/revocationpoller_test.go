@@ -145,11 +145,16 @@ func TestRevocationPollerRunGoesStale(t *testing.T) {
 	waitFor(t, "the poller is ready again", func() bool { return p.Err() == nil })
 	waitFor(t, "the recovery is logged", func() bool { return strings.Contains(logs.String(), "recovered") })
 
+	// The warning is at most once: none when the first failure is already
+	// past the maximum staleness (a slow machine).
 	out := logs.String()
-	for _, want := range []string{`"level":"WARN","msg":"revocation feed poll failed; retrying"`, `"level":"ERROR"`, "revoked set is stale", `"level":"INFO","msg":"revocation feed poll recovered"`} {
+	for _, want := range []string{`"level":"ERROR"`, "revoked set is stale", `"level":"INFO","msg":"revocation feed poll recovered"`} {
 		if n := strings.Count(out, want); n != 1 {
 			t.Errorf("log has %q %d times; want once. Log:\n%s", want, n, out)
 		}
+	}
+	if n := strings.Count(out, `"level":"WARN"`); n > 1 {
+		t.Errorf("log has %d warnings; want at most one. Log:\n%s", n, out)
 	}
 	if strings.Contains(out, feedSecret) {
 		t.Errorf("log contains the client secret: %s", out)

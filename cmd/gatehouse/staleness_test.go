@@ -66,12 +66,10 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 	}
 	readyz := func() response { return e.do(http.MethodGet, "/readyz", nil, nil) }
 
-	if r := readyz(); r.status != http.StatusOK {
-		t.Fatalf("GET /readyz with a fresh set = %d %s; want 200", r.status, r.body)
-	}
-	if v := gauge("gatehouse_revocation_stale"); v != 0 {
-		t.Fatalf("gatehouse_revocation_stale with a fresh set = %v; want 0", v)
-	}
+	// Eventually, not at once: a slow machine may let the set go stale
+	// between syncs; it must recover by itself.
+	eventually(t, "/readyz answers 200 with a fresh set", 10*time.Second, func() bool { return readyz().status == http.StatusOK })
+	eventually(t, "gatehouse_revocation_stale is 0 with a fresh set", 10*time.Second, func() bool { return gauge("gatehouse_revocation_stale") == 0 })
 
 	renameTable(t, e.app.cfg.DB, "revocations", "revocations_away")
 	eventually(t, "/readyz answers 503", 10*time.Second, func() bool { return readyz().status == http.StatusServiceUnavailable })
@@ -87,14 +85,15 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 	}
 	// Let several more syncs fail (the lag grows by 100 ms per sync).
 	eventually(t, "the sync lag passes 1s", 10*time.Second, func() bool { return gauge("gatehouse_revocation_sync_lag_seconds") > 1 })
+	// One error for the staleness, however many syncs failed; at most one
+	// warning before it (none when the first failure was already past the
+	// maximum staleness, as on a slow machine).
 	logs := e.log.String()
-	for _, line := range []string{
-		`"level":"WARN","msg":"revocation sync failed; retrying"`,
-		`"level":"ERROR","msg":"revocation sync failed and the revoked set is stale`,
-	} {
-		if n := strings.Count(logs, line); n != 1 {
-			t.Errorf("log has %q %d times during the outage; want once. Log:\n%s", line, n, logs)
-		}
+	if n := strings.Count(logs, `"level":"ERROR","msg":"revocation sync failed and the revoked set is stale`); n != 1 {
+		t.Errorf("log has the stale error %d times during the outage; want once. Log:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, `"level":"WARN","msg":"revocation sync failed; retrying"`); n > 1 {
+		t.Errorf("log has the failure warning %d times during the outage; want at most once. Log:\n%s", n, logs)
 	}
 
 	renameTable(t, e.app.cfg.DB, "revocations_away", "revocations")
