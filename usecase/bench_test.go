@@ -47,7 +47,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	}
 	issuer := token.NewIssuer(ring, "http://localhost:8080", "gatehouse")
 	hasher := password.New(password.DefaultParams(), 0, 0)
-	revoked := usecase.NewRevocationList(st, now, log)
+	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	throttle := usecase.NewThrottle(st, usecase.DefaultThrottlePolicy(), now)
 	e := &benchEnv{
 		ctx:     ctx,

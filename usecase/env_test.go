@@ -68,7 +68,7 @@ func (e *env) build(users domain.UserStore) {
 	log := slog.New(slog.DiscardHandler)
 	now := e.clock.now
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
-	e.revoked = NewRevocationList(e.store, now, log)
+	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
 	e.verify = NewVerify(e.tokens, e.revoked)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)

@@ -22,20 +22,29 @@ const feedPage = 1000
 // RevocationList is the in-memory set of revoked sessions that every
 // replica checks on each request instead of reading the database. Sync pulls
 // new entries from the store's feed; Add records a local revocation at once.
+// Err says when the set has gone stale, for readiness.
 type RevocationList struct {
 	store domain.SessionStore
 	now   func() time.Time
 	log   *slog.Logger
+	fresh *Freshness
 
-	mu       sync.RWMutex
-	revoked  map[string]time.Time // session id -> when the entry expires
-	cursor   int64
-	lastSync time.Time
+	mu      sync.RWMutex
+	revoked map[string]time.Time // session id -> when the entry expires
+	cursor  int64
 }
 
-// NewRevocationList returns an empty list fed from store.
-func NewRevocationList(store domain.SessionStore, now func() time.Time, log *slog.Logger) *RevocationList {
-	return &RevocationList{store: store, now: now, log: log, revoked: make(map[string]time.Time)}
+// NewRevocationList returns an empty list fed from store. It is stale (see
+// Err) until its first successful Sync, and again whenever the last one is
+// more than maxStale ago (DefaultMaxStaleness when zero or less).
+func NewRevocationList(store domain.SessionStore, now func() time.Time, log *slog.Logger, maxStale time.Duration) *RevocationList {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RevocationList{
+		store: store, now: now, log: log, revoked: make(map[string]time.Time),
+		fresh: NewFreshness("revocation sync", maxStale, now, log),
+	}
 }
 
 // Revoked reports whether session id has been revoked.
@@ -68,11 +77,16 @@ func (l *RevocationList) Size() int {
 }
 
 // LastSync returns when Sync last succeeded (zero before the first time).
-func (l *RevocationList) LastSync() time.Time {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.lastSync
-}
+func (l *RevocationList) LastSync() time.Time { return l.fresh.Last() }
+
+// Err returns nil while the set is fresh, and an error wrapping
+// domain.ErrUnavailable once no Sync has succeeded for the maximum
+// staleness (or none ever has): revocations made on other replicas may then
+// be missing, so the replica should stop taking traffic (/readyz).
+func (l *RevocationList) Err() error { return l.fresh.Err() }
+
+// Stale reports whether Err is not nil (for the metric).
+func (l *RevocationList) Stale() bool { return l.fresh.Stale() }
 
 // Sync reads the feed entries added since the last Sync and drops expired
 // ones from the set.
@@ -100,18 +114,21 @@ func (l *RevocationList) Sync(ctx context.Context) error {
 		}
 	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for id, exp := range l.revoked {
 		if !now.Before(exp) {
 			delete(l.revoked, id)
 		}
 	}
-	l.lastSync = now
+	l.mu.Unlock()
+	l.fresh.Refreshed(ctx, now)
 	return nil
 }
 
 // Run calls Sync every interval until ctx ends, and prunes expired feed
-// entries from the store about once a minute.
+// entries from the store about once a minute. A failing Sync is logged as
+// Freshness logs it: when the failures start, once when the set goes stale,
+// and when a Sync succeeds again. Each Sync may take at most the maximum
+// staleness, so a store that hangs rather than fails is noticed too.
 func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -122,8 +139,11 @@ func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-tick.C:
 		}
-		if err := l.Sync(ctx); err != nil && ctx.Err() == nil {
-			l.log.WarnContext(ctx, "revocation sync failed", "err", err)
+		syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
+		err := l.Sync(syncCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			l.fresh.Failed(ctx, err)
 		}
 		if now := l.now(); now.Sub(pruned) > time.Minute {
 			pruned = now

@@ -19,7 +19,7 @@ func TestRevocationListSync(t *testing.T) {
 	p2 := e.signIn("alice", "alice's password")
 
 	// A second replica shares the store but not the in-memory list.
-	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler))
+	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	replicaVerify := NewVerify(e.tokens, replica)
 	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.LastSync().Equal(e.clock.now()) {
@@ -82,7 +82,7 @@ func TestRevocationListSyncPages(t *testing.T) {
 		wantErr(t, "CreateSession", e.store.CreateSession(e.ctx, sess, first), nil)
 	}
 	wantErr(t, "UserSessions", e.revoke.UserSessions(e.ctx, u.ID, ""), nil)
-	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler))
+	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	wantErr(t, "Sync", replica.Sync(e.ctx), nil)
 	if replica.Size() != n {
 		t.Fatalf("Sync over %d feed entries: Size = %d; want %d", n, replica.Size(), n)
@@ -97,7 +97,7 @@ func TestRevocationListSyncPages(t *testing.T) {
 func TestRevocationListAdd(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	l := NewRevocationList(nil, clk.now, slog.New(slog.DiscardHandler))
+	l := NewRevocationList(nil, clk.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	l.Add(nil, clk.now().Add(time.Hour))
 	l.Add([]string{"a"}, clk.now().Add(time.Hour))
 	l.Add([]string{"a"}, clk.now().Add(time.Minute)) // never shortens
@@ -117,7 +117,7 @@ func TestRevocationListAdd(t *testing.T) {
 func TestRevocationListSyncOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	l := NewRevocationList(outageFeed{e.store}, e.clock.now, slog.New(slog.DiscardHandler))
+	l := NewRevocationList(outageFeed{e.store}, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	if err := l.Sync(e.ctx); !errors.Is(err, errOutage) {
 		t.Errorf("Sync during an outage = %v; want the wrapped outage", err)
 	}
@@ -134,7 +134,7 @@ func TestRevocationListRun(t *testing.T) {
 	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 
 	feed := &signallingFeed{SessionStore: e.store, pruned: make(chan struct{}, 1)}
-	replica := NewRevocationList(feed, e.clock.now, slog.New(slog.DiscardHandler))
+	replica := NewRevocationList(feed, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -182,7 +182,7 @@ func TestRevocationListFeed(t *testing.T) {
 	if len(live) != 1 || live[0].SessionID != sids[2] {
 		t.Errorf("Feed after two entries expired = %+v; want only session %s", live, sids[2])
 	}
-	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.now, nil).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
+	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.now, nil, DefaultMaxStaleness).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
 		t.Errorf("Feed during an outage = %v; want the wrapped outage", err)
 	}
 }

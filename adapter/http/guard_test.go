@@ -297,7 +297,7 @@ func (f *fakeFeed) requested() []string {
 
 func newPoller(t *testing.T, url, secret string, every time.Duration, log *slog.Logger) *httpadapter.RevocationPoller {
 	t.Helper()
-	p, err := httpadapter.NewRevocationPoller(url, feedClient, secret, nil, every, log)
+	p, err := httpadapter.NewRevocationPoller(url, feedClient, secret, nil, every, 0, nil, log)
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)
 	}
@@ -443,7 +443,7 @@ func TestNewRevocationPollerRejectsBadSettings(t *testing.T) {
 		{"https://gatehouse/oauth/revocations", "", "secret"},
 		{"https://gatehouse/oauth/revocations", "id", ""},
 	} {
-		if _, err := httpadapter.NewRevocationPoller(tc.url, tc.id, tc.secret, nil, 0, nil); err == nil {
+		if _, err := httpadapter.NewRevocationPoller(tc.url, tc.id, tc.secret, nil, 0, 0, nil, nil); err == nil {
 			t.Errorf("NewRevocationPoller(%q, %q, …) error = nil; want an error", tc.url, tc.id)
 		}
 	}

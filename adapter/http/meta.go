@@ -15,8 +15,15 @@ func (s *Server) healthz(c echo.Context) error {
 	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz is readiness: the store answers within two seconds.
+// readyz is readiness: the in-memory revoked set is fresh (DESIGN.md: a
+// replica whose set has not been refreshed for the maximum staleness
+// answers 503, so that a load balancer drains it) and the store answers
+// within two seconds. Staleness is not logged here on every probe:
+// usecase.Freshness logs it once when it starts.
 func (s *Server) readyz(c echo.Context) error {
+	if s.d.Revoked == nil || s.d.Revoked.Err() != nil {
+		return writeStale(c)
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Store.Ping(ctx); err != nil {
@@ -24,6 +31,12 @@ func (s *Server) readyz(c echo.Context) error {
 		return writeJSON(c, nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "The store is unreachable"})
 	}
 	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ready"})
+}
+
+// writeStale is the not-ready answer of a replica or a guarded service
+// whose revoked set is stale (or missing): 503 with the standard body.
+func writeStale(c echo.Context) error {
+	return writeJSON(c, nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "Revocation data is stale"})
 }
 
 // jwks is GET /.well-known/jwks.json.

@@ -77,6 +77,14 @@ type RevocationFeed interface {
 	Feed(ctx context.Context, after int64, limit int) ([]domain.Revocation, error)
 }
 
+// RevocationHealth says whether the in-memory revoked set is recent enough
+// to serve from (usecase.RevocationList): Err is nil while it is, and an
+// error once no refresh has succeeded for the maximum staleness. Readiness
+// fails without one.
+type RevocationHealth interface {
+	Err() error
+}
+
 // JWKSSource renders the public signing keys as a JWK Set document.
 type JWKSSource interface {
 	JWKS() ([]byte, error)

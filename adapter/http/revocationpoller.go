@@ -12,11 +12,20 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // DefaultRevocationPoll is how often a RevocationPoller reads the feed when
 // given no interval: Gatehouse's own replicas sync this often.
 const DefaultRevocationPoll = 2 * time.Second
+
+// DefaultRevocationMaxStaleness is how long a RevocationPoller's set may go
+// without a good poll before it is stale, when given no maximum: the
+// default of Gatehouse's own GATEHOUSE_REVOCATION_MAX_STALENESS.
+const DefaultRevocationMaxStaleness = usecase.DefaultMaxStaleness
 
 const (
 	// pollOverlap is how far behind its cursor the poller re-reads the
@@ -49,31 +58,37 @@ type feedPage struct {
 // revoked, read from its revocation feed (GET /oauth/revocations) with a
 // machine client's credentials. Each entry is kept until its expires_at,
 // after which no token of that session can be valid anyway. Give it to
-// GuardConfig.Revocations. It is safe for concurrent use.
+// GuardConfig.Revocations, and its Readyz (or Err) to your readiness
+// check: the set goes stale when no poll has succeeded for the maximum
+// staleness, as a Gatehouse replica's does. It is safe for concurrent use.
 type RevocationPoller struct {
 	feedURL  *url.URL
 	clientID string
 	secret   secret
 	client   *nethttp.Client
 	every    time.Duration
-	log      *slog.Logger
 	now      func() time.Time
+	fresh    *usecase.Freshness
 
 	pollMu sync.Mutex // one poll at a time; guards cursor
 	cursor int64
 
-	mu       sync.RWMutex
-	revoked  map[string]time.Time // session id -> entry expiry
-	lastSync time.Time
+	mu      sync.RWMutex
+	revoked map[string]time.Time // session id -> entry expiry
 }
 
 // NewRevocationPoller returns a poller of the feed at feedURL (Gatehouse's
 // base URL + "/oauth/revocations") that authenticates with HTTP Basic as
 // clientID/clientSecret, uses client (nil: a client with a 10 s timeout)
 // and, once Run, polls every interval (DefaultRevocationPoll when zero or
-// less). log (nil: discarded) hears about failing polls; the secret is
-// never logged.
-func NewRevocationPoller(feedURL, clientID, clientSecret string, client *nethttp.Client, every time.Duration, log *slog.Logger) (*RevocationPoller, error) {
+// less). The set is stale (Err, Readyz) before the first good poll and
+// whenever the last one is more than maxStale ago (when zero or less:
+// DefaultRevocationMaxStaleness, or three intervals if that is longer; an
+// error when shorter than one interval). now is the clock (nil: time.Now).
+// log (nil: discarded)
+// hears when polls start failing, when the set goes stale and when polls
+// recover; the secret is never logged.
+func NewRevocationPoller(feedURL, clientID, clientSecret string, client *nethttp.Client, every, maxStale time.Duration, now func() time.Time, log *slog.Logger) (*RevocationPoller, error) {
 	u, err := url.Parse(feedURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("revocation feed url %q: want an absolute http or https URL", feedURL)
@@ -87,12 +102,22 @@ func NewRevocationPoller(feedURL, clientID, clientSecret string, client *nethttp
 	if every <= 0 {
 		every = DefaultRevocationPoll
 	}
+	if maxStale <= 0 {
+		maxStale = max(DefaultRevocationMaxStaleness, 3*every)
+	}
+	if maxStale < every {
+		return nil, fmt.Errorf("revocation feed: maximum staleness %s is shorter than the poll interval %s", maxStale, every)
+	}
+	if now == nil {
+		now = time.Now
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &RevocationPoller{
 		feedURL: u, clientID: clientID, secret: secret(clientSecret), client: client,
-		every: every, log: log, now: time.Now, revoked: make(map[string]time.Time),
+		every: every, now: now, revoked: make(map[string]time.Time),
+		fresh: usecase.NewFreshness("revocation feed poll", maxStale, now, log),
 	}, nil
 }
 
@@ -113,32 +138,42 @@ func (p *RevocationPoller) Size() int {
 
 // LastSync returns when a poll last succeeded (zero before the first).
 // Revocations are as old as this, plus the feed's own lag.
-func (p *RevocationPoller) LastSync() time.Time {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.lastSync
+func (p *RevocationPoller) LastSync() time.Time { return p.fresh.Last() }
+
+// Err returns nil while the revoked set is fresh, and an error wrapping
+// domain.ErrUnavailable before the first good poll or once none has
+// succeeded for the maximum staleness. Tokens are still checked against
+// what the set holds; Err is for the service's readiness, so that a load
+// balancer drains it (see Readyz).
+func (p *RevocationPoller) Err() error { return p.fresh.Err() }
+
+// Readyz is a readiness handler for the service that uses the guard:
+// 200 {"status":"ready"} while the revoked set is fresh, else 503 with
+// Gatehouse's error body, as Gatehouse's own GET /readyz answers. A service
+// with more to check can call Err itself.
+func (p *RevocationPoller) Readyz(c echo.Context) error {
+	if p.Err() != nil {
+		return writeStale(c)
+	}
+	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ready"})
 }
 
 // Run polls at once and then every interval until ctx ends. Failures are
-// logged when they start and when they stop; meanwhile the set keeps what
-// it had.
+// logged when they start, once when the set goes stale, and when polls
+// recover; meanwhile the set keeps what it had. A poll may take at most
+// the maximum staleness.
 func (p *RevocationPoller) Run(ctx context.Context) {
 	tick := time.NewTicker(p.every)
 	defer tick.Stop()
-	failing := false
 	for {
-		err := p.Poll(ctx)
+		pollCtx, cancel := context.WithTimeout(ctx, p.fresh.MaxAge())
+		err := p.Poll(pollCtx)
+		cancel()
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return
-		case err != nil && !failing:
-			failing = true
-			p.log.WarnContext(ctx, "revocation feed poll failed; revoked tokens are accepted until it recovers", "err", err)
 		case err != nil:
-			p.log.DebugContext(ctx, "revocation feed poll failed", "err", err)
-		case failing:
-			failing = false
-			p.log.InfoContext(ctx, "revocation feed poll recovered")
+			p.fresh.Failed(ctx, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -153,6 +188,7 @@ func (p *RevocationPoller) Run(ctx context.Context) {
 func (p *RevocationPoller) Poll(ctx context.Context) error {
 	p.pollMu.Lock()
 	defer p.pollMu.Unlock()
+	start := p.now() // the set is as fresh as the first read
 	since := max(p.cursor-pollOverlap, 0)
 	for range pollMaxPages {
 		page, err := p.fetch(ctx, since)
@@ -179,13 +215,13 @@ func (p *RevocationPoller) Poll(ctx context.Context) error {
 	}
 	now := p.now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for id, exp := range p.revoked {
 		if !now.Before(exp) {
 			delete(p.revoked, id)
 		}
 	}
-	p.lastSync = now
+	p.mu.Unlock()
+	p.fresh.Refreshed(ctx, start)
 	return nil
 }
 

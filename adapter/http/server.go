@@ -29,6 +29,7 @@ type Deps struct {
 	Users      UserAdmin
 	Keys       KeyService
 	Feed       RevocationFeed
+	Revoked    RevocationHealth
 	JWKS       JWKSSource
 	Store      Pinger
 }

@@ -53,7 +53,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	const iss, aud = "http://127.0.0.1", "gatehouse"
 	hasher := password.New(cheap, 0, 0)
 	issuer := token.NewIssuer(ring, iss, aud)
-	revoked := usecase.NewRevocationList(st, now, log)
+	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked)
 	clients := usecase.NewClients(st, issuer, policy, now)
 	h := httpadapter.New(httpadapter.Deps{

@@ -153,7 +153,7 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	issuer := token.NewIssuer(a.ring, cfg.Issuer, cfg.Audience)
 	a.verifier = token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
 
-	a.revoked = usecase.NewRevocationList(st, now, log)
+	a.revoked = usecase.NewRevocationList(st, now, log, cfg.RevocationMaxStale)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	throttle := usecase.DefaultThrottlePolicy()
@@ -234,6 +234,7 @@ func (a *app) httpDeps() httpadapter.Deps {
 		Users:      a.users,
 		Keys:       a.keys,
 		Feed:       a.revoked,
+		Revoked:    a.revoked,
 		JWKS:       a.ring,
 		Store:      a.store,
 	}

@@ -71,6 +71,9 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	if prepare != nil {
 		prepare(a)
 	}
+	if err := a.revoked.Sync(context.Background()); err != nil { // as serve does
+		t.Fatalf("initial revocation sync: %v", err)
+	}
 	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,

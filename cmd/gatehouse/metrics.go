@@ -20,6 +20,7 @@ func instrument(a *app, deps *httpadapter.Deps, opts *httpadapter.Options) *metr
 		HashQueueDepth:     a.hasher.QueueDepth,
 		RevokedSessions:    a.revoked.Size,
 		LastRevocationSync: a.revoked.LastSync,
+		RevocationStale:    a.revoked.Stale,
 		VerifyCacheLen:     a.verifier.CacheLen,
 	})
 	a.login.Observe(m)

@@ -18,9 +18,9 @@ import (
 
 // newMetricsEnv is newTestEnv with metrics wired exactly as serve wires them.
 // It does not close the store on its own: the test may close it early.
-func newMetricsEnv(t *testing.T) *testEnv {
+func newMetricsEnv(t *testing.T, overrides map[string]string) *testEnv {
 	t.Helper()
-	cfg := testConfig(t, nil)
+	cfg := testConfig(t, overrides)
 	logs := &syncBuffer{}
 	a, err := buildWith(context.Background(), cfg, logs, testParams)
 	if err != nil {
@@ -52,7 +52,7 @@ func sample(body, series string) (float64, bool) {
 
 func TestMetricsEndToEnd(t *testing.T) {
 	t.Parallel()
-	e := newMetricsEnv(t)
+	e := newMetricsEnv(t, nil)
 	ctx := context.Background()
 	var secrets []string // nothing in here may show up in a scrape
 

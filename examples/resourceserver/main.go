@@ -7,6 +7,9 @@
 //	  go run ./examples/resourceserver --gatehouse http://localhost:8080 --addr :9090
 //
 // GET /hello accepts any valid token; GET /reports needs scope reports:read.
+// GET /readyz answers 503 while the revoked set is stale (no good poll of
+// the feed for --revocation-max-staleness), so a load balancer drains the
+// service instead of letting it accept tokens Gatehouse has revoked.
 package main
 
 import (
@@ -41,6 +44,7 @@ type config struct {
 	ClientID     string        // machine client allowed to read the revocation feed
 	ClientSecret string        // its secret: from the environment only
 	Poll         time.Duration // revocation feed poll interval
+	MaxStale     time.Duration // not ready after this long without a good poll
 	MinRefresh   time.Duration // shortest interval between unknown-kid JWKS fetches
 	Leeway       time.Duration // clock skew tolerated
 	HTTPClient   *http.Client  // for JWKS and feed requests (nil: defaults)
@@ -61,6 +65,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&algs, "algs", token.AlgEdDSA, "comma-separated accepted algorithms (EdDSA, ES256, RS256)")
 	fs.StringVar(&cfg.ClientID, "client-id", getenv("GATEHOUSE_CLIENT_ID"), "client id for the revocation feed (env GATEHOUSE_CLIENT_ID)")
 	fs.DurationVar(&cfg.Poll, "poll", httpadapter.DefaultRevocationPoll, "revocation feed poll interval")
+	fs.DurationVar(&cfg.MaxStale, "revocation-max-staleness", httpadapter.DefaultRevocationMaxStaleness, "not ready (GET /readyz 503) after this long without a good poll")
 	fs.DurationVar(&cfg.MinRefresh, "jwks-min-refresh", token.DefaultMinRefresh, "shortest interval between JWKS fetches for unknown kids")
 	fs.DurationVar(&cfg.Leeway, "leeway", 30*time.Second, "clock skew tolerated")
 	if err := fs.Parse(args); err != nil {
@@ -98,7 +103,7 @@ func newServer(cfg config, log *slog.Logger) (*service, error) {
 		return nil, err
 	}
 	poller, err := httpadapter.NewRevocationPoller(cfg.Gatehouse+"/oauth/revocations",
-		cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient, cfg.Poll, log)
+		cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient, cfg.Poll, cfg.MaxStale, cfg.Now, log)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +112,7 @@ func newServer(cfg config, log *slog.Logger) (*service, error) {
 	guard := httpadapter.Guard(httpadapter.GuardConfig{Verifier: verifier, Revocations: poller, Log: log})
 	e.GET("/hello", hello, guard)
 	e.GET("/reports", reports, guard, httpadapter.RequireScope("reports:read"))
+	e.GET("/readyz", poller.Readyz)
 	return &service{echo: e, keys: keys, poller: poller, log: log}, nil
 }
 

@@ -75,7 +75,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	}
 	hasher := password.New(cheapHash, 2, 64)
 	issuer := token.NewIssuer(ring, ghIssuer, ghAudience)
-	revoked := usecase.NewRevocationList(st, now, log)
+	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked)
 	revoke := usecase.NewRevoke(st, verify, revoked, policy, now)
 	gh := &gatehouse{

@@ -27,6 +27,7 @@ type Config struct {
 	RefreshTTL           time.Duration
 	RefreshReuseInterval time.Duration
 	RevocationSync       time.Duration
+	RevocationMaxStale   time.Duration
 	Leeway               time.Duration
 	Signup               bool
 	PasswordMinLength    int
@@ -68,6 +69,7 @@ func settings() []setting {
 		{"refresh-ttl", "GATEHOUSE_REFRESH_TTL", "720h", "absolute session lifetime"},
 		{"refresh-reuse-interval", "GATEHOUSE_REFRESH_REUSE_INTERVAL", "10s", "grace period for racing refreshes"},
 		{"revocation-sync", "GATEHOUSE_REVOCATION_SYNC", "2s", "how often replicas pull revocations and keys"},
+		{"revocation-max-staleness", "GATEHOUSE_REVOCATION_MAX_STALENESS", "30s", "how long the revoked set may go unrefreshed before /readyz answers 503"},
 		{"leeway", "GATEHOUSE_LEEWAY", "30s", "clock skew tolerated when verifying"},
 		{"signup", "GATEHOUSE_SIGNUP", "true", "allow self-service POST /users"},
 		{"password-min-length", "GATEHOUSE_PASSWORD_MIN_LENGTH", "8", "minimum password length"},
@@ -142,6 +144,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c.RefreshTTL = dur("refresh-ttl")
 	c.RefreshReuseInterval = dur("refresh-reuse-interval")
 	c.RevocationSync = dur("revocation-sync")
+	c.RevocationMaxStale = dur("revocation-max-staleness")
 	c.Leeway = dur("leeway")
 	c.Signup = boolean("signup")
 	c.PasswordMinLength = num("password-min-length")
@@ -252,6 +255,8 @@ func (c Config) Validate() error {
 		return errors.New("--refresh-ttl: must not be shorter than --access-ttl")
 	case c.RevocationSync < 100*time.Millisecond:
 		return errors.New("--revocation-sync: must be at least 100ms")
+	case c.RevocationMaxStale <= 0 || c.RevocationMaxStale < c.RevocationSync:
+		return errors.New("--revocation-max-staleness: must be positive and at least --revocation-sync")
 	case c.PasswordMinLength < 1 || c.PasswordMinLength > 1024:
 		return errors.New("--password-min-length: must be between 1 and 1024")
 	case c.LoginPairFailures < 1 || c.LoginUserFailures < 1 || c.LoginIPFailures < 1:

@@ -46,6 +46,10 @@ type Sources struct {
 	// LastRevocationSync is when the revoked set was last refreshed from
 	// the store (usecase.RevocationList.LastSync).
 	LastRevocationSync func() time.Time
+	// RevocationStale reports whether the revoked set has gone without a
+	// successful refresh for longer than the maximum staleness, so that
+	// /readyz answers 503 (usecase.RevocationList.Stale).
+	RevocationStale func() bool
 	// VerifyCacheLen is the number of verified tokens cached
 	// (token.Verifier.CacheLen).
 	VerifyCacheLen func() int
@@ -165,6 +169,16 @@ func (m *Metrics) registerGauges(src Sources) {
 					return math.Inf(1)
 				}
 				return now().Sub(last).Seconds()
+			})
+	}
+	if f := src.RevocationStale; f != nil {
+		gauge("revocation_stale", "1 while the revoked set has not been refreshed for longer than the maximum staleness "+
+			"(GATEHOUSE_REVOCATION_MAX_STALENESS) and /readyz answers 503, else 0; revocation_sync_lag_seconds says by how much.",
+			func() float64 {
+				if f() {
+					return 1
+				}
+				return 0
 			})
 	}
 	if f := src.VerifyCacheLen; f != nil {

@@ -1,0 +1,198 @@
+package http_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// stepClock is a clock that moves only when told to.
+type stepClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *stepClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *stepClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// setStatus makes the fake feed answer every request with status (0: serve
+// the feed).
+func (f *fakeFeed) setStatus(status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status = status
+}
+
+func (f *fakeFeed) refusedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refused
+}
+
+// readyzApp serves the poller's Readyz at /readyz, on Echo's default error
+// handler, as a resource server would.
+func readyzApp(t *testing.T, p *httpadapter.RevocationPoller) string {
+	t.Helper()
+	e := echo.New()
+	e.GET("/readyz", p.Readyz)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/readyz"
+}
+
+// TestRevocationPollerStaleness drives Poll with a fixed clock against a feed
+// that starts answering 500: ready while the last good poll is at most the
+// maximum staleness old, not ready after, ready again after a good poll.
+// Readyz answers accordingly.
+func TestRevocationPollerStaleness(t *testing.T) {
+	t.Parallel()
+	const maxStale = 10 * time.Second
+	ctx := context.Background()
+	feed, url := newFakeFeed(t)
+	clk := &stepClock{t: time.Now()}
+	p, err := httpadapter.NewRevocationPoller(url, feedClient, feedSecret, nil, time.Second, maxStale, clk.now, nil)
+	if err != nil {
+		t.Fatalf("NewRevocationPoller() error = %v", err)
+	}
+	readyz := readyzApp(t, p)
+	const (
+		readyBody = `{"status":"ready"}` + "\n"
+		staleBody = `{"error":"unavailable","message":"Revocation data is stale"}` + "\n"
+	)
+	ready := func(step string, want bool) {
+		t.Helper()
+		err := p.Err()
+		if (err == nil) != want || (err != nil && !errors.Is(err, domain.ErrUnavailable)) {
+			t.Fatalf("%s: Err() = %v; want ready %v (and domain.ErrUnavailable when not)", step, err, want)
+		}
+		r := guardDo(t, readyz, http.MethodGet, "")
+		wantStatus, wantBody := http.StatusOK, readyBody
+		if !want {
+			wantStatus, wantBody = http.StatusServiceUnavailable, staleBody
+		}
+		if r.status != wantStatus || r.body != wantBody {
+			t.Fatalf("%s: GET /readyz = %d %q; want %d %q", step, r.status, r.body, wantStatus, wantBody)
+		}
+	}
+
+	ready("before the first poll", false)
+	if err := p.Poll(ctx); err != nil {
+		t.Fatalf("Poll() error = %v", err)
+	}
+	ready("after a good poll", true)
+
+	feed.setStatus(http.StatusInternalServerError)
+	for _, step := range []time.Duration{time.Second, 4 * time.Second, 5 * time.Second} {
+		clk.advance(step)
+		if err := p.Poll(ctx); err == nil {
+			t.Fatal("Poll() against a feed answering 500 = nil; want an error")
+		}
+		ready("failing, within the maximum staleness", true)
+	}
+	clk.advance(time.Nanosecond)
+	ready("failing, just past the maximum staleness", false)
+
+	feed.setStatus(0)
+	if err := p.Poll(ctx); err != nil {
+		t.Fatalf("Poll() after the outage error = %v", err)
+	}
+	ready("after the feed recovered", true)
+}
+
+// TestRevocationPollerRunGoesStale runs the poller against a feed that
+// starts answering 500: it becomes not ready within a generous bound,
+// logs the staleness once, and is ready again once the feed recovers.
+func TestRevocationPollerRunGoesStale(t *testing.T) {
+	t.Parallel()
+	feed, url := newFakeFeed(t)
+	logs := &guardLog{}
+	p, err := httpadapter.NewRevocationPoller(url, feedClient, feedSecret, nil,
+		50*time.Millisecond, 200*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("NewRevocationPoller() error = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the first poll succeeded", func() bool { return p.Err() == nil })
+	feed.setStatus(http.StatusInternalServerError)
+	waitFor(t, "the poller is not ready", func() bool { return p.Err() != nil })
+	seen := feed.refusedCount()
+	waitFor(t, "three more polls failed", func() bool { return feed.refusedCount() >= seen+3 })
+	feed.setStatus(0)
+	waitFor(t, "the poller is ready again", func() bool { return p.Err() == nil })
+	waitFor(t, "the recovery is logged", func() bool { return strings.Contains(logs.String(), "recovered") })
+
+	// The warning is at most once: none when the first failure is already
+	// past the maximum staleness (a slow machine).
+	out := logs.String()
+	for _, want := range []string{`"level":"ERROR"`, "revoked set is stale", `"level":"INFO","msg":"revocation feed poll recovered"`} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("log has %q %d times; want once. Log:\n%s", want, n, out)
+		}
+	}
+	if n := strings.Count(out, `"level":"WARN"`); n > 1 {
+		t.Errorf("log has %d warnings; want at most one. Log:\n%s", n, out)
+	}
+	if strings.Contains(out, feedSecret) {
+		t.Errorf("log contains the client secret: %s", out)
+	}
+}
+
+func TestNewRevocationPollerRefusesStalenessBelowInterval(t *testing.T) {
+	t.Parallel()
+	const url = "https://gatehouse.test/oauth/revocations"
+	if _, err := httpadapter.NewRevocationPoller(url, "id", "secret", nil, 5*time.Second, time.Second, nil, nil); err == nil {
+		t.Error("NewRevocationPoller(every 5s, max staleness 1s) error = nil; want an error")
+	}
+	if _, err := httpadapter.NewRevocationPoller(url, "id", "secret", nil, 5*time.Second, 5*time.Second, nil, nil); err != nil {
+		t.Errorf("NewRevocationPoller(every 5s, max staleness 5s) error = %v; want nil", err)
+	}
+}
+
+// TestRevocationPollerRunGivesUpOnAHangingFeed: with an HTTP client that
+// has no timeout, a feed that never answers is given up on after the
+// maximum staleness, so the poller still goes stale and says so.
+func TestRevocationPollerRunGivesUpOnAHangingFeed(t *testing.T) {
+	t.Parallel()
+	feed := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(feed.Close)
+	logs := &guardLog{}
+	p, err := httpadapter.NewRevocationPoller(feed.URL+"/oauth/revocations", feedClient, feedSecret, &http.Client{},
+		20*time.Millisecond, 100*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatalf("NewRevocationPoller() error = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the stale error is logged", func() bool { return strings.Contains(logs.String(), "revoked set is stale") })
+	if p.Err() == nil {
+		t.Error("Err() with a hanging feed = nil; want an error")
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestReadyzFollowsTheFeed puts a switch between the example and a real
+// Gatehouse that makes the revocation feed answer 500: past
+// --revocation-max-staleness the example's /readyz answers 503, tokens are
+// still checked against what the set holds (readiness drains the service;
+// verification does not refuse everything), and /readyz recovers with the
+// feed.
+func TestReadyzFollowsTheFeed(t *testing.T) {
+	t.Parallel()
+	gh := newGatehouse(t)
+	id, secret := gh.client(t, "resource-server")
+	target, err := url.Parse(gh.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feedDown atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if feedDown.Load() && r.URL.Path == "/oauth/revocations" {
+			http.Error(w, "feed down", http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+
+	cfg := gh.rsConfig(id, secret) // polls every 50 ms
+	cfg.Gatehouse = front.URL
+	cfg.MaxStale = 200 * time.Millisecond
+	rs := startRS(t, cfg)
+	gh.user(t, "alice")
+	tok := gh.login(t, "alice")
+
+	const (
+		ready = `{"status":"ready"}`
+		stale = `{"error":"unavailable","message":"Revocation data is stale"}`
+	)
+	waitReadyz := func(what string, status int, body string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r := get(t, rs+"/readyz", "")
+			if r.status == status && r.body == body {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: GET /readyz = %d %s; want %d %s within 10 s", what, r.status, r.body, status, body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	waitReadyz("feed up", http.StatusOK, ready)
+	feedDown.Store(true)
+	waitReadyz("feed answering 500", http.StatusServiceUnavailable, stale)
+	wantReply(t, "GET /hello while stale", get(t, rs+"/hello", "Bearer "+tok), 200, "", "")
+	feedDown.Store(false)
+	waitReadyz("feed back", http.StatusOK, ready)
+}
+
+func TestParseConfigMaxStaleness(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"GATEHOUSE_CLIENT_ID": "c-1", "GATEHOUSE_CLIENT_SECRET": "s-1"}
+	getenv := func(k string) string { return env[k] }
+	cfg, err := parseConfig(nil, getenv)
+	if err != nil || cfg.MaxStale != 30*time.Second {
+		t.Fatalf("parseConfig() = %v, max staleness %v; want 30s by default", err, cfg.MaxStale)
+	}
+	cfg, err = parseConfig([]string{"--revocation-max-staleness", "1m"}, getenv)
+	if err != nil || cfg.MaxStale != time.Minute {
+		t.Fatalf("parseConfig(--revocation-max-staleness 1m) = %v, %v; want 1m", err, cfg.MaxStale)
+	}
+	cfg.Poll = 2 * time.Minute
+	if _, err := newServer(cfg, nil); err == nil {
+		t.Fatal("newServer(max staleness below the poll interval) error = nil; want an error")
+	}
+}
