@@ -46,16 +46,22 @@ func (h *countingHasher) Verify(ctx context.Context, stored, pw string) (bool, b
 // same hasher, store and throttle, but counting every password check.
 func countLoginHashes(a *app) *countingHasher {
 	c := &countingHasher{PasswordHasher: a.hasher}
-	policy := usecase.TokenPolicy{
+	a.login = usecase.NewLogin(a.store, a.store, c, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log)
+	return c
+}
+
+// newIssuer is the token issuer buildWith gives a's use cases.
+func newIssuer(a *app) *token.Issuer { return token.NewIssuer(a.ring, a.cfg.Issuer, a.cfg.Audience) }
+
+// policyOf is the token policy buildWith derives from a's configuration.
+func policyOf(a *app) usecase.TokenPolicy {
+	return usecase.TokenPolicy{
 		AccessTTL:     a.cfg.AccessTTL,
 		RefreshTTL:    a.cfg.RefreshTTL,
 		ReuseInterval: a.cfg.RefreshReuseInterval,
 		Leeway:        a.cfg.Leeway,
 		UserScopes:    a.cfg.UserScopes,
 	}
-	issuer := token.NewIssuer(a.ring, a.cfg.Issuer, a.cfg.Audience)
-	a.login = usecase.NewLogin(a.store, a.store, c, issuer, a.throttle, policy, time.Now, a.log)
-	return c
 }
 
 // newThrottleEnv is a security env whose login hashes are counted.
