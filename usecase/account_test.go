@@ -108,3 +108,31 @@ func TestChangePassword(t *testing.T) {
 	wantErr(t, "Login(old password)", err, domain.ErrInvalidCredentials)
 	e.signIn("alice", "a brand new password")
 }
+
+func TestAuthorizeReadsTheStoredRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("root", "root's password", domain.RoleAdmin)
+	c := e.claims(e.signIn("root", "root's password").AccessToken)
+	wantErr(t, "Authorize(admin)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), nil)
+	wantErr(t, "Authorize(ops)", e.account.Authorize(e.ctx, c, "ops"), domain.ErrForbidden)
+
+	// Demoted in the store without touching the session (another replica's
+	// change not yet heard of): the role claim alone is not enough.
+	none := []string{}
+	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &none, At: e.clock.now()}); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "Authorize(demoted)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrForbidden)
+
+	// A role in the store but not in the token is not enough either.
+	admin := []string{domain.RoleAdmin}
+	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &admin, At: e.clock.now()}); err != nil {
+		t.Fatal(err)
+	}
+	noRole := *c
+	noRole.Roles = nil
+	wantErr(t, "Authorize(no role claim)", e.account.Authorize(e.ctx, &noRole, domain.RoleAdmin), domain.ErrForbidden)
+	e.disable(u)
+	wantErr(t, "Authorize(disabled)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrTokenRevoked)
+}
