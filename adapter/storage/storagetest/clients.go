@@ -15,6 +15,7 @@ func testClients(t *testing.T, newStores factory) {
 		s := newStores(t)
 		c2 := &domain.Client{ID: "c0002", Name: "billing", SecretHash: hash("secret-2"), Scopes: []string{"read", "write"}, CreatedAt: elsewhere(at(time.Hour))}
 		c1 := &domain.Client{ID: "c0001", Name: "reports", SecretHash: hash("secret-1"), CreatedAt: at(2 * time.Hour)}
+		covers(t, c2)
 		for _, c := range []*domain.Client{c2, c1} {
 			testkit.WantErr(t, fmt.Sprintf("CreateClient(%q)", c.ID), s.CreateClient(ctx(t), c), nil)
 		}

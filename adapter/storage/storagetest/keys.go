@@ -31,6 +31,7 @@ func testKeys(t *testing.T, newStores factory) {
 		k2 := domain.SigningKey{ID: "k2", Algorithm: "ES256", Private: []byte("private-2"), CreatedAt: elsewhere(at(2 * time.Hour))}
 		testkit.WantErr(t, "RotateKey(k2)", s.RotateKey(ctx(t), &k2), nil)
 		k1.RetiredAt = k2.CreatedAt
+		covers(t, &k1)
 		mustKeys(t, s, k2, k1)
 
 		k3 := domain.SigningKey{ID: "k3", Algorithm: "EdDSA", Private: []byte("private-3"), CreatedAt: at(3 * time.Hour)}

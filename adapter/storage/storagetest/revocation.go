@@ -92,6 +92,7 @@ func testRevocation(t *testing.T, newStores factory) {
 			{SessionID: "s0003", UserID: "u0001", At: at(2 * time.Hour), Expires: exp},
 			{SessionID: "s0002", UserID: "u0001", At: at(3 * time.Hour), Expires: exp},
 		}
+		covers(t, &want[0], "Seq")
 		if d := mismatch(feed, want, storeAssignedSeq()); d != "" {
 			t.Errorf("RevocationsSince (-want +got):\n%s", d)
 		}

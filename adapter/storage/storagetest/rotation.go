@@ -21,6 +21,7 @@ func testRotation(t *testing.T, newStores factory) {
 		rot := domain.Rotation{SessionID: "s0001", FromGeneration: 0, NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed-1"), At: elsewhere(at(time.Hour))}
 		testkit.WantErr(t, "RotateRefreshToken(0->1)", s.RotateRefreshToken(ctx(t), rot), nil)
 		want.Generation, want.RotatedAt, want.SealedSuccessor = 1, at(time.Hour), []byte("sealed-1")
+		covers(t, want, "RevokedAt") // round-tripped by the refresh grant tests
 		got, err := s.SessionByID(ctx(t), "s0001")
 		testkit.WantErr(t, "SessionByID", err, nil)
 		if d := mismatch(got, want); d != "" {
@@ -28,7 +29,9 @@ func testRotation(t *testing.T, newStores factory) {
 		}
 		tok, err := s.RefreshTokenByHash(ctx(t), hash("s0001/1"))
 		testkit.WantErr(t, "RefreshTokenByHash(new)", err, nil)
-		if d := mismatch(tok, &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}); d != "" {
+		wantTok := &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}
+		covers(t, wantTok)
+		if d := mismatch(tok, wantTok); d != "" {
 			t.Errorf("new token (-want +got):\n%s", d)
 		}
 		old, err := s.RefreshTokenByHash(ctx(t), hash("s0001/0"))

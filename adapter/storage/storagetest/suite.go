@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -75,6 +77,21 @@ func hash(name string) []byte {
 	return h[:]
 }
 
+// covers fails t when the struct v points to leaves an exported field at its
+// zero value, other than those named in zeroOK. Round-trip tests call it on
+// their fixtures, so a field added to a domain type must be given a value
+// there, and mismatch then fails every store that does not keep it.
+func covers(t *testing.T, v any, zeroOK ...string) {
+	t.Helper()
+	rv := reflect.Indirect(reflect.ValueOf(v))
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		if f.IsExported() && rv.Field(i).IsZero() && !slices.Contains(zeroOK, f.Name) {
+			t.Errorf("fixture %s leaves %s zero: give it a value so every store must round-trip it", rv.Type(), f.Name)
+		}
+	}
+}
+
 // ctx returns the test's context.
 func ctx(t *testing.T) context.Context { return t.Context() }
 
@@ -121,6 +138,9 @@ func mustCreateSession(t *testing.T, s Stores, userID, id string) *domain.Sessio
 //     stays zero;
 //   - a nil slice equals an empty one: SQL cannot tell them apart and no
 //     caller may rely on the difference.
+//
+// A field only takes part if some fixture sets it: round-trip tests pass
+// their fixtures to covers, which insists on that.
 //
 // extra adds a rule for one comparison, such as ignoring a store-assigned
 // field that is checked on its own.

@@ -23,6 +23,7 @@ func testUsers(t *testing.T, newStores factory) {
 			CreatedAt:    elsewhere(at(0)),
 			UpdatedAt:    at(time.Second),
 		}
+		covers(t, want, "Disabled") // round-tripped by "a change writes only its own fields"
 		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), want), nil)
 		got, err := s.UserByID(ctx(t), want.ID)
 		testkit.WantErr(t, "UserByID", err, nil)
