@@ -150,7 +150,7 @@ func TestDependencyRule(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.Imports {
-			dp := pkgs[imp]
+			dp := listed(pkgs, imp)
 			if _, ours := relative(imp); ours || dp.Standard {
 				continue
 			}
@@ -173,7 +173,7 @@ func goList(t *testing.T) map[string]*goPackage {
 	if err != nil {
 		t.Fatalf("go list -deps -json ./...: %v\n%s", err, stderr.String())
 	}
-	pkgs := map[string]*goPackage{"C": {ImportPath: "C"}} // cgo: not a standard package, so it needs a line
+	pkgs := map[string]*goPackage{}
 	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
 		var p goPackage
 		err := dec.Decode(&p)
@@ -186,6 +186,15 @@ func goList(t *testing.T) map[string]*goPackage {
 		pkgs[p.ImportPath] = &p
 	}
 	return pkgs
+}
+
+// listed returns the package go list reported for an import path. "C"
+// (cgo) is not among them, nor standard: it needs a line like a module.
+func listed(pkgs map[string]*goPackage, path string) *goPackage {
+	if p, ok := pkgs[path]; ok {
+		return p
+	}
+	return &goPackage{ImportPath: path}
 }
 
 // relative returns path below the module, and whether path is ours.
@@ -285,7 +294,7 @@ func suggest(rel string, p *goPackage, pkgs map[string]*goPackage, byPkg map[str
 	}
 	if !anyModule {
 		for _, imp := range p.Imports {
-			dp := pkgs[imp]
+			dp := listed(pkgs, imp)
 			if _, ours := relative(imp); ours || dp.Standard {
 				continue
 			}
