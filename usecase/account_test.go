@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestMe(t *testing.T) {
@@ -29,9 +30,9 @@ func TestMe(t *testing.T) {
 		}, domain.ErrTokenRevoked},
 		{"client token", func(e *env, _ *domain.User) *domain.Claims {
 			c, secret, err := e.clients.Create(e.ctx, "svc", []string{"read"})
-			wantErr(e.t, "Clients.Create", err, nil)
+			testkit.WantErr(e.t, "Clients.Create", err, nil)
 			p, err := e.clients.Grant(e.ctx, c.ID, secret, nil)
-			wantErr(e.t, "Grant", err, nil)
+			testkit.WantErr(e.t, "Grant", err, nil)
 			return e.claims(p.AccessToken)
 		}, domain.ErrForbidden},
 	}
@@ -41,7 +42,7 @@ func TestMe(t *testing.T) {
 			e := newEnv(t)
 			u := e.addUser("alice", "alice's password", "admin")
 			got, err := e.account.Me(e.ctx, tt.claims(e, u))
-			wantErr(t, "Me("+tt.name+")", err, tt.want)
+			testkit.WantErr(t, "Me("+tt.name+")", err, tt.want)
 			if tt.want == nil && (got.ID != u.ID || got.Username != "alice" || !got.HasRole("admin")) {
 				t.Errorf("Me = %+v; want alice with role admin", got)
 			}
@@ -87,9 +88,9 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("refused ChangePassword revoked %d sessions; want 0", e.revoked.Size())
 	}
 
-	wantErr(t, "ChangePassword", e.account.ChangePassword(e.ctx, c, "alice's password", "a brand new password", "192.0.2.1"), nil)
+	testkit.WantErr(t, "ChangePassword", e.account.ChangePassword(e.ctx, c, "alice's password", "a brand new password", "192.0.2.1"), nil)
 	got, err := e.store.UserByID(e.ctx, u.ID)
-	wantErr(t, "UserByID", err, nil)
+	testkit.WantErr(t, "UserByID", err, nil)
 	if got.PasswordHash != "h:a brand new password" {
 		t.Errorf("PasswordHash after ChangePassword = %q; want %q", got.PasswordHash, "h:a brand new password")
 	}
@@ -105,7 +106,7 @@ func TestChangePassword(t *testing.T) {
 	}
 
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
-	wantErr(t, "Login(old password)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Login(old password)", err, domain.ErrInvalidCredentials)
 	e.signIn("alice", "a brand new password")
 }
 
@@ -114,25 +115,25 @@ func TestAuthorizeReadsTheStoredRoles(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser("root", "root's password", domain.RoleAdmin)
 	c := e.claims(e.signIn("root", "root's password").AccessToken)
-	wantErr(t, "Authorize(admin)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), nil)
-	wantErr(t, "Authorize(ops)", e.account.Authorize(e.ctx, c, "ops"), domain.ErrForbidden)
+	testkit.WantErr(t, "Authorize(admin)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), nil)
+	testkit.WantErr(t, "Authorize(ops)", e.account.Authorize(e.ctx, c, "ops"), domain.ErrForbidden)
 
 	// Demoted in the store without touching the session (another replica's
 	// change not yet heard of): the role claim alone is not enough.
 	none := []string{}
-	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &none, At: e.clock.now()}); err != nil {
+	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &none, At: e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "Authorize(demoted)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrForbidden)
+	testkit.WantErr(t, "Authorize(demoted)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrForbidden)
 
 	// A role in the store but not in the token is not enough either.
 	admin := []string{domain.RoleAdmin}
-	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &admin, At: e.clock.now()}); err != nil {
+	if _, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &admin, At: e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	noRole := *c
 	noRole.Roles = nil
-	wantErr(t, "Authorize(no role claim)", e.account.Authorize(e.ctx, &noRole, domain.RoleAdmin), domain.ErrForbidden)
+	testkit.WantErr(t, "Authorize(no role claim)", e.account.Authorize(e.ctx, &noRole, domain.RoleAdmin), domain.ErrForbidden)
 	e.disable(u)
-	wantErr(t, "Authorize(disabled)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrTokenRevoked)
+	testkit.WantErr(t, "Authorize(disabled)", e.account.Authorize(e.ctx, c, domain.RoleAdmin), domain.ErrTokenRevoked)
 }

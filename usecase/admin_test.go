@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestUsersList(t *testing.T) {
@@ -16,13 +17,13 @@ func TestUsersList(t *testing.T) {
 	var want []string
 	for i := range 7 {
 		want = append(want, e.addUser(fmt.Sprintf("user%d", i), "a fine password").ID)
-		e.clock.advance(time.Millisecond) // ids are time-ordered
+		e.clock.Advance(time.Millisecond) // ids are time-ordered
 	}
 	var got []string
 	cursor, pages := "", 0
 	for {
 		page, next, err := e.users.List(e.ctx, cursor, 3)
-		wantErr(t, fmt.Sprintf("List(%q, 3)", cursor), err, nil)
+		testkit.WantErr(t, fmt.Sprintf("List(%q, 3)", cursor), err, nil)
 		pages++
 		if len(page) > 3 {
 			t.Fatalf("List(%q, 3) returned %d users; want at most 3", cursor, len(page))
@@ -47,14 +48,14 @@ func TestUsersList(t *testing.T) {
 
 	// A page that ends exactly at the last user has no next cursor.
 	page, next, err := e.users.List(e.ctx, want[0], 6)
-	wantErr(t, "List(after first, 6)", err, nil)
+	testkit.WantErr(t, "List(after first, 6)", err, nil)
 	if len(page) != 6 || next != "" {
 		t.Errorf("List(after first, 6) = %d users, next %q; want 6, \"\"", len(page), next)
 	}
 	// Out-of-range limits fall back to the default page.
 	for _, limit := range []int{0, -1, 501} {
 		page, next, err := e.users.List(e.ctx, "", limit)
-		wantErr(t, fmt.Sprintf("List(%d)", limit), err, nil)
+		testkit.WantErr(t, fmt.Sprintf("List(%d)", limit), err, nil)
 		if len(page) != 7 || next != "" {
 			t.Errorf("List(\"\", %d) = %d users, next %q; want all 7", limit, len(page), next)
 		}
@@ -78,7 +79,7 @@ func TestUsersGet(t *testing.T) {
 		{"no-such-id", false, domain.ErrNotFound},
 	} {
 		got, err := e.users.Get(e.ctx, tt.ref, tt.byName)
-		wantErr(t, fmt.Sprintf("Get(%q, %v)", tt.ref, tt.byName), err, tt.want)
+		testkit.WantErr(t, fmt.Sprintf("Get(%q, %v)", tt.ref, tt.byName), err, tt.want)
 		if tt.want == nil && got.ID != u.ID {
 			t.Errorf("Get(%q, %v) = %s; want %s", tt.ref, tt.byName, got.ID, u.ID)
 		}
@@ -97,7 +98,7 @@ func TestUsersUpdate(t *testing.T) {
 	// token keeps the old roles.
 	roles := []string{"admin", "billing:read"}
 	got, err := e.users.Update(e.ctx, u.ID, UserPatch{Roles: &roles})
-	wantErr(t, "Update(roles)", err, nil)
+	testkit.WantErr(t, "Update(roles)", err, nil)
 	if !slices.Equal(got.Roles, roles) || got.Disabled || got.Stamp != u.Stamp+1 {
 		t.Errorf("Update(roles) = %+v; want roles %q, enabled, stamp %d", got, roles, u.Stamp+1)
 	}
@@ -121,25 +122,25 @@ func TestUsersUpdate(t *testing.T) {
 		t.Errorf("stored user after refused Update = %+v; want unchanged", stored)
 	}
 	_, err = e.users.Update(e.ctx, "no-such-id", UserPatch{Disabled: &yes})
-	wantErr(t, "Update(unknown)", err, domain.ErrNotFound)
+	testkit.WantErr(t, "Update(unknown)", err, domain.ErrNotFound)
 
 	// Disabling revokes every session.
 	got, err = e.users.Update(e.ctx, u.ID, UserPatch{Disabled: &yes})
-	wantErr(t, "Update(disable)", err, nil)
+	testkit.WantErr(t, "Update(disable)", err, nil)
 	if !got.Disabled {
 		t.Errorf("Update(disable).Disabled = false")
 	}
 	e.wantRevoked(s1.SessionID, []string{s1.RefreshToken}, []string{s1.AccessToken})
 	e.wantRevoked(s2.SessionID, []string{s2.RefreshToken}, []string{s2.AccessToken})
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
-	wantErr(t, "Login(disabled)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Login(disabled)", err, domain.ErrInvalidCredentials)
 
 	// Enabling again lets the user log in; old sessions stay dead.
 	_, err = e.users.Update(e.ctx, u.ID, UserPatch{Disabled: &no})
-	wantErr(t, "Update(enable)", err, nil)
+	testkit.WantErr(t, "Update(enable)", err, nil)
 	s3 := e.signIn("alice", "alice's password")
 	_, err = e.refresh.Refresh(e.ctx, s1.RefreshToken)
-	wantErr(t, "Refresh(session from before disable)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(session from before disable)", err, domain.ErrInvalidGrant)
 	e.mustRefresh(s3.RefreshToken)
 }
 
@@ -156,15 +157,15 @@ func TestUsersSetPassword(t *testing.T) {
 	if e.revoked.Revoked(s.SessionID) {
 		t.Errorf("refused SetPassword revoked the session")
 	}
-	wantErr(t, "SetPassword(unknown)", e.users.SetPassword(e.ctx, "no-such-id", "a fine password"), domain.ErrNotFound)
+	testkit.WantErr(t, "SetPassword(unknown)", e.users.SetPassword(e.ctx, "no-such-id", "a fine password"), domain.ErrNotFound)
 
-	wantErr(t, "SetPassword", e.users.SetPassword(e.ctx, u.ID, "a brand new password"), nil)
+	testkit.WantErr(t, "SetPassword", e.users.SetPassword(e.ctx, u.ID, "a brand new password"), nil)
 	if got, _ := e.store.UserByID(e.ctx, u.ID); got.PasswordHash != "h:a brand new password" {
 		t.Errorf("PasswordHash after SetPassword = %q; want %q", got.PasswordHash, "h:a brand new password")
 	}
 	e.wantRevoked(s.SessionID, []string{s.RefreshToken}, []string{s.AccessToken})
 	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
-	wantErr(t, "Login(old password)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Login(old password)", err, domain.ErrInvalidCredentials)
 	e.signIn("alice", "a brand new password")
 }
 
@@ -176,19 +177,19 @@ func TestUsersDelete(t *testing.T) {
 	s := e.signIn("alice", "alice's password")
 	b := e.signIn("bob", "bob's password")
 
-	wantErr(t, "Delete", e.users.Delete(e.ctx, u.ID), nil)
+	testkit.WantErr(t, "Delete", e.users.Delete(e.ctx, u.ID), nil)
 	if _, err := e.store.UserByID(e.ctx, u.ID); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("UserByID after Delete = %v; want ErrNotFound", err)
 	}
 	if !e.revoked.Revoked(s.SessionID) {
 		t.Errorf("Revoked(deleted user's session) = false; want true")
 	}
-	wantErr(t, "Verify(deleted user's token)", errOf(e.verify.Verify(e.ctx, s.AccessToken)), domain.ErrTokenRevoked)
+	testkit.WantErr(t, "Verify(deleted user's token)", errOf(e.verify.Verify(e.ctx, s.AccessToken)), domain.ErrTokenRevoked)
 	_, err := e.refresh.Refresh(e.ctx, s.RefreshToken)
-	wantErr(t, "Refresh(deleted user)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(deleted user)", err, domain.ErrInvalidGrant)
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.9"})
-	wantErr(t, "Login(deleted user)", err, domain.ErrInvalidCredentials)
-	wantErr(t, "Delete(again)", e.users.Delete(e.ctx, u.ID), domain.ErrNotFound)
+	testkit.WantErr(t, "Login(deleted user)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Delete(again)", e.users.Delete(e.ctx, u.ID), domain.ErrNotFound)
 
 	if e.revoked.Revoked(b.SessionID) {
 		t.Errorf("deleting alice revoked bob's session")

@@ -11,18 +11,19 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestClientsCreate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c, secret, err := e.clients.Create(e.ctx, "billing service", []string{"read", "write"})
-	wantErr(t, `Create("billing service")`, err, nil)
+	testkit.WantErr(t, `Create("billing service")`, err, nil)
 	if raw, err := base64.RawURLEncoding.DecodeString(secret); err != nil || len(raw) < 32 {
 		t.Fatalf("client secret decodes to %d bytes (%v); want >= 32 bytes of base64url", len(raw), err)
 	}
 	stored, err := e.store.ClientByID(e.ctx, c.ID)
-	wantErr(t, "ClientByID", err, nil)
+	testkit.WantErr(t, "ClientByID", err, nil)
 	sum := sha256.Sum256([]byte(secret))
 	if !bytes.Equal(stored.SecretHash, sum[:]) {
 		t.Errorf("stored SecretHash = %x; want SHA-256 of the secret %x", stored.SecretHash, sum)
@@ -34,12 +35,12 @@ func TestClientsCreate(t *testing.T) {
 		t.Errorf("stored client = %+v; want name, scopes [read write], a 36-char id", *stored)
 	}
 	c2, secret2, err := e.clients.Create(e.ctx, "billing service", nil)
-	wantErr(t, "Create(same name)", err, nil)
+	testkit.WantErr(t, "Create(same name)", err, nil)
 	if c2.ID == c.ID || secret2 == secret {
 		t.Errorf("two clients share id %s or a secret", c.ID)
 	}
 	list, err := e.clients.List(e.ctx)
-	wantErr(t, "List", err, nil)
+	testkit.WantErr(t, "List", err, nil)
 	if len(list) != 2 {
 		t.Errorf("List = %d clients; want 2", len(list))
 	}
@@ -82,9 +83,9 @@ func TestClientsAuthenticate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c, secret, err := e.clients.Create(e.ctx, "svc", []string{"read"})
-	wantErr(t, "Create", err, nil)
+	testkit.WantErr(t, "Create", err, nil)
 	other, otherSecret, err := e.clients.Create(e.ctx, "other", nil)
-	wantErr(t, "Create", err, nil)
+	testkit.WantErr(t, "Create", err, nil)
 	tests := []struct {
 		name   string
 		id     string
@@ -102,7 +103,7 @@ func TestClientsAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := e.clients.Authenticate(e.ctx, tt.id, tt.secret)
-		wantErr(t, fmt.Sprintf("Authenticate(%s)", tt.name), err, tt.want)
+		testkit.WantErr(t, fmt.Sprintf("Authenticate(%s)", tt.name), err, tt.want)
 		if tt.want == nil && got.ID != tt.id {
 			t.Errorf("Authenticate(%s) = client %s; want %s", tt.name, got.ID, tt.id)
 		}
@@ -110,10 +111,10 @@ func TestClientsAuthenticate(t *testing.T) {
 			t.Errorf("Authenticate(%s) returned a client with %v", tt.name, err)
 		}
 	}
-	wantErr(t, "Delete", e.clients.Delete(e.ctx, c.ID), nil)
+	testkit.WantErr(t, "Delete", e.clients.Delete(e.ctx, c.ID), nil)
 	_, err = e.clients.Authenticate(e.ctx, c.ID, secret)
-	wantErr(t, "Authenticate(deleted)", err, domain.ErrInvalidClient)
-	wantErr(t, "Delete(again)", e.clients.Delete(e.ctx, c.ID), domain.ErrNotFound)
+	testkit.WantErr(t, "Authenticate(deleted)", err, domain.ErrInvalidClient)
+	testkit.WantErr(t, "Delete(again)", e.clients.Delete(e.ctx, c.ID), domain.ErrNotFound)
 }
 
 func TestClientsGrant(t *testing.T) {
@@ -135,9 +136,9 @@ func TestClientsGrant(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			c, secret, err := e.clients.Create(e.ctx, "svc", []string{"read", "write", "admin:read"})
-			wantErr(t, "Create", err, nil)
+			testkit.WantErr(t, "Create", err, nil)
 			p, err := e.clients.Grant(e.ctx, c.ID, secret, tt.scope)
-			wantErr(t, fmt.Sprintf("Grant(%q)", tt.scope), err, tt.want)
+			testkit.WantErr(t, fmt.Sprintf("Grant(%q)", tt.scope), err, tt.want)
 			if tt.want != nil {
 				return
 			}
@@ -147,7 +148,7 @@ func TestClientsGrant(t *testing.T) {
 			claims := e.claims(p.AccessToken)
 			if claims.ClientID != c.ID || claims.Subject != c.ID || claims.SessionID != "" || claims.Username != "" ||
 				!claims.IsClient() || !slices.Equal(claims.Scope, tt.wantScope) ||
-				!claims.ExpiresAt.Equal(e.clock.now().Add(e.policy.AccessTTL)) {
+				!claims.ExpiresAt.Equal(e.clock.Now().Add(e.policy.AccessTTL)) {
 				t.Errorf("client token claims = %+v; want client_id and sub %s, no sid, scope %q", claims, c.ID, tt.wantScope)
 			}
 		})
@@ -158,7 +159,7 @@ func TestClientsGrantBadSecret(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c, _, err := e.clients.Create(e.ctx, "svc", []string{"read"})
-	wantErr(t, "Create", err, nil)
+	testkit.WantErr(t, "Create", err, nil)
 	p, err := e.clients.Grant(e.ctx, c.ID, "wrong", nil)
 	if p != nil || !errors.Is(err, domain.ErrInvalidClient) {
 		t.Errorf("Grant(wrong secret) = %v, %v; want nil, %v", p, err, domain.ErrInvalidClient)

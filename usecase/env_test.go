@@ -2,13 +2,13 @@ package usecase
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // env wires every use case to one memory store, the fakes and a fixed clock,
@@ -16,7 +16,7 @@ import (
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *testkit.Clock
 	store  *memory.Store
 	hasher *fakeHasher
 	tokens *fakeTokens
@@ -66,7 +66,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 // build (re)creates the use cases on top of users.
 func (e *env) build(users domain.UserStore) {
 	log := slog.New(slog.DiscardHandler)
-	now := e.clock.now
+	now := e.clock.Now
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
 	e.verify = NewVerify(e.tokens, e.revoked)
@@ -85,8 +85,8 @@ func (e *env) build(users domain.UserStore) {
 func (e *env) disable(u *domain.User) {
 	e.t.Helper()
 	yes := true
-	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Disabled: &yes, At: e.clock.now()})
-	wantErr(e.t, "ChangeUser(disabled)", err, nil)
+	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Disabled: &yes, At: e.clock.Now()})
+	testkit.WantErr(e.t, "ChangeUser(disabled)", err, nil)
 	u.Disabled = true
 }
 
@@ -94,16 +94,16 @@ func (e *env) disable(u *domain.User) {
 // the test.
 func (e *env) setHash(u *domain.User, hash string) {
 	e.t.Helper()
-	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, At: e.clock.now()})
-	wantErr(e.t, "ChangeUser(hash)", err, nil)
+	_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, At: e.clock.Now()})
+	testkit.WantErr(e.t, "ChangeUser(hash)", err, nil)
 	u.PasswordHash = hash
 }
 
 // deleteUser deletes the user straight in the store, or fails the test.
 func (e *env) deleteUser(id string) {
 	e.t.Helper()
-	_, err := e.store.DeleteUser(e.ctx, id, e.clock.now(), e.clock.now().Add(time.Hour))
-	wantErr(e.t, "DeleteUser", err, nil)
+	_, err := e.store.DeleteUser(e.ctx, id, e.clock.Now(), e.clock.Now().Add(time.Hour))
+	testkit.WantErr(e.t, "DeleteUser", err, nil)
 }
 
 // addUser registers a user or fails the test.
@@ -144,17 +144,6 @@ func (e *env) claims(token string) *domain.Claims {
 		e.t.Fatalf("Verify(%q) = %v; want nil", token, err)
 	}
 	return c
-}
-
-// wantErr fails t unless errors.Is(err, want); want nil means success.
-func wantErr(t *testing.T, call string, err, want error) {
-	t.Helper()
-	switch {
-	case want == nil && err != nil:
-		t.Fatalf("%s = %v; want nil", call, err)
-	case want != nil && !errors.Is(err, want):
-		t.Fatalf("%s = %v; want %v", call, err, want)
-	}
 }
 
 // short abbreviates a refresh token for failure messages.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // recorder is an Events that remembers what it was told, as "kind:value".
@@ -62,17 +63,17 @@ func TestEventsLogin(t *testing.T) {
 	}
 	for range 5 {
 		_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "wrong password", IP: "198.51.100.7"})
-		wantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
+		testkit.WantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
 	}
 	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "198.51.100.7"})
 	if LoginOutcome(err) != LoginThrottled {
 		t.Fatalf("Login after 5 failures = %v; want throttled", err)
 	}
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", Scope: []string{"admin"}, IP: "192.0.2.1"})
-	wantErr(t, "Login(scope admin)", err, domain.ErrInvalidScope)
+	testkit.WantErr(t, "Login(scope admin)", err, domain.ErrInvalidScope)
 	e.hasher.setFail(domain.ErrOverloaded)
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.9"})
-	wantErr(t, "Login(full queue)", err, domain.ErrOverloaded)
+	testkit.WantErr(t, "Login(full queue)", err, domain.ErrOverloaded)
 
 	want := map[string]int{
 		"login:success": 1, "issued:password": 1, "login:invalid_credentials": 5,
@@ -108,10 +109,10 @@ func TestEventsRefresh(t *testing.T) {
 	e.mustRefresh(second.RefreshToken)
 	// The first token is two generations old: reuse, the session dies.
 	_, err := e.refresh.Refresh(e.ctx, first.RefreshToken)
-	wantErr(t, "Refresh(reused token)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(reused token)", err, domain.ErrInvalidGrant)
 	// An unknown token is refused without being reuse.
 	_, err = e.refresh.Refresh(e.ctx, "not-a-token")
-	wantErr(t, "Refresh(unknown)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(unknown)", err, domain.ErrInvalidGrant)
 
 	if rec.seen["issued:refresh_token"] != 2 || rec.seen["reuse"] != 1 {
 		t.Errorf("events = %s; want issued:refresh_token=2 reuse=1", rec)
@@ -125,7 +126,7 @@ func TestEventsVerify(t *testing.T) {
 	live := e.signIn("alice", "alice's password")
 	e.claims(live.AccessToken)
 	revoked := e.signIn("alice", "alice's password")
-	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(revoked.AccessToken), LogoutLocal), nil)
+	testkit.WantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(revoked.AccessToken), LogoutLocal), nil)
 
 	tests := []struct {
 		token string
@@ -137,11 +138,11 @@ func TestEventsVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := e.verify.Verify(e.ctx, tt.token)
-		wantErr(t, fmt.Sprintf("Verify(%q)", tt.token), err, tt.want)
+		testkit.WantErr(t, fmt.Sprintf("Verify(%q)", tt.token), err, tt.want)
 	}
-	e.clock.advance(e.policy.AccessTTL + time.Hour)
+	e.clock.Advance(e.policy.AccessTTL + time.Hour)
 	_, err := e.verify.Verify(e.ctx, live.AccessToken)
-	wantErr(t, "Verify(expired)", err, domain.ErrTokenExpired)
+	testkit.WantErr(t, "Verify(expired)", err, domain.ErrTokenExpired)
 
 	want := map[string]int{"verify:missing": 1, "verify:invalid": 1, "verify:revoked": 1, "verify:expired": 1}
 	for k, n := range want {

@@ -10,30 +10,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // epoch is the fixed start of every test clock.
 var epoch = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable fixed clock; tests move it with advance.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: epoch} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a test clock standing at epoch.
+func newClock() *testkit.Clock { return testkit.NewClock(epoch) }
 
 // fakeHasher "hashes" pw as "h:"+pw. Stored hashes with the "old:" prefix
 // verify against "old:"+pw and ask for a rehash. It counts calls so tests
@@ -105,13 +89,13 @@ func (h *fakeHasher) lastVerified() string {
 // signature that only this fake can check. Expiry is checked against the
 // fixed clock.
 type fakeTokens struct {
-	clock *clock
+	clock *testkit.Clock
 
 	mu     sync.Mutex
 	issued map[string]domain.Claims
 }
 
-func newFakeTokens(c *clock) *fakeTokens {
+func newFakeTokens(c *testkit.Clock) *fakeTokens {
 	return &fakeTokens{clock: c, issued: make(map[string]domain.Claims)}
 }
 
@@ -139,7 +123,7 @@ func (f *fakeTokens) Verify(_ context.Context, token string) (*domain.Claims, er
 	if !ok || c.Subject != parts[1] || c.SessionID != parts[2] || c.ID != parts[3] {
 		return nil, domain.ErrTokenInvalid
 	}
-	if !f.clock.now().Before(c.ExpiresAt) {
+	if !f.clock.Now().Before(c.ExpiresAt) {
 		return nil, domain.ErrTokenExpired
 	}
 	return &c, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // logRecords is a slog.Handler that keeps every record's level and
@@ -90,7 +91,7 @@ func TestRevocationListStaleness(t *testing.T) {
 	const maxStale = 30 * time.Second
 	e := newEnv(t)
 	feed := &flakyFeed{SessionStore: e.store}
-	l := NewRevocationList(feed, e.clock.now, slog.New(slog.DiscardHandler), maxStale)
+	l := NewRevocationList(feed, e.clock.Now, slog.New(slog.DiscardHandler), maxStale)
 
 	ready := func(step string, want bool) {
 		t.Helper()
@@ -103,25 +104,25 @@ func TestRevocationListStaleness(t *testing.T) {
 		}
 	}
 	ready("before the first Sync", false)
-	wantErr(t, "Sync", l.Sync(e.ctx), nil)
+	testkit.WantErr(t, "Sync", l.Sync(e.ctx), nil)
 	ready("after the first Sync", true)
 
 	feed.setDown(true)
 	for _, step := range []time.Duration{2 * time.Second, 20 * time.Second, maxStale - 22*time.Second} {
-		e.clock.advance(step)
-		wantErr(t, "Sync during an outage", l.Sync(e.ctx), errOutage)
-		ready(fmt.Sprintf("%v after the last good Sync", e.clock.now().Sub(l.LastSync())), true)
+		e.clock.Advance(step)
+		testkit.WantErr(t, "Sync during an outage", l.Sync(e.ctx), errOutage)
+		ready(fmt.Sprintf("%v after the last good Sync", e.clock.Now().Sub(l.LastSync())), true)
 	}
-	e.clock.advance(time.Nanosecond)
+	e.clock.Advance(time.Nanosecond)
 	ready("just past the maximum staleness", false)
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	ready("an hour later", false)
 
 	feed.setDown(false)
-	wantErr(t, "Sync after the outage", l.Sync(e.ctx), nil)
+	testkit.WantErr(t, "Sync after the outage", l.Sync(e.ctx), nil)
 	ready("after a good Sync", true)
-	if !l.LastSync().Equal(e.clock.now()) {
-		t.Errorf("LastSync = %v; want %v", l.LastSync(), e.clock.now())
+	if !l.LastSync().Equal(e.clock.Now()) {
+		t.Errorf("LastSync = %v; want %v", l.LastSync(), e.clock.Now())
 	}
 }
 
@@ -134,8 +135,8 @@ func TestRevocationListRunLogsStalenessOnce(t *testing.T) {
 	e := newEnv(t)
 	feed := &flakyFeed{SessionStore: e.store}
 	logs := &logRecords{}
-	l := NewRevocationList(feed, e.clock.now, slog.New(logs), time.Minute)
-	wantErr(t, "Sync", l.Sync(e.ctx), nil)
+	l := NewRevocationList(feed, e.clock.Now, slog.New(logs), time.Minute)
+	testkit.WantErr(t, "Sync", l.Sync(e.ctx), nil)
 
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
@@ -143,19 +144,19 @@ func TestRevocationListRunLogsStalenessOnce(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	feed.setDown(true)
-	eventually(t, "three syncs failed", func() bool { return feed.failures() >= 3 })
+	testkit.Eventually(t, "three syncs failed", 10*time.Second, func() bool { return feed.failures() >= 3 })
 	if l.Err() != nil {
 		t.Fatalf("Err() within the maximum staleness = %v; want nil", l.Err())
 	}
-	e.clock.advance(time.Minute + time.Second)
+	e.clock.Advance(time.Minute + time.Second)
 	seen := feed.failures()
-	eventually(t, "ten more syncs failed", func() bool { return feed.failures() >= seen+10 })
+	testkit.Eventually(t, "ten more syncs failed", 10*time.Second, func() bool { return feed.failures() >= seen+10 })
 	if l.Err() == nil {
 		t.Fatal("Err() past the maximum staleness = nil; want an error")
 	}
 	feed.setDown(false)
-	eventually(t, "a sync succeeded", func() bool { return l.Err() == nil })
-	eventually(t, "the recovery is logged", func() bool { return logs.count(slog.LevelInfo, "recovered") > 0 })
+	testkit.Eventually(t, "a sync succeeded", 10*time.Second, func() bool { return l.Err() == nil })
+	testkit.Eventually(t, "the recovery is logged", 10*time.Second, func() bool { return logs.count(slog.LevelInfo, "recovered") > 0 })
 
 	for _, c := range []struct {
 		level  slog.Level
@@ -194,7 +195,7 @@ func TestRevocationListRunNoticesAHangingStore(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); l.Run(ctx, 10*time.Millisecond) }()
 	defer func() { cancel(); <-done }()
-	eventually(t, "the stale error is logged", func() bool { return logs.count(slog.LevelError, "revoked set is stale") == 1 })
+	testkit.Eventually(t, "the stale error is logged", 10*time.Second, func() bool { return logs.count(slog.LevelError, "revoked set is stale") == 1 })
 	if l.Err() == nil {
 		t.Error("Err() with a hanging store = nil; want an error")
 	}
@@ -206,7 +207,7 @@ func TestFreshnessBeforeFirstRefresh(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	logs := &logRecords{}
-	f := NewFreshness("feed poll", time.Minute, clk.now, slog.New(logs))
+	f := NewFreshness("feed poll", time.Minute, clk.Now, slog.New(logs))
 	if err := f.Err(); !errors.Is(err, domain.ErrUnavailable) || !f.Stale() || !f.Last().IsZero() {
 		t.Fatalf("new Freshness: Err() = %v, Stale() = %v, Last() = %v; want unavailable, true, zero", err, f.Stale(), f.Last())
 	}
@@ -215,27 +216,16 @@ func TestFreshnessBeforeFirstRefresh(t *testing.T) {
 	if logs.count(slog.LevelError, "stale") != 1 || logs.count(slog.LevelWarn, "") != 0 {
 		t.Errorf("log after two failures before any success:\n%s\nwant one stale error and no warning", logs)
 	}
-	f.Refreshed(t.Context(), clk.now())
+	f.Refreshed(t.Context(), clk.Now())
 	if err := f.Err(); err != nil || f.Stale() {
 		t.Fatalf("after Refreshed: Err() = %v, Stale() = %v; want nil, false", err, f.Stale())
 	}
 	// A refresh that started earlier and ended later does not move Last back.
-	f.Refreshed(t.Context(), clk.now().Add(-time.Second))
-	if !f.Last().Equal(clk.now()) {
-		t.Errorf("Last() after an older refresh = %v; want %v", f.Last(), clk.now())
+	f.Refreshed(t.Context(), clk.Now().Add(-time.Second))
+	if !f.Last().Equal(clk.Now()) {
+		t.Errorf("Last() after an older refresh = %v; want %v", f.Last(), clk.Now())
 	}
 	if NewFreshness("x", 0, nil, nil).MaxAge() != DefaultMaxStaleness {
 		t.Errorf("MaxAge() with no maximum = %v; want %v", NewFreshness("x", 0, nil, nil).MaxAge(), DefaultMaxStaleness)
-	}
-}
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

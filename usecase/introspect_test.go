@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestIntrospect(t *testing.T) {
@@ -20,9 +22,9 @@ func TestIntrospect(t *testing.T) {
 		}, "refresh_token"},
 		{"client token", func(e *env) string {
 			c, secret, err := e.clients.Create(e.ctx, "svc", []string{"read"})
-			wantErr(e.t, "Create", err, nil)
+			testkit.WantErr(e.t, "Create", err, nil)
 			p, err := e.clients.Grant(e.ctx, c.ID, secret, nil)
-			wantErr(e.t, "Grant", err, nil)
+			testkit.WantErr(e.t, "Grant", err, nil)
 			return p.AccessToken
 		}, "access_token"},
 		{"rotated-away refresh token", func(e *env) string {
@@ -32,22 +34,22 @@ func TestIntrospect(t *testing.T) {
 		}, ""},
 		{"revoked access token", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			wantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+			testkit.WantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 			return p.AccessToken
 		}, ""},
 		{"revoked refresh token", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			wantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+			testkit.WantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 			return p.RefreshToken
 		}, ""},
 		{"expired access token", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			e.clock.advance(e.policy.AccessTTL)
+			e.clock.Advance(e.policy.AccessTTL)
 			return p.AccessToken
 		}, ""},
 		{"expired session", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			e.clock.advance(e.policy.RefreshTTL)
+			e.clock.Advance(e.policy.RefreshTTL)
 			return p.RefreshToken
 		}, ""},
 		{"disabled user's refresh token", func(e *env) string {
@@ -66,7 +68,7 @@ func TestIntrospect(t *testing.T) {
 			u := e.addUser("alice", "alice's password")
 			token := tt.token(e)
 			got, err := e.introspect.Introspect(e.ctx, token)
-			wantErr(t, "Introspect("+tt.name+")", err, nil)
+			testkit.WantErr(t, "Introspect("+tt.name+")", err, nil)
 			if tt.wantType == "" {
 				if !reflect.DeepEqual(*got, Introspection{}) {
 					t.Errorf("Introspect(%s) = %+v; want inactive with no other information", tt.name, got)
@@ -88,7 +90,7 @@ func TestIntrospectStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	e.introspect = NewIntrospect(e.verify, outageGrants{e.store}, e.clock.now)
+	e.introspect = NewIntrospect(e.verify, outageGrants{e.store}, e.clock.Now)
 	if _, err := e.introspect.Introspect(e.ctx, p.RefreshToken); !errors.Is(err, errOutage) {
 		t.Errorf("Introspect(refresh token) during a store outage = %v; want the outage", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestLoginSuccess(t *testing.T) {
@@ -16,7 +17,7 @@ func TestLoginSuccess(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser("alice", "alice's password", "admin")
 	p, err := e.login.Login(e.ctx, LoginInput{Username: "ALICE", Password: "alice's password", Scope: []string{"openid", "read"}, IP: "192.0.2.1"})
-	wantErr(t, `Login("ALICE")`, err, nil)
+	testkit.WantErr(t, `Login("ALICE")`, err, nil)
 	if p.AccessToken == "" || p.RefreshToken == "" || p.SessionID == "" {
 		t.Fatalf("Login = %+v; want access token, refresh token and session id", p)
 	}
@@ -28,7 +29,7 @@ func TestLoginSuccess(t *testing.T) {
 	}
 
 	c := e.claims(p.AccessToken)
-	now := e.clock.now()
+	now := e.clock.Now()
 	if c.Subject != u.ID || c.Username != "alice" || c.SessionID != p.SessionID || c.ClientID != "" ||
 		!slices.Equal(c.Roles, []string{"admin"}) || !slices.Equal(c.Scope, []string{"openid", "read"}) ||
 		!c.IssuedAt.Equal(now) || !c.ExpiresAt.Equal(now.Add(15*time.Minute)) || c.ID == "" {
@@ -36,13 +37,13 @@ func TestLoginSuccess(t *testing.T) {
 	}
 
 	sess, err := e.store.SessionByID(e.ctx, p.SessionID)
-	wantErr(t, "SessionByID", err, nil)
+	testkit.WantErr(t, "SessionByID", err, nil)
 	if sess.UserID != u.ID || sess.Generation != 0 || sess.Revoked() || !sess.ExpiresAt.Equal(now.Add(e.policy.RefreshTTL)) ||
 		!slices.Equal(sess.Scope, []string{"openid", "read"}) {
 		t.Errorf("stored session = %+v; want user %s, generation 0, live, expires %v", sess, u.ID, now.Add(e.policy.RefreshTTL))
 	}
 	rec, err := e.store.RefreshTokenByHash(e.ctx, hashToken(p.RefreshToken))
-	wantErr(t, "RefreshTokenByHash(SHA-256 of the refresh token)", err, nil)
+	testkit.WantErr(t, "RefreshTokenByHash(SHA-256 of the refresh token)", err, nil)
 	if rec.SessionID != p.SessionID || rec.Generation != 0 {
 		t.Errorf("stored refresh token = %+v; want session %s generation 0", rec, p.SessionID)
 	}
@@ -110,7 +111,7 @@ func TestLoginDummyHashIsReused(t *testing.T) {
 	hashesBefore, _ := e.hasher.counts()
 	for i := range 5 {
 		_, err := e.login.Login(e.ctx, LoginInput{Username: fmt.Sprintf("ghost%d", i), Password: "whatever it is", IP: fmt.Sprintf("10.0.0.%d", i)})
-		wantErr(t, fmt.Sprintf("Login(ghost%d)", i), err, domain.ErrInvalidCredentials)
+		testkit.WantErr(t, fmt.Sprintf("Login(ghost%d)", i), err, domain.ErrInvalidCredentials)
 	}
 	hashes, verifies := e.hasher.counts()
 	if hashes-hashesBefore != 1 || verifies != 5 {
@@ -126,7 +127,7 @@ func TestLoginRehash(t *testing.T) {
 
 	e.signIn("alice", "alice's password")
 	got, err := e.store.UserByID(e.ctx, u.ID)
-	wantErr(t, "UserByID", err, nil)
+	testkit.WantErr(t, "UserByID", err, nil)
 	if got.PasswordHash != "h:alice's password" {
 		t.Errorf("PasswordHash after login with an old hash = %q; want the fresh %q", got.PasswordHash, "h:alice's password")
 	}
@@ -139,7 +140,7 @@ func TestLoginRehash(t *testing.T) {
 	// A failed login never rehashes.
 	e.setHash(u, "old:alice's password")
 	_, err = e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "wrong password", IP: "192.0.2.1"})
-	wantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
 	if got, _ := e.store.UserByID(e.ctx, u.ID); got.PasswordHash != "old:alice's password" {
 		t.Errorf("PasswordHash after failed login = %q; want unchanged", got.PasswordHash)
 	}
@@ -163,7 +164,7 @@ func TestLoginScope(t *testing.T) {
 			e := newEnv(t)
 			e.addUser("alice", "alice's password")
 			p, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", Scope: tt.scope, IP: "192.0.2.1"})
-			wantErr(t, fmt.Sprintf("Login(scope %q)", tt.scope), err, tt.want)
+			testkit.WantErr(t, fmt.Sprintf("Login(scope %q)", tt.scope), err, tt.want)
 			if tt.want != nil {
 				return
 			}
@@ -192,7 +193,7 @@ func TestLoginThrottled(t *testing.T) {
 	in := LoginInput{Username: "alice", Password: "wrong password", IP: "198.51.100.7"}
 	for i := range 5 {
 		_, err := e.login.Login(e.ctx, in)
-		wantErr(t, fmt.Sprintf("Login(wrong password #%d)", i+1), err, domain.ErrInvalidCredentials)
+		testkit.WantErr(t, fmt.Sprintf("Login(wrong password #%d)", i+1), err, domain.ErrInvalidCredentials)
 	}
 	_, verifiesBefore := e.hasher.counts()
 	in.Password = "alice's password"
@@ -211,7 +212,7 @@ func TestLoginThrottled(t *testing.T) {
 	if _, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "198.51.100.8"}); err != nil {
 		t.Errorf("Login from another IP = %v; want nil", err)
 	}
-	e.clock.advance(time.Second)
+	e.clock.Advance(time.Second)
 	in.Username = "alice"
 	if _, err := e.login.Login(e.ctx, in); err != nil {
 		t.Fatalf("Login after the backoff = %v; want nil", err)
@@ -219,7 +220,7 @@ func TestLoginThrottled(t *testing.T) {
 	// The success reset the pair: one more failure does not throttle.
 	in.Password = "wrong password"
 	_, err := e.login.Login(e.ctx, in)
-	wantErr(t, "Login(wrong password after success)", err, domain.ErrInvalidCredentials)
+	testkit.WantErr(t, "Login(wrong password after success)", err, domain.ErrInvalidCredentials)
 	in.Password = "alice's password"
 	if _, err := e.login.Login(e.ctx, in); err != nil {
 		t.Errorf("Login after success + 1 failure = %v; want nil", err)
@@ -232,7 +233,7 @@ func TestLoginThrottledUnknownUser(t *testing.T) {
 	in := LoginInput{Username: "ghost", Password: "some password", IP: "198.51.100.7"}
 	for range 5 {
 		_, err := e.login.Login(e.ctx, in)
-		wantErr(t, "Login(ghost)", err, domain.ErrInvalidCredentials)
+		testkit.WantErr(t, "Login(ghost)", err, domain.ErrInvalidCredentials)
 	}
 	_, err := e.login.Login(e.ctx, in)
 	var te *domain.ThrottledError
@@ -245,11 +246,11 @@ func TestLoginWithoutThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
-	l := NewLogin(e.store, e.store, e.hasher, e.tokens, nil, e.policy, e.clock.now, nil)
+	l := NewLogin(e.store, e.store, e.hasher, e.tokens, nil, e.policy, e.clock.Now, nil)
 	in := LoginInput{Username: "alice", Password: "wrong password", IP: "198.51.100.7"}
 	for range 10 {
 		_, err := l.Login(e.ctx, in)
-		wantErr(t, "Login(wrong password, no throttle)", err, domain.ErrInvalidCredentials)
+		testkit.WantErr(t, "Login(wrong password, no throttle)", err, domain.ErrInvalidCredentials)
 	}
 	in.Password = "alice's password"
 	if _, err := l.Login(e.ctx, in); err != nil {
@@ -272,8 +273,8 @@ func TestLoginHasherOverloaded(t *testing.T) {
 	e.hasher.setFail(nil)
 	e.signIn("alice", "alice's password")
 	_, err := e.register.Create(e.ctx, "bob", "a fine password", nil)
-	wantErr(t, "Create with a working hasher", err, nil)
+	testkit.WantErr(t, "Create with a working hasher", err, nil)
 	e.hasher.setFail(domain.ErrOverloaded)
 	_, err = e.register.Create(e.ctx, "carol", "a fine password", nil)
-	wantErr(t, "Create with a full hashing queue", err, domain.ErrOverloaded)
+	testkit.WantErr(t, "Create with a full hashing queue", err, domain.ErrOverloaded)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // refreshAll presents token from n goroutines at once and returns the
@@ -92,6 +93,6 @@ func TestRefreshPreviousWithZeroInterval(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Refresh(previous) with ReuseInterval 0 = %s; want %v", short(got.RefreshToken), domain.ErrInvalidGrant)
 	}
-	wantErr(t, "Refresh(previous) with ReuseInterval 0", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(previous) with ReuseInterval 0", err, domain.ErrInvalidGrant)
 	e.wantRevoked(p0.SessionID, []string{p1.RefreshToken}, nil)
 }

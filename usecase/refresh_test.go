@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // wantRevoked fails t unless session sid is revoked in the store, in the
@@ -39,8 +40,8 @@ func TestRefreshRotates(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser("alice", "alice's password", "admin")
 	p0, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", Scope: []string{"openid"}, IP: "192.0.2.1"})
-	wantErr(t, "Login", err, nil)
-	e.clock.advance(time.Minute)
+	testkit.WantErr(t, "Login", err, nil)
+	e.clock.Advance(time.Minute)
 
 	p1 := e.mustRefresh(p0.RefreshToken)
 	if p1.RefreshToken == "" || p1.RefreshToken == p0.RefreshToken {
@@ -51,14 +52,14 @@ func TestRefreshRotates(t *testing.T) {
 	}
 	c := e.claims(p1.AccessToken)
 	if c.Subject != u.ID || c.SessionID != p0.SessionID || c.Username != "alice" || !c.HasRole("admin") ||
-		!c.ExpiresAt.Equal(e.clock.now().Add(e.policy.AccessTTL)) {
+		!c.ExpiresAt.Equal(e.clock.Now().Add(e.policy.AccessTTL)) {
 		t.Errorf("refreshed access token claims = %+v; want alice's, sid %s, fresh expiry", c, p0.SessionID)
 	}
 	sess, err := e.store.SessionByID(e.ctx, p0.SessionID)
-	wantErr(t, "SessionByID", err, nil)
-	if sess.Generation != 1 || !sess.RotatedAt.Equal(e.clock.now()) || len(sess.SealedSuccessor) == 0 {
+	testkit.WantErr(t, "SessionByID", err, nil)
+	if sess.Generation != 1 || !sess.RotatedAt.Equal(e.clock.Now()) || len(sess.SealedSuccessor) == 0 {
 		t.Errorf("session after one rotation = gen %d, rotated %v, sealed %d bytes; want 1, %v, non-empty",
-			sess.Generation, sess.RotatedAt, len(sess.SealedSuccessor), e.clock.now())
+			sess.Generation, sess.RotatedAt, len(sess.SealedSuccessor), e.clock.Now())
 	}
 	if bytes.Contains(sess.SealedSuccessor, []byte(p1.RefreshToken)) {
 		t.Errorf("session stores the successor in the clear")
@@ -66,7 +67,7 @@ func TestRefreshRotates(t *testing.T) {
 
 	// The successor rotates in turn, and so on.
 	p2 := e.mustRefresh(p1.RefreshToken)
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	p3 := e.mustRefresh(p2.RefreshToken)
 	if p3.RefreshToken == p2.RefreshToken || p3.RefreshToken == p1.RefreshToken {
 		t.Errorf("third rotation repeated an earlier token")
@@ -78,17 +79,17 @@ func TestRefreshPreviousWithinInterval(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p0 := e.signIn("alice", "alice's password")
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	p1 := e.mustRefresh(p0.RefreshToken)
 
 	// A racing tab with the previous token gets the same successor, up to
 	// and including the end of the reuse interval.
 	for _, d := range []time.Duration{0, time.Second, e.policy.ReuseInterval - time.Second} {
-		e.clock.advance(d)
+		e.clock.Advance(d)
 		again := e.mustRefresh(p0.RefreshToken)
 		if again.RefreshToken != p1.RefreshToken || again.SessionID != p1.SessionID {
 			t.Fatalf("Refresh(previous) %v after rotation = %s; want the same successor %s",
-				e.clock.now().Sub(epoch.Add(time.Minute)), short(again.RefreshToken), short(p1.RefreshToken))
+				e.clock.Now().Sub(epoch.Add(time.Minute)), short(again.RefreshToken), short(p1.RefreshToken))
 		}
 		if again.AccessToken == "" || e.claims(again.AccessToken).SessionID != p0.SessionID {
 			t.Fatalf("Refresh(previous) gave access token %q; want one for session %s", again.AccessToken, p0.SessionID)
@@ -110,10 +111,10 @@ func TestRefreshPreviousAfterIntervalRevokes(t *testing.T) {
 	e.addUser("alice", "alice's password")
 	p0 := e.signIn("alice", "alice's password")
 	p1 := e.mustRefresh(p0.RefreshToken)
-	e.clock.advance(e.policy.ReuseInterval + time.Microsecond)
+	e.clock.Advance(e.policy.ReuseInterval + time.Microsecond)
 
 	_, err := e.refresh.Refresh(e.ctx, p0.RefreshToken)
-	wantErr(t, "Refresh(previous, after the reuse interval)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(previous, after the reuse interval)", err, domain.ErrInvalidGrant)
 	e.wantRevoked(p0.SessionID, []string{p1.RefreshToken, p0.RefreshToken}, []string{p0.AccessToken, p1.AccessToken})
 
 	// Other sessions of the user live on.
@@ -130,7 +131,7 @@ func TestRefreshOlderTokenRevokes(t *testing.T) {
 	p2 := e.mustRefresh(p1.RefreshToken)
 	// Two generations back is reuse even inside the reuse interval.
 	_, err := e.refresh.Refresh(e.ctx, p0.RefreshToken)
-	wantErr(t, "Refresh(two generations back)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(two generations back)", err, domain.ErrInvalidGrant)
 	e.wantRevoked(p0.SessionID, []string{p2.RefreshToken, p1.RefreshToken}, []string{p2.AccessToken})
 	if sess, _ := e.store.SessionByID(e.ctx, p0.SessionID); sess.Generation != 2 {
 		t.Errorf("generation after reuse = %d; want 2", sess.Generation)
@@ -142,17 +143,17 @@ func TestRefreshAbsoluteExpiry(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	created := e.clock.now()
+	created := e.clock.Now()
 	// Refreshing daily never moves the end of the session.
-	for e.clock.now().Before(created.Add(e.policy.RefreshTTL - 24*time.Hour)) {
-		e.clock.advance(24 * time.Hour)
+	for e.clock.Now().Before(created.Add(e.policy.RefreshTTL - 24*time.Hour)) {
+		e.clock.Advance(24 * time.Hour)
 		p = e.mustRefresh(p.RefreshToken)
 	}
-	e.clock.advance(24*time.Hour - time.Second)
+	e.clock.Advance(24*time.Hour - time.Second)
 	p = e.mustRefresh(p.RefreshToken) // one second before the end
-	e.clock.advance(time.Second)      // exactly CreatedAt+RefreshTTL
+	e.clock.Advance(time.Second)      // exactly CreatedAt+RefreshTTL
 	_, err := e.refresh.Refresh(e.ctx, p.RefreshToken)
-	wantErr(t, "Refresh at CreatedAt+RefreshTTL", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh at CreatedAt+RefreshTTL", err, domain.ErrInvalidGrant)
 	if sess, _ := e.store.SessionByID(e.ctx, p.SessionID); !sess.ExpiresAt.Equal(created.Add(e.policy.RefreshTTL)) {
 		t.Errorf("session ExpiresAt = %v; want %v (never extended)", sess.ExpiresAt, created.Add(e.policy.RefreshTTL))
 	}
@@ -176,7 +177,7 @@ func TestRefreshRefuses(t *testing.T) {
 			return p.RefreshToken
 		}},
 		{"logged out", func(e *env, _ *domain.User, p *TokenPair) string {
-			wantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+			testkit.WantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 			return p.RefreshToken
 		}},
 	}
@@ -200,7 +201,7 @@ func TestRefreshStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	r := NewRefresh(outageGrants{e.store}, e.tokens, e.revoked, e.policy, e.clock.now, slog.New(slog.DiscardHandler))
+	r := NewRefresh(outageGrants{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler))
 	_, err := r.Refresh(e.ctx, p.RefreshToken)
 	if errors.Is(err, domain.ErrInvalidGrant) || !errors.Is(err, errOutage) {
 		t.Errorf("Refresh during a store outage = %v; want the wrapped outage, not %v", err, domain.ErrInvalidGrant)
@@ -215,7 +216,7 @@ func TestRefreshUnsealFailureRevokes(t *testing.T) {
 	p1 := e.mustRefresh(p0.RefreshToken)
 	// If the sealed successor cannot be opened, the grace path must fail
 	// safe: treat the request as reuse.
-	r := NewRefresh(corruptSeal{e.store}, e.tokens, e.revoked, e.policy, e.clock.now, slog.New(slog.DiscardHandler))
+	r := NewRefresh(corruptSeal{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler))
 	got, err := r.Refresh(e.ctx, p0.RefreshToken)
 	if got != nil || !errors.Is(err, domain.ErrInvalidGrant) {
 		t.Fatalf("Refresh(previous) with a damaged sealed successor = %v, %v; want nil, %v", got, err, domain.ErrInvalidGrant)

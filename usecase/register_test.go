@@ -7,21 +7,22 @@ import (
 	"testing"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestRegisterCreates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u, err := e.register.SignUp(e.ctx, "  Alice.Smith@Example.COM ", "correct horse battery", "192.0.2.1")
-	wantErr(t, `SignUp("Alice.Smith@Example.COM")`, err, nil)
+	testkit.WantErr(t, `SignUp("Alice.Smith@Example.COM")`, err, nil)
 	if u.Username != "alice.smith@example.com" {
 		t.Errorf("SignUp(...).Username = %q; want %q", u.Username, "alice.smith@example.com")
 	}
-	if len(u.ID) != 36 || !u.CreatedAt.Equal(e.clock.now()) || len(u.Roles) != 0 || u.Disabled {
-		t.Errorf("SignUp(...) = %+v; want a 36-char id, CreatedAt %v, no roles, enabled", u, e.clock.now())
+	if len(u.ID) != 36 || !u.CreatedAt.Equal(e.clock.Now()) || len(u.Roles) != 0 || u.Disabled {
+		t.Errorf("SignUp(...) = %+v; want a 36-char id, CreatedAt %v, no roles, enabled", u, e.clock.Now())
 	}
 	stored, err := e.store.UserByUsername(e.ctx, "alice.smith@example.com")
-	wantErr(t, "UserByUsername", err, nil)
+	testkit.WantErr(t, "UserByUsername", err, nil)
 	if stored.ID != u.ID {
 		t.Errorf("stored user id = %q; want %q", stored.ID, u.ID)
 	}
@@ -30,7 +31,7 @@ func TestRegisterCreates(t *testing.T) {
 	}
 
 	admin, err := e.register.Create(e.ctx, "root", "another long secret", []string{domain.RoleAdmin})
-	wantErr(t, `Create("root", admin)`, err, nil)
+	testkit.WantErr(t, `Create("root", admin)`, err, nil)
 	if !admin.HasRole(domain.RoleAdmin) {
 		t.Errorf("Create(roles=[admin]).Roles = %q; want [admin]", admin.Roles)
 	}
@@ -80,7 +81,7 @@ func TestRegisterRefuses(t *testing.T) {
 				t.Errorf("Create(%q) returned user %+v; want nil", tt.username, u)
 			}
 			if tt.wantErr != nil {
-				wantErr(t, fmt.Sprintf("Create(%q)", tt.username), err, tt.wantErr)
+				testkit.WantErr(t, fmt.Sprintf("Create(%q)", tt.username), err, tt.wantErr)
 				return
 			}
 			var ve *domain.ValidationError
@@ -100,7 +101,7 @@ func TestRegisterRefuses(t *testing.T) {
 func TestRegisterMinLength(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, nil, 12, true, e.clock.now)
+	r := NewRegister(e.store, e.hasher, nil, 12, true, e.clock.Now)
 	var ve *domain.ValidationError
 	if _, err := r.Create(e.ctx, "bob", "elevenchars", nil); !errors.As(err, &ve) || ve.Code != "weak_password" {
 		t.Errorf("Create(11-char password, min 12) = %v; want weak_password", err)
@@ -113,9 +114,9 @@ func TestRegisterMinLength(t *testing.T) {
 func TestSignUpDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, nil, 0, false, e.clock.now)
+	r := NewRegister(e.store, e.hasher, nil, 0, false, e.clock.Now)
 	_, err := r.SignUp(e.ctx, "bob", "a fine password", "192.0.2.1")
-	wantErr(t, `SignUp("bob") with signup off`, err, domain.ErrSignupDisabled)
+	testkit.WantErr(t, `SignUp("bob") with signup off`, err, domain.ErrSignupDisabled)
 	if _, err := e.store.UserByUsername(e.ctx, "bob"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("UserByUsername after refused SignUp = %v; want ErrNotFound", err)
 	}

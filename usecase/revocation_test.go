@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestRevocationListSync(t *testing.T) {
@@ -19,33 +20,33 @@ func TestRevocationListSync(t *testing.T) {
 	p2 := e.signIn("alice", "alice's password")
 
 	// A second replica shares the store but not the in-memory list.
-	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
+	replica := NewRevocationList(e.store, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	replicaVerify := NewVerify(e.tokens, replica)
-	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
-	if !replica.LastSync().Equal(e.clock.now()) {
-		t.Errorf("LastSync = %v; want %v", replica.LastSync(), e.clock.now())
+	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
+	if !replica.LastSync().Equal(e.clock.Now()) {
+		t.Errorf("LastSync = %v; want %v", replica.LastSync(), e.clock.Now())
 	}
 
-	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p1.AccessToken), LogoutLocal), nil)
+	testkit.WantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p1.AccessToken), LogoutLocal), nil)
 	if !e.revoked.Revoked(p1.SessionID) {
 		t.Fatalf("revoking replica: Revoked(%s) = false; want true at once", p1.SessionID)
 	}
 	if replica.Revoked(p1.SessionID) {
 		t.Fatalf("other replica knew of the revocation before Sync")
 	}
-	e.clock.advance(2 * time.Second)
-	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
+	e.clock.Advance(2 * time.Second)
+	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.Revoked(p1.SessionID) || replica.Revoked(p2.SessionID) || replica.Size() != 1 {
 		t.Fatalf("after Sync: Revoked(p1) = %v, Revoked(p2) = %v, Size = %d; want true, false, 1",
 			replica.Revoked(p1.SessionID), replica.Revoked(p2.SessionID), replica.Size())
 	}
-	wantErr(t, "replica Verify(revoked)", errOf(replicaVerify.Verify(e.ctx, p1.AccessToken)), domain.ErrTokenRevoked)
-	wantErr(t, "replica Verify(live)", errOf(replicaVerify.Verify(e.ctx, p2.AccessToken)), nil)
+	testkit.WantErr(t, "replica Verify(revoked)", errOf(replicaVerify.Verify(e.ctx, p1.AccessToken)), domain.ErrTokenRevoked)
+	testkit.WantErr(t, "replica Verify(live)", errOf(replicaVerify.Verify(e.ctx, p2.AccessToken)), nil)
 
 	// Later revocations arrive on the next Sync; old ones stay.
-	e.clock.advance(time.Minute)
-	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p2.AccessToken), LogoutLocal), nil)
-	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
+	e.clock.Advance(time.Minute)
+	testkit.WantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p2.AccessToken), LogoutLocal), nil)
+	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.Revoked(p1.SessionID) || !replica.Revoked(p2.SessionID) || replica.Size() != 2 {
 		t.Fatalf("after second Sync: Revoked(p1) = %v, Revoked(p2) = %v, Size = %d; want true, true, 2",
 			replica.Revoked(p1.SessionID), replica.Revoked(p2.SessionID), replica.Size())
@@ -53,8 +54,8 @@ func TestRevocationListSync(t *testing.T) {
 
 	// An entry lasts as long as an access token of the session could: after
 	// AccessTTL+Leeway from the revocation it is dropped.
-	e.clock.advance(e.policy.AccessTTL + e.policy.Leeway - time.Minute - 2*time.Second)
-	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
+	e.clock.Advance(e.policy.AccessTTL + e.policy.Leeway - time.Minute - 2*time.Second)
+	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if replica.Revoked(p1.SessionID) || !replica.Revoked(p2.SessionID) || replica.Size() != 1 {
 		t.Errorf("Sync at p1's expiry: Revoked(p1) = %v, Revoked(p2) = %v, Size = %d; want false, true, 1",
 			replica.Revoked(p1.SessionID), replica.Revoked(p2.SessionID), replica.Size())
@@ -62,9 +63,9 @@ func TestRevocationListSync(t *testing.T) {
 	if e.revoked.Revoked(p1.SessionID) {
 		t.Errorf("revoking replica: Revoked(p1) after expiry = true; want false")
 	}
-	e.clock.advance(time.Minute + 2*time.Second) // p2's entry expires now
-	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
-	wantErr(t, "Sync", e.revoked.Sync(e.ctx), nil)
+	e.clock.Advance(time.Minute + 2*time.Second) // p2's entry expires now
+	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
+	testkit.WantErr(t, "Sync", e.revoked.Sync(e.ctx), nil)
 	if replica.Size() != 0 || e.revoked.Size() != 0 {
 		t.Errorf("Size after every entry expired = %d (replica), %d (revoking); want 0, 0", replica.Size(), e.revoked.Size())
 	}
@@ -75,15 +76,15 @@ func TestRevocationListSyncPages(t *testing.T) {
 	e := newEnv(t)
 	u := e.addUser("alice", "alice's password")
 	const n = feedPage + feedOverlap + 10
-	now := e.clock.now()
+	now := e.clock.Now()
 	for i := range n {
 		sess := &domain.Session{ID: fmt.Sprintf("s%05d", i), UserID: u.ID, UserStamp: u.Stamp, CreatedAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}
 		first := domain.RefreshToken{Hash: hashToken(sess.ID), SessionID: sess.ID, CreatedAt: now}
-		wantErr(t, "CreateSession", e.store.CreateSession(e.ctx, sess, first), nil)
+		testkit.WantErr(t, "CreateSession", e.store.CreateSession(e.ctx, sess, first), nil)
 	}
-	wantErr(t, "UserSessions", e.revoke.UserSessions(e.ctx, u.ID, ""), nil)
-	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
-	wantErr(t, "Sync", replica.Sync(e.ctx), nil)
+	testkit.WantErr(t, "UserSessions", e.revoke.UserSessions(e.ctx, u.ID, ""), nil)
+	replica := NewRevocationList(e.store, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
+	testkit.WantErr(t, "Sync", replica.Sync(e.ctx), nil)
 	if replica.Size() != n {
 		t.Fatalf("Sync over %d feed entries: Size = %d; want %d", n, replica.Size(), n)
 	}
@@ -97,18 +98,18 @@ func TestRevocationListSyncPages(t *testing.T) {
 func TestRevocationListAdd(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	l := NewRevocationList(nil, clk.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
-	l.Add(nil, clk.now().Add(time.Hour))
-	l.Add([]string{"a"}, clk.now().Add(time.Hour))
-	l.Add([]string{"a"}, clk.now().Add(time.Minute)) // never shortens
+	l := NewRevocationList(nil, clk.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
+	l.Add(nil, clk.Now().Add(time.Hour))
+	l.Add([]string{"a"}, clk.Now().Add(time.Hour))
+	l.Add([]string{"a"}, clk.Now().Add(time.Minute)) // never shortens
 	if !l.Revoked("a") || l.Revoked("b") || l.Size() != 1 {
 		t.Fatalf("Revoked(a), Revoked(b), Size = %v, %v, %d; want true, false, 1", l.Revoked("a"), l.Revoked("b"), l.Size())
 	}
-	clk.advance(time.Hour - time.Nanosecond)
+	clk.Advance(time.Hour - time.Nanosecond)
 	if !l.Revoked("a") {
 		t.Errorf("Revoked(a) just before expiry = false; want true")
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if l.Revoked("a") {
 		t.Errorf("Revoked(a) at expiry = true; want false")
 	}
@@ -117,7 +118,7 @@ func TestRevocationListAdd(t *testing.T) {
 func TestRevocationListSyncOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	l := NewRevocationList(outageFeed{e.store}, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
+	l := NewRevocationList(outageFeed{e.store}, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	if err := l.Sync(e.ctx); !errors.Is(err, errOutage) {
 		t.Errorf("Sync during an outage = %v; want the wrapped outage", err)
 	}
@@ -131,10 +132,10 @@ func TestRevocationListRun(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+	testkit.WantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 
 	feed := &signallingFeed{SessionStore: e.store, pruned: make(chan struct{}, 1)}
-	replica := NewRevocationList(feed, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
+	replica := NewRevocationList(feed, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -157,11 +158,11 @@ func TestRevocationListFeed(t *testing.T) {
 	for range 3 {
 		p := e.signIn("alice", "alice's password")
 		sids = append(sids, p.SessionID)
-		wantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
-		e.clock.advance(time.Minute)
+		testkit.WantErr(t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+		e.clock.Advance(time.Minute)
 	}
 	all, err := e.revoked.Feed(e.ctx, 0, 0)
-	wantErr(t, "Feed(0, 0)", err, nil)
+	testkit.WantErr(t, "Feed(0, 0)", err, nil)
 	if len(all) != 3 {
 		t.Fatalf("Feed(0, 0) = %d entries; want 3", len(all))
 	}
@@ -171,18 +172,18 @@ func TestRevocationListFeed(t *testing.T) {
 		}
 	}
 	page, err := e.revoked.Feed(e.ctx, all[0].Seq, 1)
-	wantErr(t, "Feed(after first, 1)", err, nil)
+	testkit.WantErr(t, "Feed(after first, 1)", err, nil)
 	if len(page) != 1 || page[0].SessionID != sids[1] {
 		t.Errorf("Feed(after first, 1) = %+v; want only session %s", page, sids[1])
 	}
 	// Entries whose access tokens can no longer be valid drop out.
-	e.clock.advance(e.policy.AccessTTL + e.policy.Leeway - 2*time.Minute)
+	e.clock.Advance(e.policy.AccessTTL + e.policy.Leeway - 2*time.Minute)
 	live, err := e.revoked.Feed(e.ctx, 0, feedPage+1)
-	wantErr(t, "Feed after expiry", err, nil)
+	testkit.WantErr(t, "Feed after expiry", err, nil)
 	if len(live) != 1 || live[0].SessionID != sids[2] {
 		t.Errorf("Feed after two entries expired = %+v; want only session %s", live, sids[2])
 	}
-	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.now, nil, DefaultMaxStaleness).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
+	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.Now, nil, DefaultMaxStaleness).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
 		t.Errorf("Feed during an outage = %v; want the wrapped outage", err)
 	}
 }

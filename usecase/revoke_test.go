@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestLogout(t *testing.T) {
@@ -34,7 +35,7 @@ func TestLogout(t *testing.T) {
 			bob := e.signIn("bob", "bob's password")
 
 			err := e.revoke.Logout(e.ctx, e.claims(alice[1].AccessToken), tt.scope)
-			wantErr(t, fmt.Sprintf("Logout(%q)", tt.scope), err, nil)
+			testkit.WantErr(t, fmt.Sprintf("Logout(%q)", tt.scope), err, nil)
 
 			for i, p := range alice {
 				name := string(rune('a' + i))
@@ -43,10 +44,10 @@ func TestLogout(t *testing.T) {
 				}
 				_, err := e.refresh.Refresh(e.ctx, p.RefreshToken)
 				if tt.want[i] {
-					wantErr(t, fmt.Sprintf("Refresh(session %s)", name), err, domain.ErrInvalidGrant)
-					wantErr(t, fmt.Sprintf("Verify(session %s)", name), errOf(e.verify.Verify(e.ctx, p.AccessToken)), domain.ErrTokenRevoked)
+					testkit.WantErr(t, fmt.Sprintf("Refresh(session %s)", name), err, domain.ErrInvalidGrant)
+					testkit.WantErr(t, fmt.Sprintf("Verify(session %s)", name), errOf(e.verify.Verify(e.ctx, p.AccessToken)), domain.ErrTokenRevoked)
 				} else {
-					wantErr(t, fmt.Sprintf("Refresh(session %s)", name), err, nil)
+					testkit.WantErr(t, fmt.Sprintf("Refresh(session %s)", name), err, nil)
 				}
 			}
 			if e.revoked.Revoked(bob.SessionID) {
@@ -72,7 +73,7 @@ func TestLogoutRefuses(t *testing.T) {
 	}
 	// A client token has no session: nothing to do, nothing revoked.
 	client := &domain.Claims{Subject: "c1", ClientID: "c1"}
-	wantErr(t, "Logout(client token)", e.revoke.Logout(e.ctx, client, LogoutGlobal), nil)
+	testkit.WantErr(t, "Logout(client token)", e.revoke.Logout(e.ctx, client, LogoutGlobal), nil)
 	if e.revoked.Size() != 0 {
 		t.Errorf("Logout(client token) revoked %d sessions; want 0", e.revoked.Size())
 	}
@@ -108,20 +109,20 @@ func TestRevokeToken(t *testing.T) {
 			other := e.signIn("alice", "alice's password")
 			old := e.signIn("alice", "alice's password")
 			p := e.mustRefresh(old.RefreshToken)
-			e.clock.advance(time.Second)
+			e.clock.Advance(time.Second)
 			// The rotated-away case presents the session's previous token.
 			rotated := &TokenPair{RefreshToken: old.RefreshToken}
 
 			err := e.revoke.Token(e.ctx, tt.token(p, rotated), tt.hint)
-			wantErr(t, fmt.Sprintf("Token(%s, %q)", tt.name, tt.hint), err, nil)
+			testkit.WantErr(t, fmt.Sprintf("Token(%s, %q)", tt.name, tt.hint), err, nil)
 			if got := e.revoked.Revoked(p.SessionID); got != tt.revokes {
 				t.Fatalf("after Token(%s, %q): Revoked(session) = %v; want %v", tt.name, tt.hint, got, tt.revokes)
 			}
 			_, err = e.refresh.Refresh(e.ctx, p.RefreshToken)
 			if tt.revokes {
-				wantErr(t, "Refresh(revoked session)", err, domain.ErrInvalidGrant)
+				testkit.WantErr(t, "Refresh(revoked session)", err, domain.ErrInvalidGrant)
 			} else {
-				wantErr(t, "Refresh(live session)", err, nil)
+				testkit.WantErr(t, "Refresh(live session)", err, nil)
 			}
 			if e.revoked.Revoked(other.SessionID) {
 				t.Errorf("Token(%s) revoked another session of the user", tt.name)
@@ -135,44 +136,44 @@ func TestPruneExpired(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	ended := e.mustRefresh(e.signIn("alice", "alice's password").RefreshToken)
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	live := e.signIn("alice", "alice's password")
 	prune := func(want int64) {
 		t.Helper()
 		n, err := e.revoke.PruneExpired(e.ctx)
 		if err != nil || n != want {
-			t.Fatalf("PruneExpired at %v = %d, %v; want %d, nil", e.clock.now(), n, err, want)
+			t.Fatalf("PruneExpired at %v = %d, %v; want %d, nil", e.clock.Now(), n, err, want)
 		}
 	}
 
 	// The first session ends at epoch+RefreshTTL and stays for the leeway,
 	// revocable while a verifier may still accept its last access token.
-	e.clock.advance(e.policy.RefreshTTL - time.Hour + e.policy.Leeway - time.Microsecond)
+	e.clock.Advance(e.policy.RefreshTTL - time.Hour + e.policy.Leeway - time.Microsecond)
 	prune(0)
 	_, err := e.refresh.Refresh(e.ctx, ended.RefreshToken)
-	wantErr(t, "Refresh(ended session)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(ended session)", err, domain.ErrInvalidGrant)
 	if _, err := e.store.SessionByID(e.ctx, ended.SessionID); err != nil {
 		t.Fatalf("SessionByID(ended, within leeway) = %v; want it kept", err)
 	}
 
-	e.clock.advance(time.Microsecond)
+	e.clock.Advance(time.Microsecond)
 	prune(1)
 	prune(0)
 	_, err = e.store.SessionByID(e.ctx, ended.SessionID)
-	wantErr(t, "SessionByID(pruned)", err, domain.ErrNotFound)
+	testkit.WantErr(t, "SessionByID(pruned)", err, domain.ErrNotFound)
 	_, err = e.refresh.Refresh(e.ctx, ended.RefreshToken)
-	wantErr(t, "Refresh(pruned session)", err, domain.ErrInvalidGrant)
+	testkit.WantErr(t, "Refresh(pruned session)", err, domain.ErrInvalidGrant)
 	if in, err := e.introspect.Introspect(e.ctx, ended.RefreshToken); err != nil || in.Active {
 		t.Errorf("Introspect(pruned refresh token) = %+v, %v; want inactive, nil", in, err)
 	}
-	wantErr(t, "Token(pruned refresh token)", e.revoke.Token(e.ctx, ended.RefreshToken, ""), nil)
+	testkit.WantErr(t, "Token(pruned refresh token)", e.revoke.Token(e.ctx, ended.RefreshToken, ""), nil)
 	e.mustRefresh(live.RefreshToken)
 }
 
 func TestPruneExpiredOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRevoke(outagePrune{e.store}, e.verify, e.revoked, e.policy, e.clock.now)
+	r := NewRevoke(outagePrune{e.store}, e.verify, e.revoked, e.policy, e.clock.Now)
 	if _, err := r.PruneExpired(e.ctx); !errors.Is(err, errOutage) {
 		t.Errorf("PruneExpired on a failing store = %v; want the outage", err)
 	}

@@ -56,7 +56,7 @@ func retryAfter(t *testing.T, err error) time.Duration {
 func TestThrottlePairBackoff(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.now)
+	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.Now)
 	const user, ip = "alice", "198.51.100.1"
 
 	for i := 1; i < 5; i++ {
@@ -81,11 +81,11 @@ func TestThrottlePairBackoff(t *testing.T) {
 			t.Fatalf("Check(other user) after %d failures = %v; want no throttle", n, got)
 		}
 		half := want / 2
-		clk.advance(half)
+		clk.Advance(half)
 		if got := retryAfter(t, check(th, user, ip)); got != want-half {
 			t.Fatalf("Check %v into a %v wait: RetryAfter = %v; want %v", half, want, got, want-half)
 		}
-		clk.advance(want - half)
+		clk.Advance(want - half)
 		if got := retryAfter(t, check(th, user, ip)); got != 0 {
 			t.Fatalf("Check once the %v wait is over = %v; want no throttle", want, got)
 		}
@@ -101,7 +101,7 @@ func TestThrottleCap(t *testing.T) {
 	clk := newClock()
 	p := DefaultThrottlePolicy()
 	p.MaxDelay = 5 * time.Second
-	th := NewThrottle(memory.New(), p, clk.now)
+	th := NewThrottle(memory.New(), p, clk.Now)
 	wants := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second, 5 * time.Second}
 	for range 4 {
 		failure(t, th, "alice", "ip")
@@ -111,21 +111,21 @@ func TestThrottleCap(t *testing.T) {
 		if got := retryAfter(t, check(th, "alice", "ip")); got != want {
 			t.Errorf("Check after %d failures: RetryAfter = %v; want %v", 5+i, got, want)
 		}
-		clk.advance(want)
+		clk.Advance(want)
 	}
 }
 
 func TestThrottleSuccessResetsPair(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.now)
+	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.Now)
 	for range 5 {
 		failure(t, th, "alice", "ip1")
 	}
 	if retryAfter(t, check(th, "alice", "ip1")) == 0 {
 		t.Fatal("Check after 5 failures = nil; want throttled")
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	th.Success(ctx, "alice", "ip1")
 	// A fresh allowance of 4 failures: the 5th throttles again.
 	for i := 1; i <= 4; i++ {
@@ -143,7 +143,7 @@ func TestThrottleSuccessResetsPair(t *testing.T) {
 func TestThrottlePerUser(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.now)
+	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.Now)
 	const known, stranger = "192.0.2.10", "203.0.113.99"
 	th.Success(ctx, "alice", known)
 
@@ -154,9 +154,9 @@ func TestThrottlePerUser(t *testing.T) {
 			t.Fatalf("Check(new IP) after %d user failures = %v; want no throttle", i-1, got)
 		}
 		failure(t, th, "alice", fmt.Sprintf("10.0.0.%d", i))
-		clk.advance(time.Millisecond)
+		clk.Advance(time.Millisecond)
 	}
-	clk.advance(-time.Millisecond)
+	clk.Advance(-time.Millisecond)
 	if got := retryAfter(t, check(th, "alice", stranger)); got != time.Second {
 		t.Errorf("Check(new IP) after 20 user failures: RetryAfter = %v; want 1s", got)
 	}
@@ -177,11 +177,11 @@ func TestThrottleKnownIPIsForgotten(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	p := DefaultThrottlePolicy()
-	th := NewThrottle(memory.New(), p, clk.now)
+	th := NewThrottle(memory.New(), p, clk.Now)
 	const ip = "192.0.2.10"
 	th.Success(ctx, "alice", ip)
 	// Long after that login the address is no longer a recent success.
-	clk.advance(p.KnownIPMemory + time.Hour)
+	clk.Advance(p.KnownIPMemory + time.Hour)
 	for i := 1; i <= 20; i++ {
 		failure(t, th, "alice", fmt.Sprintf("10.0.0.%d", i))
 	}
@@ -195,18 +195,18 @@ func TestThrottlePerIP(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	p := DefaultThrottlePolicy()
-	th := NewThrottle(memory.New(), p, clk.now)
+	th := NewThrottle(memory.New(), p, clk.Now)
 	const ip = "203.0.113.7"
-	start := clk.now()
+	start := clk.Now()
 	for i := 1; i <= 50; i++ {
 		if got := retryAfter(t, check(th, fmt.Sprintf("user%d", i), ip)); got != 0 {
 			t.Fatalf("Check after %d IP failures = %v; want no throttle", i-1, got)
 		}
 		failure(t, th, fmt.Sprintf("user%d", i), ip)
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 	}
 	// Every username from that address waits until the window ends.
-	wantWait := start.Add(p.IPWindow).Sub(clk.now())
+	wantWait := start.Add(p.IPWindow).Sub(clk.Now())
 	for _, name := range []string{"user1", "someone-new", "alice"} {
 		if got := retryAfter(t, check(th, name, ip)); got != wantWait {
 			t.Errorf("Check(%q, %q) after 50 failures: RetryAfter = %v; want %v", name, ip, got, wantWait)
@@ -215,11 +215,11 @@ func TestThrottlePerIP(t *testing.T) {
 	if got := retryAfter(t, check(th, "someone-new", "203.0.113.8")); got != 0 {
 		t.Errorf("Check(other IP) = %v; want no throttle", got)
 	}
-	clk.advance(wantWait - time.Second)
+	clk.Advance(wantWait - time.Second)
 	if got := retryAfter(t, check(th, "someone-new", ip)); got != time.Second {
 		t.Errorf("Check 1s before the window ends: RetryAfter = %v; want 1s", got)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if got := retryAfter(t, check(th, "someone-new", ip)); got != 0 {
 		t.Errorf("Check after the window = %v; want no throttle", got)
 	}
@@ -228,7 +228,7 @@ func TestThrottlePerIP(t *testing.T) {
 func TestThrottleConcurrent(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.now)
+	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.Now)
 	// Many goroutines, many addresses, one user: the user's streak must
 	// throttle strangers.
 	throttled := make(chan int)
@@ -243,7 +243,7 @@ func TestThrottleConcurrent(t *testing.T) {
 				if i%10 == 0 {
 					th.Success(ctx, "bob", ip)
 				}
-				clk.advance(time.Millisecond)
+				clk.Advance(time.Millisecond)
 			}
 			throttled <- n
 		}()
@@ -262,7 +262,7 @@ func TestThrottleParallelGuesses(t *testing.T) {
 	// the pair limit of 30 sequential ones: 5 are admitted, 25 wait.
 	t.Parallel()
 	clk := newClock()
-	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.now)
+	th := NewThrottle(memory.New(), DefaultThrottlePolicy(), clk.Now)
 	const n = 30
 	errs := make(chan error, n)
 	start := make(chan struct{})
@@ -291,7 +291,7 @@ func TestThrottleSuccessGivesBackTheAddressCount(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	p := DefaultThrottlePolicy()
-	th := NewThrottle(memory.New(), p, clk.now)
+	th := NewThrottle(memory.New(), p, clk.Now)
 	for i := range p.IPFailures + 10 {
 		name := fmt.Sprintf("user%d", i)
 		if err := th.Reserve(ctx, name, "192.0.2.1"); err != nil {
@@ -307,7 +307,7 @@ func TestThrottleIPv6CountsPer64(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	p := DefaultThrottlePolicy()
-	th := NewThrottle(memory.New(), p, clk.now)
+	th := NewThrottle(memory.New(), p, clk.Now)
 	// Moving inside one /64 does not reset any per-address counter.
 	for i := 1; i <= p.PairFailures; i++ {
 		failure(t, th, "alice", fmt.Sprintf("2001:db8:1:2::%x", i))
@@ -357,22 +357,22 @@ func TestThrottleSignups(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	p := DefaultThrottlePolicy()
-	th := NewThrottle(memory.New(), p, clk.now)
-	start := clk.now()
+	th := NewThrottle(memory.New(), p, clk.Now)
+	start := clk.Now()
 	for i := range p.SignupLimit {
 		if err := th.ReserveSignup(ctx, fmt.Sprintf("2001:db8::%x", i+1)); err != nil {
 			t.Fatalf("sign-up #%d from one /64 = %v; want admitted", i+1, err)
 		}
-		clk.advance(time.Second)
+		clk.Advance(time.Second)
 	}
-	want := start.Add(p.SignupWindow).Sub(clk.now())
+	want := start.Add(p.SignupWindow).Sub(clk.Now())
 	if got := retryAfter(t, th.ReserveSignup(ctx, "2001:db8::ffff")); got != want {
 		t.Errorf("sign-up #%d: RetryAfter = %v; want %v (the rest of the window)", p.SignupLimit+1, got, want)
 	}
 	if err := th.ReserveSignup(ctx, "2001:db8:0:1::1"); err != nil {
 		t.Errorf("sign-up from another /64 = %v; want admitted", err)
 	}
-	clk.advance(want)
+	clk.Advance(want)
 	if err := th.ReserveSignup(ctx, "2001:db8::1"); err != nil {
 		t.Errorf("sign-up after the window = %v; want admitted", err)
 	}

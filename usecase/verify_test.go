@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestVerify(t *testing.T) {
@@ -22,23 +23,23 @@ func TestVerify(t *testing.T) {
 		{"refresh token", func(e *env) string { return e.signIn("alice", "alice's password").RefreshToken }, domain.ErrTokenInvalid},
 		{"expired", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			e.clock.advance(e.policy.AccessTTL)
+			e.clock.Advance(e.policy.AccessTTL)
 			return p.AccessToken
 		}, domain.ErrTokenExpired},
 		{"just before expiry", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			e.clock.advance(e.policy.AccessTTL - time.Second)
+			e.clock.Advance(e.policy.AccessTTL - time.Second)
 			return p.AccessToken
 		}, nil},
 		{"revoked session", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
-			wantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
+			testkit.WantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(p.AccessToken), LogoutLocal), nil)
 			return p.AccessToken
 		}, domain.ErrTokenRevoked},
 		{"other session revoked", func(e *env) string {
 			p := e.signIn("alice", "alice's password")
 			other := e.signIn("alice", "alice's password")
-			wantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(other.AccessToken), LogoutLocal), nil)
+			testkit.WantErr(e.t, "Logout", e.revoke.Logout(e.ctx, e.claims(other.AccessToken), LogoutLocal), nil)
 			return p.AccessToken
 		}, nil},
 	}
@@ -49,7 +50,7 @@ func TestVerify(t *testing.T) {
 			e.addUser("alice", "alice's password")
 			token := tt.token(e)
 			c, err := e.verify.Verify(e.ctx, token)
-			wantErr(t, "Verify("+tt.name+")", err, tt.want)
+			testkit.WantErr(t, "Verify("+tt.name+")", err, tt.want)
 			if tt.want == nil && (c == nil || c.Username != "alice") {
 				t.Errorf("Verify(%s) = %+v; want alice's claims", tt.name, c)
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 const (
@@ -120,29 +121,11 @@ func (s *fakeStore) signer(tb testing.TB, kid string) crypto.Signer {
 	return priv.(crypto.Signer)
 }
 
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
 // env is a loaded ring with an issuer and a verifier sharing one clock.
 type env struct {
 	alg    string
 	store  *fakeStore
-	clock  *clock
+	clock  *testkit.Clock
 	secret []byte
 	ring   *token.Keyring
 	iss    *token.Issuer
@@ -151,7 +134,7 @@ type env struct {
 
 func newEnv(tb testing.TB, alg string, cacheSize int) *env {
 	tb.Helper()
-	e := &env{alg: alg, store: newFakeStore(), clock: &clock{t: t0}}
+	e := &env{alg: alg, store: newFakeStore(), clock: testkit.NewClock(t0)}
 	if alg == token.AlgHS256 {
 		e.secret = []byte("0123456789abcdef0123456789abcdef-test-secret")
 	}

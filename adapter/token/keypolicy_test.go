@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // sameKeys reports whether two store snapshots hold the same keys in the
@@ -92,7 +93,7 @@ func plantedKey(t *testing.T, id string, created, retired time.Time) (domain.Sig
 func TestSealedStoreRefusesUnsealedRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := testkit.NewClock(t0)
 	kek := []byte(strings.Repeat("k", 32))
 	raw := newFakeStore()
 	sealed, err := token.NewSealedKeyStore(raw, kek)

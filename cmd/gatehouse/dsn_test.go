@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // dsnSecret is the database password the tests below must never see in
@@ -52,7 +53,7 @@ func checkStartupLine(t *testing.T, dsn, secret, want string) {
 	env := map[string]string{"GATEHOUSE_DB": dsn, "GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_LOG_LEVEL": "info"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.LogBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
@@ -115,7 +116,7 @@ func TestDSNSecretsStayOutOfErrors(t *testing.T) {
 
 // runCLI runs one gatehouse command in-process with the given environment.
 func runCLI(ctx context.Context, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
-	var out, errb syncBuffer
+	var out, errb testkit.LogBuffer
 	code = run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), code
 }

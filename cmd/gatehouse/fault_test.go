@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // flakyProxy forwards TCP to a database and can drop every connection and
@@ -122,7 +123,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	proxy.up()
-	eventually(t, "readyz recovers", 15*time.Second, func() bool {
+	testkit.Eventually(t, "readyz recovers", 15*time.Second, func() bool {
 		s, _ := c.call(base, "GET", "/readyz", "", "", nil)
 		return s == 200
 	})

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // underUmask000 is a sh script that runs "$0" "$@" with umask 000.
@@ -63,7 +65,7 @@ func TestDatabaseFilesAre0600UnderUmask000(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command("sh", "-c", underUmask000, bin, "serve", "--addr", addr)
 		cmd.Env = append(os.Environ(), "GATEHOUSE_DB="+db, "GATEHOUSE_LOG_LEVEL=warn")
-		logs := &syncBuffer{}
+		logs := &testkit.LogBuffer{}
 		cmd.Stderr = logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // testParams are cheap argon2id parameters so tests run fast under -race;
@@ -29,7 +30,7 @@ type testEnv struct {
 	t   *testing.T
 	app *app
 	srv *httptest.Server
-	log *syncBuffer
+	log *testkit.LogBuffer
 }
 
 // testConfig returns the default configuration on a temp SQLite file,
@@ -63,7 +64,7 @@ func newTestEnv(t *testing.T, overrides map[string]string) *testEnv {
 func startTestEnv(t *testing.T, overrides map[string]string, params password.Params, prepare func(*app)) *testEnv {
 	t.Helper()
 	cfg := testConfig(t, overrides)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	a, err := buildWith(context.Background(), cfg, logs, params)
 	if err != nil {
 		t.Fatalf("build: %v", err)
@@ -186,24 +187,6 @@ func (e *testEnv) login(username, pw string) map[string]any {
 
 func bearerHeader(tok any) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + tok.(string)}
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 func httptestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }

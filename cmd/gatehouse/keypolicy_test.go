@@ -20,12 +20,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // cliEnv runs one gatehouse command in-process with the given environment.
 func cliEnv(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testkit.LogBuffer
 	code = run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), code
 }
@@ -209,7 +210,7 @@ func TestUnsealedActiveKeyRefused(t *testing.T) {
 	}
 	closeStore()
 
-	_, err = buildWith(t.Context(), cfg, &syncBuffer{}, testParams)
+	_, err = buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams)
 	if err == nil || !strings.Contains(err.Error(), "planted") || !strings.Contains(err.Error(), "unencrypted") || !strings.Contains(err.Error(), "gatehouse keys rotate") {
 		t.Fatalf("build over an unsealed active key = %v; want a refusal naming the key, that it is unencrypted, and gatehouse keys rotate", err)
 	}
@@ -218,7 +219,7 @@ func TestUnsealedActiveKeyRefused(t *testing.T) {
 	if out, errOut, code := cliEnv(t, env, "", "keys", "rotate"); code != 0 {
 		t.Fatalf("keys rotate over an unsealed active key = %d %s %s", code, out, errOut)
 	}
-	a, err := buildWith(t.Context(), cfg, &syncBuffer{}, testParams)
+	a, err := buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams)
 	if err != nil {
 		t.Fatalf("build after keys rotate: %v", err)
 	}

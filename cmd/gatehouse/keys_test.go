@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestJWKSAndRotation(t *testing.T) {
@@ -96,7 +98,7 @@ func TestKeysEncryptedAtRest(t *testing.T) {
 	// The same database without the key refuses to start.
 	cfg := e.app.cfg
 	cfg.KeyEncryptionKey = nil
-	if _, err := buildWith(t.Context(), cfg, &syncBuffer{}, testParams); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_KEY_ENCRYPTION_KEY") {
+	if _, err := buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_KEY_ENCRYPTION_KEY") {
 		t.Errorf("build without the key = %v; want an error naming GATEHOUSE_KEY_ENCRYPTION_KEY", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // TestLogsHoldNoSecrets runs every flow that handles a secret, the failure
@@ -144,7 +145,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 func TestAccessLogErrorsOnly(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, map[string]string{"GATEHOUSE_ACCESS_LOG": "errors"})
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	a, err := buildWith(t.Context(), cfg, logs, testParams)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // newMetricsEnv is newTestEnv with metrics wired exactly as serve wires them.
@@ -21,7 +22,7 @@ import (
 func newMetricsEnv(t *testing.T, overrides map[string]string) *testEnv {
 	t.Helper()
 	cfg := testConfig(t, overrides)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	a, err := buildWith(context.Background(), cfg, logs, testParams)
 	if err != nil {
 		t.Fatalf("build: %v", err)

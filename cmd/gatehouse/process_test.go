@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // buildBinary compiles the gatehouse command once per test binary run.
@@ -57,14 +59,14 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe runs "gatehouse serve" with env and waits until it answers.
-func startServe(t *testing.T, bin string, env []string) (*exec.Cmd, string, *syncBuffer) {
+func startServe(t *testing.T, bin string, env []string) (*exec.Cmd, string, *testkit.LogBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--addr", addr)
 	// Tests sign up many users from one address; the ones about the
 	// sign-up limit set it (a later entry wins).
 	cmd.Env = append(append(os.Environ(), "GATEHOUSE_SIGNUP_IP_LIMIT=0"), env...)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // TestServerPrunesEndedSessions runs the server's maintenance loop on a
@@ -45,7 +46,7 @@ func TestServerPrunesEndedSessions(t *testing.T) {
 	loopCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); e.app.maintain(loopCtx, 10*time.Millisecond) }()
-	eventually(t, "ended session pruned", 10*time.Second, func() bool {
+	testkit.Eventually(t, "ended session pruned", 10*time.Second, func() bool {
 		_, err := e.app.store.SessionByID(ctx, ended.ID)
 		return errors.Is(err, domain.ErrNotFound)
 	})

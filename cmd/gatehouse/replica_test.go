@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // cluster is several real gatehouse processes on one Postgres database.
@@ -95,18 +96,6 @@ func (c *cluster) protected(base string, tok any) int {
 	return s
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %v", what, within)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func TestReplicasShareTokensAndRevocations(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 3)
@@ -127,7 +116,7 @@ func TestReplicasShareTokensAndRevocations(t *testing.T) {
 		t.Fatalf("revoking replica accepts the token: %d", s)
 	}
 	for _, u := range []string{b, r3} {
-		eventually(t, "replica "+u+" refuses a logged-out token", 5*time.Second, func() bool { return c.protected(u, tok) == 401 })
+		testkit.Eventually(t, "replica "+u+" refuses a logged-out token", 5*time.Second, func() bool { return c.protected(u, tok) == 401 })
 	}
 
 	// Disable on one replica (admin API) is enforced by the others.
@@ -143,7 +132,7 @@ func TestReplicasShareTokensAndRevocations(t *testing.T) {
 		t.Fatalf("disable = %d %v", s, body)
 	}
 	for _, u := range []string{b, r3} {
-		eventually(t, "replica "+u+" refuses a disabled user's token", 5*time.Second, func() bool { return c.protected(u, bobTok) == 401 })
+		testkit.Eventually(t, "replica "+u+" refuses a disabled user's token", 5*time.Second, func() bool { return c.protected(u, bobTok) == 401 })
 	}
 }
 
@@ -160,13 +149,13 @@ func TestReplicasFollowKeyRotation(t *testing.T) {
 	}
 	kid := strings.TrimSpace(strings.TrimPrefix(out, "new signing key:"))
 	for _, u := range c.urls {
-		eventually(t, "replica "+u+" publishes the new key", 5*time.Second, func() bool {
+		testkit.Eventually(t, "replica "+u+" publishes the new key", 5*time.Second, func() bool {
 			_, jwks := c.call(u, "GET", "/.well-known/jwks.json", "", "", nil)
 			return strings.Contains(fmt.Sprint(jwks), kid)
 		})
 	}
 	// Both sign with the new key and accept each other's and the old tokens.
-	eventually(t, "replica a signs with the new key", 5*time.Second, func() bool {
+	testkit.Eventually(t, "replica a signs with the new key", 5*time.Second, func() bool {
 		tok := c.login(a, "alice", "correct horse battery")["access_token"].(string)
 		return strings.Contains(decodeHeader(t, tok), kid)
 	})

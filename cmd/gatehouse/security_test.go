@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
@@ -430,7 +431,7 @@ func TestHashFloodShedsLoad(t *testing.T) {
 func TestPanicIsRecovered(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, nil)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	a, err := buildWith(context.Background(), cfg, logs, testParams)
 	if err != nil {
 		t.Fatal(err)

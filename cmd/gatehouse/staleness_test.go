@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // renameTable renames a table of the SQLite database at dsn through a
@@ -68,11 +69,11 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 
 	// Eventually, not at once: a slow machine may let the set go stale
 	// between syncs; it must recover by itself.
-	eventually(t, "/readyz answers 200 with a fresh set", 10*time.Second, func() bool { return readyz().status == http.StatusOK })
-	eventually(t, "gatehouse_revocation_stale is 0 with a fresh set", 10*time.Second, func() bool { return gauge("gatehouse_revocation_stale") == 0 })
+	testkit.Eventually(t, "/readyz answers 200 with a fresh set", 10*time.Second, func() bool { return readyz().status == http.StatusOK })
+	testkit.Eventually(t, "gatehouse_revocation_stale is 0 with a fresh set", 10*time.Second, func() bool { return gauge("gatehouse_revocation_stale") == 0 })
 
 	renameTable(t, e.app.cfg.DB, "revocations", "revocations_away")
-	eventually(t, "/readyz answers 503", 10*time.Second, func() bool { return readyz().status == http.StatusServiceUnavailable })
+	testkit.Eventually(t, "/readyz answers 503", 10*time.Second, func() bool { return readyz().status == http.StatusServiceUnavailable })
 	r := readyz()
 	if b := r.json(t); r.status != http.StatusServiceUnavailable || b["error"] != "unavailable" || b["message"] != "Revocation data is stale" {
 		t.Errorf("GET /readyz with a stale set = %d %s; want 503 unavailable, Revocation data is stale", r.status, r.body)
@@ -84,7 +85,7 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 		t.Errorf("gatehouse_revocation_stale with a stale set = %v; want 1", v)
 	}
 	// Let several more syncs fail (the lag grows by 100 ms per sync).
-	eventually(t, "the sync lag passes 1s", 10*time.Second, func() bool { return gauge("gatehouse_revocation_sync_lag_seconds") > 1 })
+	testkit.Eventually(t, "the sync lag passes 1s", 10*time.Second, func() bool { return gauge("gatehouse_revocation_sync_lag_seconds") > 1 })
 	// One error for the staleness, however many syncs failed; at most one
 	// warning before it (none when the first failure was already past the
 	// maximum staleness, as on a slow machine).
@@ -97,7 +98,7 @@ func TestStaleRevocationsFailReadiness(t *testing.T) {
 	}
 
 	renameTable(t, e.app.cfg.DB, "revocations_away", "revocations")
-	eventually(t, "/readyz answers 200 again", 10*time.Second, func() bool { return readyz().status == http.StatusOK })
+	testkit.Eventually(t, "/readyz answers 200 again", 10*time.Second, func() bool { return readyz().status == http.StatusOK })
 	if v := gauge("gatehouse_revocation_stale"); v != 0 {
 		t.Errorf("gatehouse_revocation_stale after recovery = %v; want 0", v)
 	}

@@ -1,44 +1,20 @@
 package logging
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
-
-// lockedBuffer is a goroutine-safe sink.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 func TestBufferedFlushesOnTickAndClose(t *testing.T) {
 	t.Parallel()
-	sink := &lockedBuffer{}
+	sink := &testkit.LogBuffer{}
 	b := NewBuffered(sink, 20*time.Millisecond)
 	log := New(b, "info", "json")
 	log.Info("first")
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(sink.String(), "first") {
-		if time.Now().After(deadline) {
-			t.Fatal("a buffered line never reached the sink")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "a buffered line reaches the sink", 5*time.Second, func() bool { return strings.Contains(sink.String(), "first") })
 	slow := NewBuffered(sink, time.Hour)
 	New(slow, "info", "json").Info("second")
 	if strings.Contains(sink.String(), "second") {

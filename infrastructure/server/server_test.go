@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -234,18 +235,14 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 
 	// Shutdown stops accepting: new connections are refused while the
 	// in-flight request is still running.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testkit.Eventually(t, "the listener refuses connections after cancel", 5*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
-			break
+			return true
 		}
 		c.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("listener still accepts connections 5 s after cancel")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return false
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("Serve returned (%v) while a request was in flight", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // errRefused is what the suite's admit functions return to refuse.
@@ -20,7 +21,7 @@ func admitAll(map[string]domain.Attempt) error { return nil }
 // reserve counts one attempt on keys at t, admitting it.
 func reserve(t *testing.T, s Stores, when time.Time, keys ...domain.FailureKey) {
 	t.Helper()
-	wantErr(t, "Reserve", s.Reserve(ctx(t), when, nil, keys, admitAll), nil)
+	testkit.WantErr(t, "Reserve", s.Reserve(ctx(t), when, nil, keys, admitAll), nil)
 }
 
 // counters reads the counters of keys through a Reserve that counts
@@ -32,7 +33,7 @@ func counters(t *testing.T, s Stores, keys ...string) map[string]domain.Attempt 
 		got = m
 		return nil
 	})
-	wantErr(t, "Reserve(read only)", err, nil)
+	testkit.WantErr(t, "Reserve(read only)", err, nil)
 	return got
 }
 
@@ -64,7 +65,7 @@ func testAttempts(t *testing.T, newStores factory) {
 		}
 
 		known := "k:alice|10.0.0.1"
-		wantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(2*time.Minute), []string{streak.Key}, []string{windowed.Key, "absent"}, known), nil)
+		testkit.WantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(2*time.Minute), []string{streak.Key}, []string{windowed.Key, "absent"}, known), nil)
 		got = counters(t, s, streak.Key, windowed.Key, known, "absent")
 		if _, ok := got[streak.Key]; ok {
 			t.Errorf("streak survived RecordSuccess: %+v", got[streak.Key])
@@ -78,7 +79,7 @@ func testAttempts(t *testing.T, newStores factory) {
 		if _, ok := got["absent"]; ok {
 			t.Errorf("releasing an absent counter created it: %+v", got["absent"])
 		}
-		wantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(3*time.Minute), nil, []string{windowed.Key}, ""), nil)
+		testkit.WantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(3*time.Minute), nil, []string{windowed.Key}, ""), nil)
 		if n := counters(t, s, windowed.Key)[windowed.Key].Failures; n != 0 {
 			t.Errorf("released below zero: %d", n)
 		}
@@ -94,7 +95,7 @@ func testAttempts(t *testing.T, newStores factory) {
 			}
 			return errRefused
 		})
-		wantErr(t, "Reserve(refused)", err, errRefused)
+		testkit.WantErr(t, "Reserve(refused)", err, errRefused)
 		if a := counters(t, s, key.Key)[key.Key]; a.Failures != 1 || !a.LastFailure.Equal(at(0)) {
 			t.Errorf("after a refusal: %+v; want still 1 failure at +0s", a)
 		}
@@ -113,7 +114,7 @@ func testAttempts(t *testing.T, newStores factory) {
 		}
 		wg.Wait()
 		for i, err := range errs {
-			wantErr(t, fmt.Sprintf("Reserve #%d", i), err, nil)
+			testkit.WantErr(t, fmt.Sprintf("Reserve #%d", i), err, nil)
 		}
 		got := counters(t, s, "u:alice", "i:ip")
 		if got["u:alice"].Failures != n || got["i:ip"].Failures != n {
@@ -164,8 +165,8 @@ func testAttempts(t *testing.T, newStores factory) {
 		s := newStores(t)
 		reserve(t, s, at(0), domain.FailureKey{Key: "old"})
 		reserve(t, s, at(time.Hour), domain.FailureKey{Key: "new"})
-		wantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(time.Hour), nil, nil, "known"), nil)
-		wantErr(t, "PruneAttempts", s.PruneAttempts(ctx(t), at(30*time.Minute)), nil)
+		testkit.WantErr(t, "RecordSuccess", s.RecordSuccess(ctx(t), at(time.Hour), nil, nil, "known"), nil)
+		testkit.WantErr(t, "PruneAttempts", s.PruneAttempts(ctx(t), at(30*time.Minute)), nil)
 		got := counters(t, s, "old", "new", "known")
 		if _, ok := got["old"]; ok || len(got) != 2 {
 			t.Errorf("after prune: %v; want new and known only", got)

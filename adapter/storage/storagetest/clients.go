@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func testClients(t *testing.T, newStores factory) {
@@ -14,35 +15,31 @@ func testClients(t *testing.T, newStores factory) {
 		s := newStores(t)
 		c2 := &domain.Client{ID: "c0002", Name: "billing", SecretHash: hash("secret-2"), Scopes: []string{"read", "write"}, CreatedAt: elsewhere(at(time.Hour))}
 		c1 := &domain.Client{ID: "c0001", Name: "reports", SecretHash: hash("secret-1"), CreatedAt: at(2 * time.Hour)}
+		covers(t, c2)
 		for _, c := range []*domain.Client{c2, c1} {
-			wantErr(t, fmt.Sprintf("CreateClient(%q)", c.ID), s.CreateClient(ctx(t), c), nil)
+			testkit.WantErr(t, fmt.Sprintf("CreateClient(%q)", c.ID), s.CreateClient(ctx(t), c), nil)
 		}
 		c2.Scopes[0] = "mutated after create"
 		c2.Scopes[0] = "read"
 
 		got, err := s.ClientByID(ctx(t), "c0002")
-		wantErr(t, "ClientByID", err, nil)
-		if d := clientDiff(got, c2); d != "" {
-			t.Errorf("ClientByID mismatch:\n\t%s", d)
+		testkit.WantErr(t, "ClientByID", err, nil)
+		if d := mismatch(got, c2); d != "" {
+			t.Errorf("ClientByID (-want +got):\n%s", d)
 		}
 		got.Scopes[0] = "mutated"
 		list, err := s.ListClients(ctx(t))
-		wantErr(t, "ListClients", err, nil)
-		if len(list) != 2 {
-			t.Fatalf("ListClients = %d clients; want 2", len(list))
-		}
-		for i, want := range []*domain.Client{c1, c2} {
-			if d := clientDiff(&list[i], want); d != "" {
-				t.Errorf("ListClients[%d] mismatch (want id order):\n\t%s", i, d)
-			}
+		testkit.WantErr(t, "ListClients", err, nil)
+		if d := mismatch(list, []domain.Client{*c1, *c2}); d != "" {
+			t.Errorf("ListClients (want id order, -want +got):\n%s", d)
 		}
 
-		wantErr(t, "DeleteClient", s.DeleteClient(ctx(t), "c0001"), nil)
+		testkit.WantErr(t, "DeleteClient", s.DeleteClient(ctx(t), "c0001"), nil)
 		_, err = s.ClientByID(ctx(t), "c0001")
-		wantErr(t, "ClientByID(deleted)", err, domain.ErrNotFound)
-		wantErr(t, "DeleteClient(again)", s.DeleteClient(ctx(t), "c0001"), domain.ErrNotFound)
+		testkit.WantErr(t, "ClientByID(deleted)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "DeleteClient(again)", s.DeleteClient(ctx(t), "c0001"), domain.ErrNotFound)
 		list, err = s.ListClients(ctx(t))
-		wantErr(t, "ListClients", err, nil)
+		testkit.WantErr(t, "ListClients", err, nil)
 		if len(list) != 1 || list[0].ID != "c0002" {
 			t.Fatalf("ListClients after delete = %+v; want only c0002", list)
 		}
@@ -52,18 +49,18 @@ func testClients(t *testing.T, newStores factory) {
 		t.Parallel()
 		s := newStores(t)
 		_, err := s.ClientByID(ctx(t), "c0404")
-		wantErr(t, "ClientByID(unknown)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "ClientByID(unknown)", err, domain.ErrNotFound)
 		list, err := s.ListClients(ctx(t))
-		wantErr(t, "ListClients(empty)", err, nil)
+		testkit.WantErr(t, "ListClients(empty)", err, nil)
 		if len(list) != 0 {
 			t.Fatalf("ListClients on empty store = %+v; want none", list)
 		}
 		c := &domain.Client{ID: "c0001", Name: "a", SecretHash: hash("a"), CreatedAt: at(0)}
-		wantErr(t, "CreateClient", s.CreateClient(ctx(t), c), nil)
+		testkit.WantErr(t, "CreateClient", s.CreateClient(ctx(t), c), nil)
 		dup := &domain.Client{ID: "c0001", Name: "b", SecretHash: hash("b"), CreatedAt: at(0)}
-		wantErr(t, "CreateClient(duplicate)", s.CreateClient(ctx(t), dup), domain.ErrConflict)
+		testkit.WantErr(t, "CreateClient(duplicate)", s.CreateClient(ctx(t), dup), domain.ErrConflict)
 		got, err := s.ClientByID(ctx(t), "c0001")
-		wantErr(t, "ClientByID", err, nil)
+		testkit.WantErr(t, "ClientByID", err, nil)
 		if got.Name != "a" {
 			t.Fatalf("duplicate CreateClient overwrote the client: name %q", got.Name)
 		}

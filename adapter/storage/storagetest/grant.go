@@ -5,29 +5,21 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // mustGrant reads the refresh grant of the token named name or fails t.
 func mustGrant(t *testing.T, s Stores, name string) *domain.RefreshGrant {
 	t.Helper()
 	g, err := s.RefreshGrant(ctx(t), hash(name))
-	wantErr(t, "RefreshGrant("+name+")", err, nil)
+	testkit.WantErr(t, "RefreshGrant("+name+")", err, nil)
 	return g
 }
 
-// grantDiff compares all three parts of a refresh grant.
-func grantDiff(got *domain.RefreshGrant, tok *domain.RefreshToken, sess *domain.Session, u *domain.User) string {
-	var d diff
-	for _, part := range []struct{ name, diff string }{
-		{"Token", tokenDiff(&got.Token, tok)},
-		{"Session", sessionDiff(&got.Session, sess)},
-		{"User", userDiff(&got.User, u)},
-	} {
-		if part.diff != "" {
-			d = append(d, part.name+": "+part.diff)
-		}
-	}
-	return d.String()
+// grantMismatch compares a refresh grant with the token, session and user
+// it should hold.
+func grantMismatch(got *domain.RefreshGrant, tok *domain.RefreshToken, sess *domain.Session, u *domain.User) string {
+	return mismatch(got, &domain.RefreshGrant{Token: *tok, Session: *sess, User: *u})
 }
 
 func testRefreshGrant(t *testing.T, newStores factory) {
@@ -43,15 +35,15 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 			CreatedAt:    at(0),
 			UpdatedAt:    at(time.Second),
 		}
-		wantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
 		mustCreateUser(t, s, "u0002", "bob")
 		sess := mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0002", "s0002")
 
 		got := mustGrant(t, s, "s0001/0")
 		tok := &domain.RefreshToken{Hash: hash("s0001/0"), SessionID: "s0001", CreatedAt: at(time.Minute)}
-		if d := grantDiff(got, tok, sess, u); d != "" {
-			t.Errorf("RefreshGrant mismatch:\n\t%s", d)
+		if d := grantMismatch(got, tok, sess, u); d != "" {
+			t.Errorf("RefreshGrant (-want +got):\n%s", d)
 		}
 	})
 
@@ -61,7 +53,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		mustCreateUser(t, s, "u0001", "alice")
 		mustCreateSession(t, s, "u0001", "s0001")
 		_, err := s.RefreshGrant(ctx(t), hash("nope"))
-		wantErr(t, "RefreshGrant(unknown)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "RefreshGrant(unknown)", err, domain.ErrNotFound)
 	})
 
 	t.Run("token of a deleted user is ErrNotFound", func(t *testing.T) {
@@ -72,9 +64,9 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0002", "s0002")
 		_, err := s.DeleteUser(ctx(t), "u0001", at(time.Hour), at(2*time.Hour))
-		wantErr(t, "DeleteUser", err, nil)
+		testkit.WantErr(t, "DeleteUser", err, nil)
 		_, err = s.RefreshGrant(ctx(t), hash("s0001/0"))
-		wantErr(t, "RefreshGrant(deleted user)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "RefreshGrant(deleted user)", err, domain.ErrNotFound)
 		if g := mustGrant(t, s, "s0002/0"); g.User.ID != "u0002" {
 			t.Errorf("RefreshGrant(other user's token).User.ID = %q; want u0002", g.User.ID)
 		}
@@ -86,18 +78,18 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		u := mustCreateUser(t, s, "u0001", "alice")
 		sess := mustCreateSession(t, s, "u0001", "s0001")
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed-1"), At: elsewhere(at(time.Hour))}
-		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed-1")
 
 		// The previous token still leads to the session, now a generation
 		// ahead of it: that is how a racing client gets the successor.
 		old := &domain.RefreshToken{Hash: hash("s0001/0"), SessionID: "s0001", CreatedAt: at(time.Minute)}
-		if d := grantDiff(mustGrant(t, s, "s0001/0"), old, sess, u); d != "" {
-			t.Errorf("RefreshGrant(previous) after rotation mismatch:\n\t%s", d)
+		if d := grantMismatch(mustGrant(t, s, "s0001/0"), old, sess, u); d != "" {
+			t.Errorf("RefreshGrant(previous) after rotation (-want +got):\n%s", d)
 		}
 		cur := &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}
-		if d := grantDiff(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
-			t.Errorf("RefreshGrant(current) after rotation mismatch:\n\t%s", d)
+		if d := grantMismatch(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
+			t.Errorf("RefreshGrant(current) after rotation (-want +got):\n%s", d)
 		}
 
 		// Revoked sessions and disabled users are returned, not hidden.
@@ -105,9 +97,9 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		sess.RevokedAt = at(2 * time.Hour)
 		u.Disabled, u.UpdatedAt = true, at(2*time.Hour)
 		_, _, err := s.ChangeUser(ctx(t), domain.UserChange{UserID: u.ID, Disabled: &u.Disabled, At: elsewhere(at(2 * time.Hour))})
-		wantErr(t, "ChangeUser(disabled)", err, nil)
-		if d := grantDiff(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
-			t.Errorf("RefreshGrant after revocation and disabling mismatch:\n\t%s", d)
+		testkit.WantErr(t, "ChangeUser(disabled)", err, nil)
+		if d := grantMismatch(mustGrant(t, s, "s0001/1"), cur, sess, u); d != "" {
+			t.Errorf("RefreshGrant after revocation and disabling (-want +got):\n%s", d)
 		}
 	})
 
@@ -117,10 +109,10 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		u := mustCreateUser(t, s, "u0001", "alice")
 		u.Roles = []string{"ops"}
 		_, _, err := s.ChangeUser(ctx(t), domain.UserChange{UserID: u.ID, Roles: &u.Roles, At: u.UpdatedAt})
-		wantErr(t, "ChangeUser(roles)", err, nil)
+		testkit.WantErr(t, "ChangeUser(roles)", err, nil)
 		sess := mustCreateSession(t, s, "u0001", "s0001")
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
-		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed")
 
 		got := mustGrant(t, s, "s0001/1")
@@ -130,8 +122,8 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		got.User.Roles[0] = "changed"
 
 		tok := &domain.RefreshToken{Hash: hash("s0001/1"), SessionID: "s0001", Generation: 1, CreatedAt: at(time.Hour)}
-		if d := grantDiff(mustGrant(t, s, "s0001/1"), tok, sess, u); d != "" {
-			t.Errorf("store aliased a returned grant:\n\t%s", d)
+		if d := grantMismatch(mustGrant(t, s, "s0001/1"), tok, sess, u); d != "" {
+			t.Errorf("store aliased a returned grant (-want +got):\n%s", d)
 		}
 	})
 }

@@ -7,19 +7,15 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func mustKeys(t *testing.T, s Stores, want ...domain.SigningKey) {
 	t.Helper()
 	got, err := s.ListKeys(ctx(t))
-	wantErr(t, "ListKeys", err, nil)
-	if len(got) != len(want) {
-		t.Fatalf("ListKeys = %d keys; want %d", len(got), len(want))
-	}
-	for i := range want {
-		if d := keyDiff(&got[i], &want[i]); d != "" {
-			t.Errorf("ListKeys[%d] mismatch (want newest first):\n\t%s", i, d)
-		}
+	testkit.WantErr(t, "ListKeys", err, nil)
+	if d := mismatch(got, want); d != "" {
+		t.Errorf("ListKeys (want newest first, -want +got):\n%s", d)
 	}
 }
 
@@ -29,21 +25,22 @@ func testKeys(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustKeys(t, s)
 		k1 := domain.SigningKey{ID: "k1", Algorithm: "EdDSA", Private: []byte("private-1"), CreatedAt: at(time.Hour)}
-		wantErr(t, "RotateKey(k1)", s.RotateKey(ctx(t), &k1), nil)
+		testkit.WantErr(t, "RotateKey(k1)", s.RotateKey(ctx(t), &k1), nil)
 		mustKeys(t, s, k1)
 
 		k2 := domain.SigningKey{ID: "k2", Algorithm: "ES256", Private: []byte("private-2"), CreatedAt: elsewhere(at(2 * time.Hour))}
-		wantErr(t, "RotateKey(k2)", s.RotateKey(ctx(t), &k2), nil)
+		testkit.WantErr(t, "RotateKey(k2)", s.RotateKey(ctx(t), &k2), nil)
 		k1.RetiredAt = k2.CreatedAt
+		covers(t, &k1)
 		mustKeys(t, s, k2, k1)
 
 		k3 := domain.SigningKey{ID: "k3", Algorithm: "EdDSA", Private: []byte("private-3"), CreatedAt: at(3 * time.Hour)}
-		wantErr(t, "RotateKey(k3)", s.RotateKey(ctx(t), &k3), nil)
+		testkit.WantErr(t, "RotateKey(k3)", s.RotateKey(ctx(t), &k3), nil)
 		k2.RetiredAt = k3.CreatedAt
 		mustKeys(t, s, k3, k2, k1)
 
 		keys, err := s.ListKeys(ctx(t))
-		wantErr(t, "ListKeys", err, nil)
+		testkit.WantErr(t, "ListKeys", err, nil)
 		active := 0
 		for _, k := range keys {
 			if k.Active() {
@@ -63,17 +60,17 @@ func testKeys(t *testing.T, newStores factory) {
 		var keys []domain.SigningKey
 		for i := 1; i <= 3; i++ {
 			k := domain.SigningKey{ID: fmt.Sprintf("k%d", i), Algorithm: "RS256", Private: []byte{byte(i)}, CreatedAt: at(time.Duration(i) * time.Hour)}
-			wantErr(t, "RotateKey", s.RotateKey(ctx(t), &k), nil)
+			testkit.WantErr(t, "RotateKey", s.RotateKey(ctx(t), &k), nil)
 			if i > 1 {
 				keys[0].RetiredAt = k.CreatedAt
 			}
 			keys = append([]domain.SigningKey{k}, keys...)
 		}
-		wantErr(t, "DeleteKey(k1)", s.DeleteKey(ctx(t), "k1"), nil)
-		wantErr(t, "DeleteKey(k1 again)", s.DeleteKey(ctx(t), "k1"), domain.ErrNotFound)
-		wantErr(t, "DeleteKey(unknown)", s.DeleteKey(ctx(t), "k404"), domain.ErrNotFound)
+		testkit.WantErr(t, "DeleteKey(k1)", s.DeleteKey(ctx(t), "k1"), nil)
+		testkit.WantErr(t, "DeleteKey(k1 again)", s.DeleteKey(ctx(t), "k1"), domain.ErrNotFound)
+		testkit.WantErr(t, "DeleteKey(unknown)", s.DeleteKey(ctx(t), "k404"), domain.ErrNotFound)
 		// Deleting the active key would leave nothing to sign with.
-		wantErr(t, "DeleteKey(active)", s.DeleteKey(ctx(t), "k3"), domain.ErrConflict)
+		testkit.WantErr(t, "DeleteKey(active)", s.DeleteKey(ctx(t), "k3"), domain.ErrConflict)
 		mustKeys(t, s, keys[0], keys[1])
 	})
 
@@ -96,7 +93,7 @@ func testConcurrentRotateKey(t *testing.T, newStores factory) {
 		}
 		wg.Wait()
 		keys, err := s.ListKeys(ctx(t))
-		wantErr(t, "ListKeys", err, nil)
+		testkit.WantErr(t, "ListKeys", err, nil)
 		active := 0
 		for _, k := range keys {
 			if k.Active() {

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // change applies ch and fails t unless the store answers want.
 func change(t *testing.T, s Stores, ch domain.UserChange, want error) (*domain.User, []string) {
 	t.Helper()
 	u, revoked, err := s.ChangeUser(ctx(t), ch)
-	wantErr(t, fmt.Sprintf("ChangeUser(%+v)", ch), err, want)
+	testkit.WantErr(t, fmt.Sprintf("ChangeUser(%+v)", ch), err, want)
 	slices.Sort(revoked)
 	return u, revoked
 }
@@ -36,17 +37,17 @@ func testUserChanges(t *testing.T, newStores factory) {
 
 		got, _ := change(t, s, domain.UserChange{UserID: "u0001", Roles: &want.Roles, At: elsewhere(at(time.Hour))}, nil)
 		want.UpdatedAt = at(time.Hour)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("ChangeUser(roles) returned:\n\t%s", d)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("ChangeUser(roles) returned (-want +got):\n%s", d)
 		}
 		yes := true
 		change(t, s, domain.UserChange{UserID: "u0001", Disabled: &yes, At: at(2 * time.Hour)}, nil)
 		change(t, s, domain.UserChange{UserID: "u0001", PasswordHash: "$2a$10$new", At: at(3 * time.Hour)}, nil)
 		want.Disabled, want.PasswordHash, want.UpdatedAt = true, "$2a$10$new", at(3*time.Hour)
 		got, err := s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID", err, nil)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("after three one-field changes:\n\t%s", d)
+		testkit.WantErr(t, "UserByID", err, nil)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("after three one-field changes (-want +got):\n%s", d)
 		}
 
 		// Clearing is a change too; nil roles leave them.
@@ -56,9 +57,9 @@ func testUserChanges(t *testing.T, newStores factory) {
 		change(t, s, domain.UserChange{UserID: "u0001", At: at(5 * time.Hour)}, nil)
 		want.Roles, want.Disabled, want.UpdatedAt = nil, false, at(5*time.Hour)
 		got, err = s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID", err, nil)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("after clearing:\n\t%s", d)
+		testkit.WantErr(t, "UserByID", err, nil)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("after clearing (-want +got):\n%s", d)
 		}
 		change(t, s, domain.UserChange{UserID: "u0404", At: at(time.Hour)}, domain.ErrNotFound)
 	})
@@ -71,8 +72,8 @@ func testUserChanges(t *testing.T, newStores factory) {
 		change(t, s, domain.UserChange{UserID: "u0404", IfStamp: 1, At: at(time.Hour)}, domain.ErrNotFound)
 		got, _ := change(t, s, domain.UserChange{UserID: "u0001", PasswordHash: "fresh", IfStamp: 1, At: at(time.Hour)}, nil)
 		want.PasswordHash, want.UpdatedAt = "fresh", at(time.Hour)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("conditional change without EndSessions (stamp stays):\n\t%s", d)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("conditional change without EndSessions (stamp stays) (-want +got):\n%s", d)
 		}
 		got, _ = change(t, s, domain.UserChange{UserID: "u0001", PasswordHash: "newer", IfStamp: 1, EndSessions: true, At: at(2 * time.Hour)}, nil)
 		if got.Stamp != 2 {
@@ -106,17 +107,17 @@ func testUserChanges(t *testing.T, newStores factory) {
 		}
 		keep.UserStamp = 2
 		got, err := s.SessionByID(ctx(t), "s0001")
-		wantErr(t, "SessionByID(kept)", err, nil)
-		if d := sessionDiff(got, keep); d != "" {
-			t.Errorf("kept session:\n\t%s", d)
+		testkit.WantErr(t, "SessionByID(kept)", err, nil)
+		if d := mismatch(got, keep); d != "" {
+			t.Errorf("kept session (-want +got):\n%s", d)
 		}
 		// The kept session rotates under the new stamp; a new one needs it.
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), At: at(3 * time.Minute)}
-		wantErr(t, "RotateRefreshToken(kept)", s.RotateRefreshToken(ctx(t), rot), nil)
+		testkit.WantErr(t, "RotateRefreshToken(kept)", s.RotateRefreshToken(ctx(t), rot), nil)
 		old, tok := newSession("u0001", "s0005", 1)
-		wantErr(t, "CreateSession(old stamp)", s.CreateSession(ctx(t), old, tok), domain.ErrConflict)
+		testkit.WantErr(t, "CreateSession(old stamp)", s.CreateSession(ctx(t), old, tok), domain.ErrConflict)
 		cur, tok := newSession("u0001", "s0006", 2)
-		wantErr(t, "CreateSession(new stamp)", s.CreateSession(ctx(t), cur, tok), nil)
+		testkit.WantErr(t, "CreateSession(new stamp)", s.CreateSession(ctx(t), cur, tok), nil)
 		if g := mustGrant(t, s, "s0004/0"); g.Session.Revoked() || g.User.Stamp != 1 {
 			t.Errorf("another user's session or stamp changed: %+v", g)
 		}
@@ -128,18 +129,18 @@ func testUserChanges(t *testing.T, newStores factory) {
 		mustCreateUser(t, s, "u0001", "alice")
 		mustCreateSession(t, s, "u0001", "s0001")
 		gone, tok := newSession("u0404", "s0002", 1)
-		wantErr(t, "CreateSession(no user)", s.CreateSession(ctx(t), gone, tok), domain.ErrNotFound)
+		testkit.WantErr(t, "CreateSession(no user)", s.CreateSession(ctx(t), gone, tok), domain.ErrNotFound)
 
 		yes, no := true, false
 		change(t, s, domain.UserChange{UserID: "u0001", Disabled: &yes, At: at(time.Minute)}, nil)
 		sess, tok := newSession("u0001", "s0003", 1)
-		wantErr(t, "CreateSession(disabled)", s.CreateSession(ctx(t), sess, tok), domain.ErrConflict)
+		testkit.WantErr(t, "CreateSession(disabled)", s.CreateSession(ctx(t), sess, tok), domain.ErrConflict)
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), At: at(2 * time.Minute)}
-		wantErr(t, "RotateRefreshToken(disabled user)", s.RotateRefreshToken(ctx(t), rot), domain.ErrConflict)
+		testkit.WantErr(t, "RotateRefreshToken(disabled user)", s.RotateRefreshToken(ctx(t), rot), domain.ErrConflict)
 
 		change(t, s, domain.UserChange{UserID: "u0001", Disabled: &no, At: at(3 * time.Minute)}, nil)
-		wantErr(t, "RotateRefreshToken(enabled again)", s.RotateRefreshToken(ctx(t), rot), nil)
-		wantErr(t, "CreateSession(enabled again)", s.CreateSession(ctx(t), sess, tok), nil)
+		testkit.WantErr(t, "RotateRefreshToken(enabled again)", s.RotateRefreshToken(ctx(t), rot), nil)
+		testkit.WantErr(t, "CreateSession(enabled again)", s.CreateSession(ctx(t), sess, tok), nil)
 	})
 
 	t.Run("no session outlives a credential change racing it", func(t *testing.T) {
@@ -169,7 +170,7 @@ func testUserChanges(t *testing.T, newStores factory) {
 			}
 		}
 		wg.Wait()
-		wantErr(t, "ChangeUser", changeErr, nil)
+		testkit.WantErr(t, "ChangeUser", changeErr, nil)
 		fed := map[string]bool{}
 		for _, r := range mustFeed(t, s, 0, at(0), 0) {
 			fed[r.SessionID] = true
@@ -212,7 +213,7 @@ func testUserChanges(t *testing.T, newStores factory) {
 			}
 		}
 		wg.Wait()
-		wantErr(t, "DeleteUser", deleteErr, nil)
+		testkit.WantErr(t, "DeleteUser", deleteErr, nil)
 		fed := map[string]bool{}
 		for _, r := range mustFeed(t, s, 0, at(0), 0) {
 			fed[r.SessionID] = true
@@ -251,7 +252,7 @@ func testUserChanges(t *testing.T, newStores factory) {
 		}
 		wg.Wait()
 		u, err := s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID", err, nil)
+		testkit.WantErr(t, "UserByID", err, nil)
 		if !u.Disabled || fmt.Sprint(u.Roles) != "[ops]" || u.Stamp != 23 {
 			t.Errorf("after racing changes: disabled=%v roles=%v stamp=%d; want true, [ops], 23 (one step per change)", u.Disabled, u.Roles, u.Stamp)
 		}

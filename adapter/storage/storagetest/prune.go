@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // mustCreateSessionUntil stores a session of userID that ends at expires,
@@ -23,7 +24,7 @@ func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires t
 		RotatedAt: at(0),
 	}
 	first := domain.RefreshToken{Hash: hash(id + "/0"), SessionID: id, CreatedAt: at(0)}
-	wantErr(t, fmt.Sprintf("CreateSession(%q)", id), s.CreateSession(ctx(t), sess, first), nil)
+	testkit.WantErr(t, fmt.Sprintf("CreateSession(%q)", id), s.CreateSession(ctx(t), sess, first), nil)
 	for g := range gens {
 		r := domain.Rotation{
 			SessionID:       id,
@@ -32,7 +33,7 @@ func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires t
 			SealedSuccessor: []byte("sealed"),
 			At:              at(time.Duration(g+1) * time.Second),
 		}
-		wantErr(t, fmt.Sprintf("RotateRefreshToken(%q, %d)", id, g), s.RotateRefreshToken(ctx(t), r), nil)
+		testkit.WantErr(t, fmt.Sprintf("RotateRefreshToken(%q, %d)", id, g), s.RotateRefreshToken(ctx(t), r), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = r.FromGeneration+1, r.At, r.SealedSuccessor
 	}
 	return sess
@@ -42,7 +43,7 @@ func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires t
 func mustPrune(t *testing.T, s Stores, before time.Time, want int64) {
 	t.Helper()
 	n, err := s.PruneSessions(ctx(t), before)
-	wantErr(t, fmt.Sprintf("PruneSessions(%v)", before), err, nil)
+	testkit.WantErr(t, fmt.Sprintf("PruneSessions(%v)", before), err, nil)
 	if n != want {
 		t.Fatalf("PruneSessions(%v) = %d; want %d", before, n, want)
 	}
@@ -53,13 +54,13 @@ func mustPrune(t *testing.T, s Stores, before time.Time, want int64) {
 func wantSessionGone(t *testing.T, s Stores, id string, gens int) {
 	t.Helper()
 	_, err := s.SessionByID(ctx(t), id)
-	wantErr(t, "SessionByID("+id+") after prune", err, domain.ErrNotFound)
+	testkit.WantErr(t, "SessionByID("+id+") after prune", err, domain.ErrNotFound)
 	for g := range gens + 1 {
 		name := fmt.Sprintf("%s/%d", id, g)
 		_, err := s.RefreshTokenByHash(ctx(t), hash(name))
-		wantErr(t, "RefreshTokenByHash("+name+") after prune", err, domain.ErrNotFound)
+		testkit.WantErr(t, "RefreshTokenByHash("+name+") after prune", err, domain.ErrNotFound)
 		_, err = s.RefreshGrant(ctx(t), hash(name))
-		wantErr(t, "RefreshGrant("+name+") after prune", err, domain.ErrNotFound)
+		testkit.WantErr(t, "RefreshGrant("+name+") after prune", err, domain.ErrNotFound)
 	}
 }
 
@@ -68,14 +69,14 @@ func wantSessionGone(t *testing.T, s Stores, id string, gens int) {
 func wantSessionKept(t *testing.T, s Stores, want *domain.Session, gens int) {
 	t.Helper()
 	got, err := s.SessionByID(ctx(t), want.ID)
-	wantErr(t, "SessionByID("+want.ID+") after prune", err, nil)
-	if d := sessionDiff(got, want); d != "" {
-		t.Errorf("session %s changed by prune:\n\t%s", want.ID, d)
+	testkit.WantErr(t, "SessionByID("+want.ID+") after prune", err, nil)
+	if d := mismatch(got, want); d != "" {
+		t.Errorf("session %s changed by prune (-want +got):\n%s", want.ID, d)
 	}
 	for g := range gens + 1 {
 		name := fmt.Sprintf("%s/%d", want.ID, g)
 		tok, err := s.RefreshTokenByHash(ctx(t), hash(name))
-		wantErr(t, "RefreshTokenByHash("+name+") after prune", err, nil)
+		testkit.WantErr(t, "RefreshTokenByHash("+name+") after prune", err, nil)
 		if tok.SessionID != want.ID || tok.Generation != int64(g) {
 			t.Errorf("RefreshTokenByHash(%s) = session %s generation %d; want %s %d", name, tok.SessionID, tok.Generation, want.ID, g)
 		}
@@ -134,7 +135,7 @@ func testPruneSessions(t *testing.T, newStores factory) {
 		live.RevokedAt = at(2 * time.Hour)
 		wantSessionKept(t, s, live, 0)
 		_, err := s.DeleteUser(ctx(t), "u0001", at(3*time.Hour), at(4*time.Hour))
-		wantErr(t, "DeleteUser after prune", err, nil)
+		testkit.WantErr(t, "DeleteUser after prune", err, nil)
 		wantSessionGone(t, s, "s0002", 0)
 	})
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func testUsers(t *testing.T, newStores factory) {
@@ -22,16 +23,17 @@ func testUsers(t *testing.T, newStores factory) {
 			CreatedAt:    elsewhere(at(0)),
 			UpdatedAt:    at(time.Second),
 		}
-		wantErr(t, "CreateUser", s.CreateUser(ctx(t), want), nil)
+		covers(t, want, "Disabled") // round-tripped by "a change writes only its own fields"
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), want), nil)
 		got, err := s.UserByID(ctx(t), want.ID)
-		wantErr(t, "UserByID", err, nil)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("UserByID(%q) mismatch:\n\t%s", want.ID, d)
+		testkit.WantErr(t, "UserByID", err, nil)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("UserByID(%q) (-want +got):\n%s", want.ID, d)
 		}
 		got, err = s.UserByUsername(ctx(t), want.Username)
-		wantErr(t, "UserByUsername", err, nil)
-		if d := userDiff(got, want); d != "" {
-			t.Errorf("UserByUsername(%q) mismatch:\n\t%s", want.Username, d)
+		testkit.WantErr(t, "UserByUsername", err, nil)
+		if d := mismatch(got, want); d != "" {
+			t.Errorf("UserByUsername(%q) (-want +got):\n%s", want.Username, d)
 		}
 	})
 
@@ -40,12 +42,12 @@ func testUsers(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustCreateUser(t, s, "u0001", "alice")
 		_, err := s.UserByID(ctx(t), "u0002")
-		wantErr(t, `UserByID("u0002")`, err, domain.ErrNotFound)
+		testkit.WantErr(t, `UserByID("u0002")`, err, domain.ErrNotFound)
 		_, err = s.UserByUsername(ctx(t), "bob")
-		wantErr(t, `UserByUsername("bob")`, err, domain.ErrNotFound)
+		testkit.WantErr(t, `UserByUsername("bob")`, err, domain.ErrNotFound)
 		// Lookups are exact on the normalised form the caller stored.
 		_, err = s.UserByUsername(ctx(t), "ALICE")
-		wantErr(t, `UserByUsername("ALICE")`, err, domain.ErrNotFound)
+		testkit.WantErr(t, `UserByUsername("ALICE")`, err, domain.ErrNotFound)
 	})
 
 	t.Run("duplicate username is ErrUsernameTaken, duplicate id ErrConflict", func(t *testing.T) {
@@ -53,14 +55,14 @@ func testUsers(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustCreateUser(t, s, "u0001", "alice")
 		dup := &domain.User{ID: "u0002", Username: "alice", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
-		wantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx(t), dup), domain.ErrUsernameTaken)
+		testkit.WantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx(t), dup), domain.ErrUsernameTaken)
 		_, err := s.UserByID(ctx(t), "u0002")
-		wantErr(t, "UserByID(rejected duplicate)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "UserByID(rejected duplicate)", err, domain.ErrNotFound)
 
 		sameID := &domain.User{ID: "u0001", Username: "bob", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
-		wantErr(t, "CreateUser(duplicate id)", s.CreateUser(ctx(t), sameID), domain.ErrConflict)
+		testkit.WantErr(t, "CreateUser(duplicate id)", s.CreateUser(ctx(t), sameID), domain.ErrConflict)
 		_, err = s.UserByUsername(ctx(t), "bob")
-		wantErr(t, "UserByUsername(rejected duplicate id)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "UserByUsername(rejected duplicate id)", err, domain.ErrNotFound)
 	})
 
 	t.Run("concurrent creates of one username: one wins", func(t *testing.T) {
@@ -82,7 +84,7 @@ func testUsers(t *testing.T, newStores factory) {
 				won++
 				continue
 			}
-			wantErr(t, fmt.Sprintf("CreateUser #%d", i), err, domain.ErrUsernameTaken)
+			testkit.WantErr(t, fmt.Sprintf("CreateUser #%d", i), err, domain.ErrUsernameTaken)
 		}
 		if won != 1 {
 			t.Fatalf("%d concurrent CreateUser calls succeeded; want 1", won)
@@ -93,15 +95,15 @@ func testUsers(t *testing.T, newStores factory) {
 		t.Parallel()
 		s := newStores(t)
 		u := &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}
-		wantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
 		u.Roles[0] = "changed"
 		got, err := s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID", err, nil)
+		testkit.WantErr(t, "UserByID", err, nil)
 		got.Roles[1] = "changed too"
 		again, err := s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID", err, nil)
-		if d := userDiff(again, &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}); d != "" {
-			t.Errorf("store kept a caller's slice:\n\t%s", d)
+		testkit.WantErr(t, "UserByID", err, nil)
+		if d := mismatch(again, &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}); d != "" {
+			t.Errorf("store kept a caller's slice (-want +got):\n%s", d)
 		}
 	})
 
@@ -114,30 +116,30 @@ func testUsers(t *testing.T, newStores factory) {
 		mustCreateSession(t, s, "u0001", "s0002")
 		mustCreateSession(t, s, "u0002", "s0003")
 		rot := domain.Rotation{SessionID: "s0001", FromGeneration: 0, NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
-		wantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
+		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 
 		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0002", At: at(time.Hour), FeedExpires: at(2 * time.Hour)}, "s0002")
 		revoked, err := s.DeleteUser(ctx(t), "u0001", elsewhere(at(2*time.Hour)), at(3*time.Hour))
-		wantErr(t, "DeleteUser", err, nil)
+		testkit.WantErr(t, "DeleteUser", err, nil)
 		if fmt.Sprint(revoked) != "[s0001]" {
 			t.Errorf("DeleteUser revoked %v; want [s0001], its one live session", revoked)
 		}
 		feed, err := s.RevocationsSince(ctx(t), 0, at(0), 0)
-		wantErr(t, "RevocationsSince", err, nil)
+		testkit.WantErr(t, "RevocationsSince", err, nil)
 		if len(feed) != 2 || feed[1].SessionID != "s0001" || feed[1].UserID != "u0001" || !feed[1].At.Equal(at(2*time.Hour)) || !feed[1].Expires.Equal(at(3*time.Hour)) {
 			t.Errorf("feed after DeleteUser = %+v; want s0002's entry, then s0001 at +2h expiring +3h", feed)
 		}
 		_, err = s.UserByID(ctx(t), "u0001")
-		wantErr(t, "UserByID(deleted)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "UserByID(deleted)", err, domain.ErrNotFound)
 		_, err = s.UserByUsername(ctx(t), "alice")
-		wantErr(t, "UserByUsername(deleted)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "UserByUsername(deleted)", err, domain.ErrNotFound)
 		for _, id := range []string{"s0001", "s0002"} {
 			_, err = s.SessionByID(ctx(t), id)
-			wantErr(t, fmt.Sprintf("SessionByID(%q) of deleted user", id), err, domain.ErrNotFound)
+			testkit.WantErr(t, fmt.Sprintf("SessionByID(%q) of deleted user", id), err, domain.ErrNotFound)
 		}
 		for _, name := range []string{"s0001/0", "s0001/1", "s0002/0"} {
 			_, err = s.RefreshTokenByHash(ctx(t), hash(name))
-			wantErr(t, fmt.Sprintf("RefreshTokenByHash(%s) of deleted user", name), err, domain.ErrNotFound)
+			testkit.WantErr(t, fmt.Sprintf("RefreshTokenByHash(%s) of deleted user", name), err, domain.ErrNotFound)
 		}
 		if _, err := s.SessionByID(ctx(t), "s0003"); err != nil {
 			t.Fatalf("SessionByID of another user = %v; want nil", err)
@@ -146,7 +148,7 @@ func testUsers(t *testing.T, newStores factory) {
 			t.Fatalf("RefreshTokenByHash of another user = %v; want nil", err)
 		}
 		_, err = s.DeleteUser(ctx(t), "u0001", at(4*time.Hour), at(5*time.Hour))
-		wantErr(t, "DeleteUser(again)", err, domain.ErrNotFound)
+		testkit.WantErr(t, "DeleteUser(again)", err, domain.ErrNotFound)
 		// The username is free again.
 		mustCreateUser(t, s, "u0003", "alice")
 	})
@@ -161,7 +163,7 @@ func testUsers(t *testing.T, newStores factory) {
 		after := ""
 		for range 5 {
 			page, err := s.ListUsers(ctx(t), after, 3)
-			wantErr(t, fmt.Sprintf("ListUsers(%q, 3)", after), err, nil)
+			testkit.WantErr(t, fmt.Sprintf("ListUsers(%q, 3)", after), err, nil)
 			var ids []string
 			for _, u := range page {
 				ids = append(ids, u.ID)
@@ -181,7 +183,7 @@ func testUsers(t *testing.T, newStores factory) {
 			t.Fatalf("ListUsers pages = %s; want %s", got, want)
 		}
 		page, err := s.ListUsers(ctx(t), "u0003x", 2)
-		wantErr(t, "ListUsers(between ids)", err, nil)
+		testkit.WantErr(t, "ListUsers(between ids)", err, nil)
 		if len(page) != 2 || page[0].ID != "u0004" || page[1].ID != "u0005" {
 			t.Fatalf("ListUsers(%q, 2) = %v; want u0004, u0005", "u0003x", page)
 		}

@@ -1,0 +1,99 @@
+package testkit_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
+)
+
+func TestLogBufferConcurrentWrites(t *testing.T) {
+	t.Parallel()
+	var buf testkit.LogBuffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() { log.Info("line", "i", i) })
+	}
+	wg.Wait()
+	lines := buf.JSONLines(t)
+	if len(lines) != 20 {
+		t.Fatalf("JSONLines() = %d lines; want 20\n%s", len(lines), buf.String())
+	}
+	if lines[0]["msg"] != "line" {
+		t.Errorf("JSONLines()[0][msg] = %v; want line", lines[0]["msg"])
+	}
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
+	c := testkit.NewClock(start)
+	if got := c.Now(); !got.Equal(start) {
+		t.Fatalf("Now() = %v; want %v", got, start)
+	}
+	c.Advance(time.Minute)
+	if got := c.Now(); !got.Equal(start.Add(time.Minute)) {
+		t.Errorf("Now() after Advance(1m) = %v; want %v", got, start.Add(time.Minute))
+	}
+	c.Set(start)
+	if got := c.Now(); !got.Equal(start) {
+		t.Errorf("Now() after Set = %v; want %v", got, start)
+	}
+}
+
+// recorder is a testing.TB that records Fatalf instead of stopping.
+type recorder struct {
+	testing.TB
+	failed string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+}
+
+func TestWantErr(t *testing.T) {
+	t.Parallel()
+	sentinel := errors.New("sentinel")
+	tests := []struct {
+		name     string
+		err      error
+		want     error
+		wantFail string
+	}{
+		{"success", nil, nil, ""},
+		{"wrapped match", fmt.Errorf("load: %w", sentinel), sentinel, ""},
+		{"unexpected error", sentinel, nil, "Call() = sentinel; want nil"},
+		{"missing error", nil, sentinel, "Call() = <nil>; want sentinel"},
+		{"other error", errors.New("other"), sentinel, "Call() = other; want sentinel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &recorder{TB: t}
+			testkit.WantErr(r, "Call()", tt.err, tt.want)
+			if r.failed != tt.wantFail {
+				t.Errorf("WantErr(%v, %v) failed with %q; want %q", tt.err, tt.want, r.failed, tt.wantFail)
+			}
+		})
+	}
+}
+
+func TestEventually(t *testing.T) {
+	t.Parallel()
+	n := 0
+	testkit.Eventually(t, "the third poll", time.Second, func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Errorf("cond called %d times; want 3", n)
+	}
+	r := &recorder{TB: t}
+	testkit.Eventually(r, "never", 10*time.Millisecond, func() bool { return r.failed != "" })
+	if r.failed != "timed out after 10ms waiting until never" {
+		t.Errorf("Eventually(never) failed with %q", r.failed)
+	}
+}
