@@ -32,7 +32,7 @@ func TestDependencyRule(t *testing.T) {
 		{pkg: "infrastructure/database"},
 		{pkg: "infrastructure/logging"},
 		{pkg: "infrastructure/server"},
-		{pkg: "infrastructure/metrics"},
+		{pkg: "adapter/metrics"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func TestRevocationListSync(t *testing.T) {
 
 	// A second replica shares the store but not the in-memory list.
 	replica := NewRevocationList(e.store, e.clock.now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
-	replicaVerify := NewVerify(e.tokens, replica)
+	replicaVerify := NewVerify(e.tokens, replica, nil)
 	wantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.LastSync().Equal(e.clock.now()) {
 		t.Errorf("LastSync = %v; want %v", replica.LastSync(), e.clock.now())
@@ -177,10 +178,16 @@ func TestRevocationListFeed(t *testing.T) {
 	}
 	// Entries whose access tokens can no longer be valid drop out.
 	e.clock.advance(e.policy.AccessTTL + e.policy.Leeway - 2*time.Minute)
-	live, err := e.revoked.Feed(e.ctx, 0, feedPage+1)
+	live, err := e.revoked.Feed(e.ctx, 0, feedPage)
 	wantErr(t, "Feed after expiry", err, nil)
 	if len(live) != 1 || live[0].SessionID != sids[2] {
 		t.Errorf("Feed after two entries expired = %+v; want only session %s", live, sids[2])
+	}
+	for _, limit := range []int{-1, feedPage + 1, math.MaxInt} {
+		var ve *domain.ValidationError
+		if _, err := e.revoked.Feed(e.ctx, 0, limit); !errors.As(err, &ve) || ve.Code != "invalid_request" {
+			t.Errorf("Feed(limit %d) = %v; want invalid_request", limit, err)
+		}
 	}
 	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.now, nil, DefaultMaxStaleness).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
 		t.Errorf("Feed during an outage = %v; want the wrapped outage", err)

@@ -162,7 +162,7 @@ func TestPruneExpired(t *testing.T) {
 	wantErr(t, "SessionByID(pruned)", err, domain.ErrNotFound)
 	_, err = e.refresh.Refresh(e.ctx, ended.RefreshToken)
 	wantErr(t, "Refresh(pruned session)", err, domain.ErrInvalidGrant)
-	if in, err := e.introspect.Introspect(e.ctx, ended.RefreshToken); err != nil || in.Active {
+	if in, err := e.introspect.Introspect(e.ctx, e.resourceServer(), ended.RefreshToken); err != nil || in.Active {
 		t.Errorf("Introspect(pruned refresh token) = %+v, %v; want inactive, nil", in, err)
 	}
 	wantErr(t, "Token(pruned refresh token)", e.revoke.Token(e.ctx, ended.RefreshToken, ""), nil)

@@ -60,9 +60,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		OpenAPI:        api.Spec(),
 		AccessLog:      cfg.AccessLog,
 	}
-	if cfg.Metrics {
-		instrument(a, &deps, &opts)
-	}
+	instrument(a, &opts)
 	h := httpadapter.New(deps, opts, a.log)
 	err = server.Serve(ctx, ln, h, a.log)
 	stopBG()
