@@ -125,33 +125,36 @@ func (l *RevocationList) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Run calls Sync every interval until ctx ends, and prunes expired feed
-// entries from the store about once a minute. A failing Sync is logged as
-// Freshness logs it: when the failures start, once when the set goes stale,
-// and when a Sync succeeds again. Each Sync may take at most the maximum
-// staleness, so a store that hangs rather than fails is noticed too.
+// Jobs are the list's periodic work, for the server's Scheduler: a Sync
+// every interval, and about once a minute a prune of the expired feed
+// entries in the store. A failing Sync is logged as Freshness logs it:
+// when the failures start, once when the set goes stale, and when a Sync
+// succeeds again. Each Sync may take at most the maximum staleness, so a
+// store that hangs rather than fails is noticed too.
+func (l *RevocationList) Jobs(interval time.Duration) []Job {
+	return []Job{
+		{Name: "revocation sync", Every: interval, Run: l.syncJob},
+		{Name: "revocation feed prune", Every: time.Minute, Run: l.pruneJob},
+	}
+}
+
+// Run runs Jobs on a Scheduler of their own until ctx ends.
 func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var pruned time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
-		err := l.Sync(syncCtx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			l.fresh.Failed(ctx, err)
-		}
-		if now := l.now(); now.Sub(pruned) > time.Minute {
-			pruned = now
-			if err := l.store.PruneRevocations(ctx, now); err != nil && ctx.Err() == nil {
-				l.log.WarnContext(ctx, "revocation prune failed", "err", err)
-			}
-		}
+	NewScheduler(l.Jobs(interval)...).Run(ctx)
+}
+
+func (l *RevocationList) syncJob(ctx context.Context) {
+	syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
+	err := l.Sync(syncCtx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		l.fresh.Failed(ctx, err)
+	}
+}
+
+func (l *RevocationList) pruneJob(ctx context.Context) {
+	if err := l.store.PruneRevocations(ctx, l.now()); err != nil && ctx.Err() == nil {
+		l.log.WarnContext(ctx, "revocation prune failed", "err", err)
 	}
 }
 

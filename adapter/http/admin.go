@@ -31,16 +31,16 @@ func (s *Server) listUsers(c echo.Context) error {
 }
 
 // queryLimit reads the limit query parameter of a list: 0 when absent
-// (the use case's default), 400 when not an integer. Its range is the use
-// case's rule.
+// (the use case's default page), 400 when not a positive integer. How
+// large it may be is the use case's rule.
 func queryLimit(c echo.Context) (int, error) {
 	v := c.QueryParam("limit")
 	if v == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, badRequest("limit must be an integer")
+	if err != nil || n <= 0 {
+		return 0, badRequest("limit must be a positive integer")
 	}
 	return n, nil
 }
