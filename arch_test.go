@@ -78,7 +78,7 @@ func classes() []class {
 		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite"}},
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},
-		{"infrastructure/metrics", infraLayer, []string{"github.com/prometheus/client_golang"}},
+		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Events
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
 	}

@@ -6,42 +6,79 @@ import (
 )
 
 // UserStore persists users. Usernames are unique after normalisation.
+// Every store implements all of it; each use case takes only the part it
+// uses (the ports below it).
 type UserStore interface {
+	UserCreator
+	UserUpdater
+	UserDeleter
+	// ListUsers returns up to limit users with IDs greater than after, in
+	// ID order (IDs are time-ordered, so this is creation order).
+	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
+}
+
+// UserCreator stores new users (Register).
+type UserCreator interface {
 	// CreateUser stores u; ErrUsernameTaken if the username is in use.
 	CreateUser(ctx context.Context, u *User) error
+}
+
+// UserReader finds users.
+type UserReader interface {
 	// UserByID returns the user or ErrNotFound.
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByUsername returns the user with the normalised username or
 	// ErrNotFound.
 	UserByUsername(ctx context.Context, username string) (*User, error)
+}
+
+// UserChanger applies credential and account changes (Revoke).
+type UserChanger interface {
 	// ChangeUser applies ch atomically: the fields it sets, the stamp and
 	// the session revocations of a credential change, in one transaction.
 	// It returns the user as changed and the ids of the sessions it
 	// revoked. ErrNotFound if the user is gone, ErrConflict if ch.IfStamp
 	// is set and no longer the user's stamp.
 	ChangeUser(ctx context.Context, ch UserChange) (*User, []string, error)
+}
+
+// UserUpdater reads a user and writes a change decided on what it read
+// (Login's hash upgrade, Account's password change).
+type UserUpdater interface {
+	UserReader
+	UserChanger
+}
+
+// UserDeleter deletes users (Revoke).
+type UserDeleter interface {
 	// DeleteUser removes the user with its sessions, revoking the live ones
 	// (feed entries expiring at feedExpires) in the same transaction, and
 	// returns their ids; ErrNotFound if absent.
 	DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error)
-	// ListUsers returns up to limit users with IDs greater than after, in
-	// ID order (IDs are time-ordered, so this is creation order).
-	ListUsers(ctx context.Context, after string, limit int) ([]User, error)
 }
 
 // SessionStore persists sessions, the hashes of their refresh tokens and the
-// revocation feed.
+// revocation feed. Every store implements all of it; each use case takes
+// only the part it uses (the ports below it).
 type SessionStore interface {
+	SessionCreator
+	RefreshStore
+	RevokeStore
+	RevocationFeed
+}
+
+// SessionCreator opens sessions (Login).
+type SessionCreator interface {
 	// CreateSession stores s together with its first refresh token, only
 	// while s's user exists, is enabled and still has the stamp
 	// s.UserStamp: the check and the insert are one atomic step against
 	// ChangeUser and DeleteUser. ErrConflict if the user changed or is
 	// disabled, ErrNotFound if it is gone.
 	CreateSession(ctx context.Context, s *Session, first RefreshToken) error
-	// SessionByID returns the session or ErrNotFound.
-	SessionByID(ctx context.Context, id string) (*Session, error)
-	// RefreshTokenByHash returns the issued token record or ErrNotFound.
-	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
+}
+
+// GrantReader reads what a refresh token stands for (Introspect, Refresh).
+type GrantReader interface {
 	// RefreshGrant returns the token record with hash together with its
 	// session and the session's user, read in one round trip (the
 	// refresh_token grant needs all three on every request). ErrNotFound if
@@ -49,21 +86,36 @@ type SessionStore interface {
 	// sessions and disabled users are returned as they are: judging them is
 	// the caller's business.
 	RefreshGrant(ctx context.Context, hash []byte) (*RefreshGrant, error)
+}
+
+// SessionRevoker ends sessions (Revoke, and Refresh on reuse).
+type SessionRevoker interface {
+	// RevokeSessions revokes the live sessions selected by r, appends one
+	// feed entry per revoked session in the same transaction, and returns
+	// their IDs.
+	RevokeSessions(ctx context.Context, r SessionRevocation) ([]string, error)
+}
+
+// RefreshStore rotates refresh tokens (Refresh).
+type RefreshStore interface {
+	GrantReader
+	SessionRevoker
+	// SessionByID returns the session or ErrNotFound.
+	SessionByID(ctx context.Context, id string) (*Session, error)
 	// RotateRefreshToken atomically moves the session from
 	// r.FromGeneration to the next generation and records r.NewHash. It
 	// returns ErrConflict if the session is revoked or no longer at
 	// r.FromGeneration (another request won), or if its user is disabled
 	// or no longer has the session's UserStamp; ErrNotFound if it is gone.
 	RotateRefreshToken(ctx context.Context, r Rotation) error
-	// RevokeSessions revokes the live sessions selected by r, appends one
-	// feed entry per revoked session in the same transaction, and returns
-	// their IDs.
-	RevokeSessions(ctx context.Context, r SessionRevocation) ([]string, error)
-	// RevocationsSince returns up to limit feed entries with Seq > after
-	// and Expires after now, in Seq order.
-	RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]Revocation, error)
-	// PruneRevocations deletes feed entries that expired before t.
-	PruneRevocations(ctx context.Context, t time.Time) error
+}
+
+// RevokeStore ends sessions by selection or by refresh token, and deletes
+// the ended ones (Revoke).
+type RevokeStore interface {
+	SessionRevoker
+	// RefreshTokenByHash returns the issued token record or ErrNotFound.
+	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// PruneSessions deletes every session whose ExpiresAt is not after
 	// before, revoked or not, together with all of its refresh-token
 	// records, and returns how many sessions it deleted. A session and its
@@ -71,6 +123,15 @@ type SessionStore interface {
 	// several. Feed entries stay: they refer to session ids only and expire
 	// on their own, and revoking a deleted session selects nothing.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+}
+
+// RevocationFeed is the store's log of revoked sessions (RevocationList).
+type RevocationFeed interface {
+	// RevocationsSince returns up to limit feed entries with Seq > after
+	// and Expires after now, in Seq order.
+	RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]Revocation, error)
+	// PruneRevocations deletes feed entries that expired before t.
+	PruneRevocations(ctx context.Context, t time.Time) error
 }
 
 // ClientStore persists machine clients.
@@ -124,9 +185,4 @@ type KeyManager interface {
 	Rotate(ctx context.Context) (string, error)
 	// Keys lists the known keys, newest first.
 	Keys(ctx context.Context) ([]SigningKey, error)
-}
-
-// Pinger reports whether the store can be reached.
-type Pinger interface {
-	Ping(ctx context.Context) error
 }

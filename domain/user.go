@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +82,16 @@ func NormalizeUsername(name string) (string, error) {
 	return n, nil
 }
 
+// CheckPasswordSize refuses a password over PasswordMaxBytes with a
+// *ValidationError: the one place that says what too long is and how it is
+// answered, for the password rule and for the hasher alike.
+func CheckPasswordSize(password string) error {
+	if len(password) > PasswordMaxBytes {
+		return &ValidationError{Code: "weak_password", Message: fmt.Sprintf("password must be at most %d bytes", PasswordMaxBytes)}
+	}
+	return nil
+}
+
 // ValidatePassword checks a new password against the password rule: at
 // least minLength characters, at most PasswordMaxBytes bytes, not on the
 // built-in list of common passwords and not the username itself.
@@ -88,8 +99,8 @@ func ValidatePassword(password, username string, minLength int) error {
 	if minLength <= 0 {
 		minLength = DefaultPasswordMinLength
 	}
-	if len(password) > PasswordMaxBytes {
-		return &ValidationError{Code: "weak_password", Message: "password must be at most 1024 bytes"}
+	if err := CheckPasswordSize(password); err != nil {
+		return err
 	}
 	if len([]rune(password)) < minLength {
 		return &ValidationError{Code: "weak_password", Message: "password is too short"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -11,19 +12,21 @@ import (
 
 // Account is what a signed-in user does to their own account.
 type Account struct {
-	users     domain.UserStore
-	hasher    domain.PasswordHasher
-	revoke    *Revoke
-	throttle  *Throttle
-	minLength int
-	now       func() time.Time
+	users     domain.UserReader
+	check     *passwordCheck
+	passwords passwordSetter
 }
 
 // NewAccount returns an Account. throttle (nil for none) limits guesses of
 // the current password, which a stolen access token would otherwise allow
-// without bound.
-func NewAccount(users domain.UserStore, hasher domain.PasswordHasher, revoke *Revoke, throttle *Throttle, minLength int, now func() time.Time) *Account {
-	return &Account{users: users, hasher: hasher, revoke: revoke, throttle: throttle, minLength: minLength, now: now}
+// without bound; they are throttled like logins. log (nil discards) gets
+// what the throttle could not record.
+func NewAccount(users domain.UserUpdater, hasher domain.PasswordHasher, revoke *Revoke, throttle *Throttle, minLength int, now func() time.Time, log *slog.Logger) *Account {
+	return &Account{
+		users:     users,
+		check:     newPasswordCheck(users, hasher, throttle, now, log),
+		passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength},
+	}
 }
 
 // Me returns the user behind the claims. A deleted or disabled user is
@@ -67,39 +70,19 @@ func (a *Account) Authorize(ctx context.Context, c *domain.Claims, role string) 
 // ChangePassword checks the current password (throttled like a login from
 // ip), stores the new one and revokes every other session of the user; the
 // caller's session continues. The new hash is written only if the user is
-// unchanged since it was read (the stamp), so a disable or role change
+// unchanged since it was checked (the stamp), so a disable or role change
 // racing it is never undone, and the password alone is written.
 func (a *Account) ChangePassword(ctx context.Context, c *domain.Claims, current, next, ip string) error {
 	u, err := a.Me(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := a.throttle.Reserve(ctx, u.Username, ip); err != nil {
-		return err
-	}
-	ok, _, err := a.hasher.Verify(ctx, u.PasswordHash, current)
+	checked, err := a.check.authenticate(ctx, u.Username, current, ip)
 	if err != nil {
-		return errors.Join(fmt.Errorf("verify password: %w", err), a.throttle.Cancel(ctx, u.Username, ip))
-	}
-	if !ok {
-		return domain.ErrInvalidCredentials // counted by Reserve
-	}
-	if err := a.throttle.Success(ctx, u.Username, ip); err != nil {
 		return err
 	}
-	if err := domain.ValidatePassword(next, u.Username, a.minLength); err != nil {
-		return err
+	if checked.ID != u.ID {
+		return domain.ErrInvalidCredentials // the name now belongs to another user
 	}
-	hash, err := a.hasher.Hash(ctx, next)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
-	_, err = a.revoke.ChangeUser(ctx, a.users, domain.UserChange{
-		UserID:       u.ID,
-		PasswordHash: hash,
-		IfStamp:      u.Stamp,
-		EndSessions:  true,
-		KeepSession:  c.SessionID,
-	})
-	return err
+	return a.passwords.set(ctx, checked, next, domain.UserChange{IfStamp: checked.Stamp, KeepSession: c.SessionID})
 }

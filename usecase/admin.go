@@ -13,15 +13,13 @@ import (
 // Users is user management for admins and the CLI.
 type Users struct {
 	users     domain.UserStore
-	hasher    domain.PasswordHasher
 	revoke    *Revoke
-	minLength int
-	now       func() time.Time
+	passwords passwordSetter
 }
 
 // NewUsers returns a Users.
 func NewUsers(users domain.UserStore, hasher domain.PasswordHasher, revoke *Revoke, minLength int, now func() time.Time) *Users {
-	return &Users{users: users, hasher: hasher, revoke: revoke, minLength: minLength, now: now}
+	return &Users{users: users, revoke: revoke, passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength}}
 }
 
 // UserPatch lists the fields an admin may change; nil leaves a field alone.
@@ -31,10 +29,12 @@ type UserPatch struct {
 }
 
 // List returns up to limit users after the cursor (a user id), and the
-// cursor of the next page ("" at the end).
+// cursor of the next page ("" at the end). A limit of 0 is the default
+// page (100); one outside 1..500 is a *domain.ValidationError.
 func (s *Users) List(ctx context.Context, cursor string, limit int) ([]domain.User, string, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
+	limit, err := pageLimit(limit, userPageDefault, userPageMax)
+	if err != nil {
+		return nil, "", err
 	}
 	users, err := s.users.ListUsers(ctx, cursor, limit+1)
 	if err != nil {
@@ -109,15 +109,7 @@ func (s *Users) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return err
 	}
-	if err := domain.ValidatePassword(password, u.Username, s.minLength); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
-	_, err = s.revoke.ChangeUser(ctx, s.users, domain.UserChange{UserID: id, PasswordHash: hash, EndSessions: true})
-	return err
+	return s.passwords.set(ctx, u, password, domain.UserChange{})
 }
 
 // RevokeSessions ends every session of an existing user, and moves its

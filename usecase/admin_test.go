@@ -3,6 +3,7 @@ package usecase
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -52,12 +53,18 @@ func TestUsersList(t *testing.T) {
 	if len(page) != 6 || next != "" {
 		t.Errorf("List(after first, 6) = %d users, next %q; want 6, \"\"", len(page), next)
 	}
-	// Out-of-range limits fall back to the default page.
-	for _, limit := range []int{0, -1, 501} {
-		page, next, err := e.users.List(e.ctx, "", limit)
-		testkit.WantErr(t, fmt.Sprintf("List(%d)", limit), err, nil)
-		if len(page) != 7 || next != "" {
-			t.Errorf("List(\"\", %d) = %d users, next %q; want all 7", limit, len(page), next)
+	// No limit is the default page; an out-of-range one is refused, not
+	// silently changed.
+	page, next, err = e.users.List(e.ctx, "", 0)
+	testkit.WantErr(t, "List(0)", err, nil)
+	if len(page) != 7 || next != "" {
+		t.Errorf("List(\"\", 0) = %d users, next %q; want all 7", len(page), next)
+	}
+	for _, limit := range []int{-1, 501, math.MaxInt} {
+		page, _, err := e.users.List(e.ctx, "", limit)
+		var ve *domain.ValidationError
+		if !errors.As(err, &ve) || ve.Code != "invalid_request" || page != nil {
+			t.Errorf("List(%d) = %d users, %v; want invalid_request", limit, len(page), err)
 		}
 	}
 }

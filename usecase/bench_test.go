@@ -52,9 +52,9 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	e := &benchEnv{
 		ctx:     ctx,
 		hasher:  hasher,
-		login:   usecase.NewLogin(st, st, hasher, issuer, throttle, policy, now, log),
-		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log),
-		clients: usecase.NewClients(st, issuer, policy, now),
+		login:   usecase.NewLogin(st, st, hasher, issuer, throttle, policy, now, log, nil),
+		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
+		clients: usecase.NewClients(st, issuer, policy, now, nil),
 	}
 	if _, err := usecase.NewRegister(st, hasher, nil, 8, true, now).Create(ctx, "alice", "correct horse battery", nil); err != nil {
 		b.Fatal(err)

@@ -21,11 +21,13 @@ type Clients struct {
 	issuer domain.TokenIssuer
 	policy TokenPolicy
 	now    func() time.Time
+	events Events
 }
 
-// NewClients returns a Clients.
-func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy TokenPolicy, now func() time.Time) *Clients {
-	return &Clients{store: store, issuer: issuer, policy: policy, now: now}
+// NewClients returns a Clients that reports the tokens of the
+// client_credentials grant to events (nil reports nothing).
+func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy TokenPolicy, now func() time.Time, events Events) *Clients {
+	return &Clients{store: store, issuer: issuer, policy: policy, now: now, events: orNoEvents(events)}
 }
 
 // Create registers a client and returns it with its secret, which is not
@@ -86,6 +88,14 @@ func (s *Clients) Authenticate(ctx context.Context, id, secret string) (*domain.
 // itself, with the requested scopes (all of the client's when none are
 // requested). No refresh token is issued (RFC 6749 4.4.3).
 func (s *Clients) Grant(ctx context.Context, id, secret string, scope []string) (*TokenPair, error) {
+	pair, err := s.grant(ctx, id, secret, scope)
+	if err == nil {
+		s.events.TokenIssued(GrantClientCredentials)
+	}
+	return pair, err
+}
+
+func (s *Clients) grant(ctx context.Context, id, secret string, scope []string) (*TokenPair, error) {
 	c, err := s.Authenticate(ctx, id, secret)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type env struct {
 	users      *Users
 	clients    *Clients
 	introspect *Introspect
+
+	// events is what build gives the use cases to report to (nil: none).
+	events Events
 }
 
 // option changes the token policy before the use cases are built.
@@ -69,15 +72,24 @@ func (e *env) build(users domain.UserStore) {
 	now := e.clock.Now
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
-	e.verify = NewVerify(e.tokens, e.revoked)
+	e.verify = NewVerify(e.tokens, e.revoked, e.events)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)
-	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log)
-	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log)
-	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now)
+	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.events)
+	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log, e.events)
+	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
-	e.clients = NewClients(e.store, e.tokens, e.policy, now)
-	e.introspect = NewIntrospect(e.verify, e.store, now)
+	e.clients = NewClients(e.store, e.tokens, e.policy, now, e.events)
+	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.store, now)
+}
+
+// resourceServer registers a machine client and returns it as a Caller of
+// Introspect, or fails the test.
+func (e *env) resourceServer() Caller {
+	e.t.Helper()
+	c, secret, err := e.clients.Create(e.ctx, "resource server", nil)
+	testkit.WantErr(e.t, "Create(resource server)", err, nil)
+	return Caller{ClientID: c.ID, ClientSecret: secret}
 }
 
 // disable disables u straight in the store (no session revocation), or

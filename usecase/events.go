@@ -10,9 +10,8 @@ import (
 // be safe for concurrent use and cheap: they run on the request path. The
 // arguments are fixed words (the constants below), never user input.
 //
-// Login, Refresh and Verify take an Events through their Observe method
-// rather than their constructor so that every existing call site (tests,
-// the CLI) stays as it is; without one they report nothing.
+// Login, Refresh, Verify and Clients take one in their constructor; nil
+// reports nothing.
 type Events interface {
 	// LoginResult reports how a password login ended: one of the
 	// Login* outcome constants.
@@ -26,6 +25,22 @@ type Events interface {
 	// VerifyFailed reports a refused access token: one of the Verify*
 	// reason constants.
 	VerifyFailed(reason string)
+}
+
+// noEvents is the Events of a use case given none: it reports nothing.
+type noEvents struct{}
+
+func (noEvents) LoginResult(string)  {}
+func (noEvents) TokenIssued(string)  {}
+func (noEvents) RefreshReuse()       {}
+func (noEvents) VerifyFailed(string) {}
+
+// orNoEvents returns ev, or noEvents when ev is nil.
+func orNoEvents(ev Events) Events {
+	if ev == nil {
+		return noEvents{}
+	}
+	return ev
 }
 
 // Login outcomes reported through Events.LoginResult.

@@ -43,13 +43,12 @@ func (r *recorder) String() string {
 	return strings.Join(out, " ")
 }
 
-// observed returns an env whose Login, Refresh and Verify report to a recorder.
+// observed returns an env whose use cases report to a recorder.
 func observed(t *testing.T) (*env, *recorder) {
 	e := newEnv(t)
 	rec := newRecorder()
-	e.login.Observe(rec)
-	e.refresh.Observe(rec)
-	e.verify.Observe(rec)
+	e.events = rec
+	e.build(e.store)
 	return e, rec
 }
 
@@ -88,9 +87,9 @@ func TestEventsLoginStoreOutage(t *testing.T) {
 	t.Parallel()
 	e, _ := observed(t)
 	e.addUser("alice", "alice's password")
-	e.build(outageUsers{e.store})
 	rec := newRecorder()
-	e.login.Observe(rec)
+	e.events = rec
+	e.build(outageUsers{e.store})
 	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
 	if err == nil {
 		t.Fatal("Login during an outage = nil; want an error")
@@ -152,13 +151,31 @@ func TestEventsVerify(t *testing.T) {
 	}
 }
 
+func TestEventsClientCredentials(t *testing.T) {
+	t.Parallel()
+	e, rec := observed(t)
+	c, secret, err := e.clients.Create(e.ctx, "svc", []string{"read"})
+	testkit.WantErr(t, "Create", err, nil)
+	_, err = e.clients.Grant(e.ctx, c.ID, secret, nil)
+	testkit.WantErr(t, "Grant", err, nil)
+	_, err = e.clients.Grant(e.ctx, c.ID, secret+"x", nil)
+	testkit.WantErr(t, "Grant(wrong secret)", err, domain.ErrInvalidClient)
+	if want := map[string]int{"issued:client_credentials": 1}; !maps.Equal(rec.seen, want) {
+		t.Errorf("events = %s; want %v", rec, want)
+	}
+}
+
 func TestEventsUnobserved(t *testing.T) {
 	t.Parallel()
-	// Without Observe nothing is reported and nothing breaks.
+	// Without events (nil) nothing is reported and nothing breaks.
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
 	e.mustRefresh(p.RefreshToken)
+	c, secret, err := e.clients.Create(e.ctx, "svc", nil)
+	testkit.WantErr(t, "Create", err, nil)
+	_, err = e.clients.Grant(e.ctx, c.ID, secret, nil)
+	testkit.WantErr(t, "Grant", err, nil)
 	if _, err := e.verify.Verify(e.ctx, ""); err == nil {
 		t.Fatal("Verify(\"\") = nil; want an error")
 	}

@@ -17,21 +17,60 @@ type Introspection struct {
 	Claims    domain.Claims
 }
 
-// Introspect tells a resource server whether a token is active.
+// Caller is who asks a resource server's question (introspection, the
+// revocation feed): an admin with an access token, or a machine client
+// with its credentials.
+type Caller struct {
+	// Bearer is the access token the caller presented; when set, the
+	// client credentials are not looked at.
+	Bearer       string
+	ClientID     string
+	ClientSecret string
+}
+
+// Introspect tells a resource server whether a token is active, and decides
+// who may ask.
 type Introspect struct {
-	verify *Verify
-	store  domain.SessionStore
-	now    func() time.Time
+	verify  *Verify
+	account *Account
+	clients *Clients
+	store   domain.GrantReader
+	now     func() time.Time
 }
 
-// NewIntrospect returns an Introspect.
-func NewIntrospect(verify *Verify, store domain.SessionStore, now func() time.Time) *Introspect {
-	return &Introspect{verify: verify, store: store, now: now}
+// NewIntrospect returns an Introspect. account and clients judge callers
+// (Admit).
+func NewIntrospect(verify *Verify, account *Account, clients *Clients, store domain.GrantReader, now func() time.Time) *Introspect {
+	return &Introspect{verify: verify, account: account, clients: clients, store: store, now: now}
 }
 
-// Introspect reports on token, trying it as an access token, then as a
-// refresh token. Only store outages are errors.
-func (i *Introspect) Introspect(ctx context.Context, token string) (*Introspection, error) {
+// Admit lets in the callers of resource-server questions: an admin (a
+// bearer token whose user still holds the admin role, read now) or a
+// machine client with valid credentials. A bad token is refused as
+// Verify refuses it, a token without the role with domain.ErrForbidden,
+// and bad client credentials with domain.ErrInvalidClient.
+func (i *Introspect) Admit(ctx context.Context, c Caller) error {
+	if c.Bearer != "" {
+		claims, err := i.verify.Verify(ctx, c.Bearer)
+		if err != nil {
+			return err
+		}
+		return i.account.Authorize(ctx, claims, domain.RoleAdmin)
+	}
+	_, err := i.clients.Authenticate(ctx, c.ClientID, c.ClientSecret)
+	return err
+}
+
+// Introspect reports on token to caller, once Admit lets it in, trying
+// token as an access token, then as a refresh token. Only refusals of the
+// caller and store outages are errors.
+func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string) (*Introspection, error) {
+	if err := i.Admit(ctx, caller); err != nil {
+		return nil, err
+	}
+	if token == "" {
+		return nil, &domain.ValidationError{Code: "invalid_request", Message: "token is required"}
+	}
 	if c, err := i.verify.Verify(ctx, token); err == nil {
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
 	}
@@ -43,7 +82,7 @@ func (i *Introspect) Introspect(ctx context.Context, token string) (*Introspecti
 		return nil, fmt.Errorf("find refresh token: %w", err)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
-	if sess.Revoked() || rec.Generation != sess.Generation || !i.now().Before(sess.ExpiresAt) || u.Disabled || sess.UserStamp != u.Stamp {
+	if !liveGrant(g, i.now()) || rec.Generation != sess.Generation {
 		return &Introspection{}, nil
 	}
 	return &Introspection{Active: true, TokenType: "refresh_token", Claims: domain.Claims{

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
@@ -59,7 +60,6 @@ func TestIntrospect(t *testing.T) {
 			return p.RefreshToken
 		}, ""},
 		{"garbage", func(*env) string { return "garbage" }, ""},
-		{"empty", func(*env) string { return "" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +67,7 @@ func TestIntrospect(t *testing.T) {
 			e := newEnv(t)
 			u := e.addUser("alice", "alice's password")
 			token := tt.token(e)
-			got, err := e.introspect.Introspect(e.ctx, token)
+			got, err := e.introspect.Introspect(e.ctx, e.resourceServer(), token)
 			testkit.WantErr(t, "Introspect("+tt.name+")", err, nil)
 			if tt.wantType == "" {
 				if !reflect.DeepEqual(*got, Introspection{}) {
@@ -90,13 +90,83 @@ func TestIntrospectStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	e.introspect = NewIntrospect(e.verify, outageGrants{e.store}, e.clock.Now)
-	if _, err := e.introspect.Introspect(e.ctx, p.RefreshToken); !errors.Is(err, errOutage) {
+	e.introspect = NewIntrospect(e.verify, e.account, e.clients, outageGrants{e.store}, e.clock.Now)
+	caller := e.resourceServer()
+	if _, err := e.introspect.Introspect(e.ctx, caller, p.RefreshToken); !errors.Is(err, errOutage) {
 		t.Errorf("Introspect(refresh token) during a store outage = %v; want the outage", err)
 	}
 	// Access tokens never touch the store.
-	got, err := e.introspect.Introspect(e.ctx, p.AccessToken)
+	got, err := e.introspect.Introspect(e.ctx, caller, p.AccessToken)
 	if err != nil || !got.Active {
 		t.Errorf("Introspect(access token) during an outage = %+v, %v; want active", got, err)
+	}
+}
+
+func TestIntrospectAdmits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		caller func(e *env) Caller
+		want   error
+	}{
+		{"client", func(e *env) Caller { return e.resourceServer() }, nil},
+		{"admin token", func(e *env) Caller {
+			e.addUser("root", "root's password", domain.RoleAdmin)
+			return Caller{Bearer: e.signIn("root", "root's password").AccessToken}
+		}, nil},
+		{"user token", func(e *env) Caller {
+			return Caller{Bearer: e.signIn("alice", "alice's password").AccessToken}
+		}, domain.ErrForbidden},
+		{"admin token of a user demoted since", func(e *env) Caller {
+			u := e.addUser("root", "root's password", domain.RoleAdmin)
+			p := e.signIn("root", "root's password")
+			none := []string{}
+			// Straight in the store, no revocation: the token still
+			// verifies and carries the role, the user no longer has it.
+			_, _, err := e.store.ChangeUser(e.ctx, domain.UserChange{UserID: u.ID, Roles: &none, At: e.clock.Now()})
+			testkit.WantErr(e.t, "ChangeUser(roles)", err, nil)
+			return Caller{Bearer: p.AccessToken}
+		}, domain.ErrForbidden},
+		{"bad token", func(*env) Caller { return Caller{Bearer: "garbage"} }, domain.ErrTokenInvalid},
+		{"bad token with client credentials", func(e *env) Caller {
+			c := e.resourceServer()
+			c.Bearer = "garbage"
+			return c
+		}, domain.ErrTokenInvalid},
+		{"wrong secret", func(e *env) Caller {
+			c := e.resourceServer()
+			c.ClientSecret += "x"
+			return c
+		}, domain.ErrInvalidClient},
+		{"unknown client", func(*env) Caller { return Caller{ClientID: "nobody", ClientSecret: "secret"} }, domain.ErrInvalidClient},
+		{"nobody", func(*env) Caller { return Caller{} }, domain.ErrInvalidClient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.addUser("alice", "alice's password")
+			token := e.signIn("alice", "alice's password").AccessToken
+			caller := tt.caller(e)
+			testkit.WantErr(t, "Admit("+tt.name+")", e.introspect.Admit(e.ctx, caller), tt.want)
+			got, err := e.introspect.Introspect(e.ctx, caller, token)
+			testkit.WantErr(t, "Introspect("+tt.name+")", err, tt.want)
+			if tt.want == nil && !got.Active {
+				t.Errorf("Introspect(%s) = inactive; want active", tt.name)
+			}
+			if tt.want != nil && got != nil {
+				t.Errorf("Introspect(%s) = %+v; want nothing for a refused caller", tt.name, got)
+			}
+		})
+	}
+}
+
+func TestIntrospectNeedsToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.introspect.Introspect(e.ctx, e.resourceServer(), "")
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || ve.Code != "invalid_request" {
+		t.Errorf("Introspect(empty token) = %v; want invalid_request", err)
 	}
 }

@@ -15,38 +15,36 @@ import (
 // session; racing clients that present the immediately previous token
 // within the reuse interval get the same successor.
 type Refresh struct {
-	store    domain.SessionStore
-	revoked  *RevocationList
-	sessions sessions
-	policy   TokenPolicy
-	now      func() time.Time
-	log      *slog.Logger
-	events   Events // nil reports nothing; see Observe
+	store   domain.RefreshStore
+	revoked *RevocationList
+	minter  minter
+	policy  TokenPolicy
+	now     func() time.Time
+	log     *slog.Logger
+	events  Events
 }
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
-// Refresh revokes for reuse.
-func NewRefresh(store domain.SessionStore, issuer domain.TokenIssuer,
-	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger) *Refresh {
+// Refresh revokes for reuse. The tokens it issues and every reuse it
+// detects are reported to events (nil reports nothing).
+func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
+	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger, events Events) *Refresh {
 	return &Refresh{
-		store:    store,
-		revoked:  revoked,
-		sessions: sessions{store: store, issuer: issuer, policy: policy, now: now},
-		policy:   policy,
-		now:      now,
-		log:      log,
+		store:   store,
+		revoked: revoked,
+		minter:  minter{issuer: issuer, policy: policy, now: now},
+		policy:  policy,
+		now:     now,
+		log:     log,
+		events:  orNoEvents(events),
 	}
 }
-
-// Observe makes r report the tokens it issues and every reuse it detects
-// to ev. Call it once, before r serves requests.
-func (r *Refresh) Observe(ev Events) { r.events = ev }
 
 // Refresh validates token and returns the next token pair of its session.
 // Every refusal is domain.ErrInvalidGrant; store failures are wrapped as is.
 func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
 	pair, err := r.refresh(ctx, token)
-	if err == nil && r.events != nil {
+	if err == nil {
 		r.events.TokenIssued(GrantRefreshToken)
 	}
 	return pair, err
@@ -64,7 +62,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
 	now := r.now().UTC().Truncate(time.Microsecond)
-	if sess.Revoked() || !now.Before(sess.ExpiresAt) || u.Disabled || sess.UserStamp != u.Stamp {
+	if !liveGrant(g, now) {
 		// A session outlives no credential change of its user; the store's
 		// rotation checks the stamp again, atomically.
 		return nil, domain.ErrInvalidGrant
@@ -85,7 +83,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 		})
 		switch {
 		case err == nil:
-			return r.sessions.pair(ctx, u, sess, next)
+			return r.minter.pair(ctx, u, sess, next)
 		case !errors.Is(err, domain.ErrConflict):
 			return nil, grantErr("rotate refresh token", err)
 		}
@@ -102,7 +100,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 	if rec.Generation == sess.Generation-1 && !sess.Revoked() && r.policy.ReuseInterval > 0 && now.Sub(sess.RotatedAt) <= r.policy.ReuseInterval {
 		next, err := unseal(token, sess.SealedSuccessor)
 		if err == nil {
-			return r.sessions.pair(ctx, u, sess, next)
+			return r.minter.pair(ctx, u, sess, next)
 		}
 		r.log.WarnContext(ctx, "refresh successor did not unseal", "session_id", sess.ID, "err", err)
 	}
@@ -117,9 +115,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
-	if r.events != nil {
-		r.events.RefreshReuse()
-	}
+	r.events.RefreshReuse()
 	expires := now.Add(r.policy.revocationLifetime())
 	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // Register creates users: self-service signup (POST /users) and the
 // admin/CLI path, which may also grant roles.
 type Register struct {
-	users     domain.UserStore
+	users     domain.UserCreator
 	hasher    domain.PasswordHasher
 	throttle  *Throttle
 	minLength int
@@ -23,7 +23,7 @@ type Register struct {
 // NewRegister returns a Register. signup enables self-service registration;
 // throttle (nil for none) limits sign-ups per address; minLength is the
 // minimum password length.
-func NewRegister(users domain.UserStore, hasher domain.PasswordHasher, throttle *Throttle, minLength int, signup bool, now func() time.Time) *Register {
+func NewRegister(users domain.UserCreator, hasher domain.PasswordHasher, throttle *Throttle, minLength int, signup bool, now func() time.Time) *Register {
 	return &Register{users: users, hasher: hasher, throttle: throttle, minLength: minLength, signup: signup, now: now}
 }
 

@@ -16,7 +16,8 @@ import (
 // catches it, and the set makes duplicates harmless.
 const feedOverlap = 256
 
-// feedPage is how many feed entries one store read returns.
+// feedPage is how many feed entries one store read returns, and the most
+// (and default) page of Feed.
 const feedPage = 1000
 
 // RevocationList is the in-memory set of revoked sessions that every
@@ -24,7 +25,7 @@ const feedPage = 1000
 // new entries from the store's feed; Add records a local revocation at once.
 // Err says when the set has gone stale, for readiness.
 type RevocationList struct {
-	store domain.SessionStore
+	store domain.RevocationFeed
 	now   func() time.Time
 	log   *slog.Logger
 	fresh *Freshness
@@ -37,7 +38,7 @@ type RevocationList struct {
 // NewRevocationList returns an empty list fed from store. It is stale (see
 // Err) until its first successful Sync, and again whenever the last one is
 // more than maxStale ago (DefaultMaxStaleness when zero or less).
-func NewRevocationList(store domain.SessionStore, now func() time.Time, log *slog.Logger, maxStale time.Duration) *RevocationList {
+func NewRevocationList(store domain.RevocationFeed, now func() time.Time, log *slog.Logger, maxStale time.Duration) *RevocationList {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -124,41 +125,47 @@ func (l *RevocationList) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Run calls Sync every interval until ctx ends, and prunes expired feed
-// entries from the store about once a minute. A failing Sync is logged as
-// Freshness logs it: when the failures start, once when the set goes stale,
-// and when a Sync succeeds again. Each Sync may take at most the maximum
-// staleness, so a store that hangs rather than fails is noticed too.
+// Jobs are the list's periodic work, for the server's Scheduler: a Sync
+// every interval, and about once a minute a prune of the expired feed
+// entries in the store. A failing Sync is logged as Freshness logs it:
+// when the failures start, once when the set goes stale, and when a Sync
+// succeeds again. Each Sync may take at most the maximum staleness, so a
+// store that hangs rather than fails is noticed too.
+func (l *RevocationList) Jobs(interval time.Duration) []Job {
+	return []Job{
+		{Name: "revocation sync", Every: interval, Run: l.syncJob},
+		{Name: "revocation feed prune", Every: time.Minute, Run: l.pruneJob},
+	}
+}
+
+// Run runs Jobs on a Scheduler of their own until ctx ends.
 func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var pruned time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
-		err := l.Sync(syncCtx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			l.fresh.Failed(ctx, err)
-		}
-		if now := l.now(); now.Sub(pruned) > time.Minute {
-			pruned = now
-			if err := l.store.PruneRevocations(ctx, now); err != nil && ctx.Err() == nil {
-				l.log.WarnContext(ctx, "revocation prune failed", "err", err)
-			}
-		}
+	NewScheduler(l.Jobs(interval)...).Run(ctx)
+}
+
+func (l *RevocationList) syncJob(ctx context.Context) {
+	syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
+	err := l.Sync(syncCtx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		l.fresh.Failed(ctx, err)
+	}
+}
+
+func (l *RevocationList) pruneJob(ctx context.Context) {
+	if err := l.store.PruneRevocations(ctx, l.now()); err != nil && ctx.Err() == nil {
+		l.log.WarnContext(ctx, "revocation prune failed", "err", err)
 	}
 }
 
 // Feed returns up to limit live entries of the revocation feed after the
-// cursor, for other services (GET /oauth/revocations).
+// cursor, for other services (GET /oauth/revocations). A limit of 0 is
+// the default page (1000, also the most); another one outside 1..1000 is a
+// *domain.ValidationError.
 func (l *RevocationList) Feed(ctx context.Context, after int64, limit int) ([]domain.Revocation, error) {
-	if limit <= 0 || limit > feedPage {
-		limit = feedPage
+	limit, err := pageLimit(limit, feedPage, feedPage)
+	if err != nil {
+		return nil, err
 	}
 	entries, err := l.store.RevocationsSince(ctx, after, l.now(), limit)
 	if err != nil {

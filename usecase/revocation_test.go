@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func TestRevocationListSync(t *testing.T) {
 
 	// A second replica shares the store but not the in-memory list.
 	replica := NewRevocationList(e.store, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
-	replicaVerify := NewVerify(e.tokens, replica)
+	replicaVerify := NewVerify(e.tokens, replica, nil)
 	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.LastSync().Equal(e.clock.Now()) {
 		t.Errorf("LastSync = %v; want %v", replica.LastSync(), e.clock.Now())
@@ -142,12 +143,10 @@ func TestRevocationListRun(t *testing.T) {
 		replica.Run(ctx, time.Millisecond)
 		close(done)
 	}()
-	<-feed.pruned // Run has synced once and pruned the store
+	<-feed.pruned // Run prunes the store; its sync job runs beside it
+	testkit.Eventually(t, "Run synced the revocation", 10*time.Second, func() bool { return replica.Revoked(p.SessionID) })
 	cancel()
 	<-done
-	if !replica.Revoked(p.SessionID) {
-		t.Errorf("Revoked(%s) after Run synced = false; want true", p.SessionID)
-	}
 }
 
 func TestRevocationListFeed(t *testing.T) {
@@ -178,10 +177,16 @@ func TestRevocationListFeed(t *testing.T) {
 	}
 	// Entries whose access tokens can no longer be valid drop out.
 	e.clock.Advance(e.policy.AccessTTL + e.policy.Leeway - 2*time.Minute)
-	live, err := e.revoked.Feed(e.ctx, 0, feedPage+1)
+	live, err := e.revoked.Feed(e.ctx, 0, feedPage)
 	testkit.WantErr(t, "Feed after expiry", err, nil)
 	if len(live) != 1 || live[0].SessionID != sids[2] {
 		t.Errorf("Feed after two entries expired = %+v; want only session %s", live, sids[2])
+	}
+	for _, limit := range []int{-1, feedPage + 1, math.MaxInt} {
+		var ve *domain.ValidationError
+		if _, err := e.revoked.Feed(e.ctx, 0, limit); !errors.As(err, &ve) || ve.Code != "invalid_request" {
+			t.Errorf("Feed(limit %d) = %v; want invalid_request", limit, err)
+		}
 	}
 	if _, err := NewRevocationList(outageFeed{e.store}, e.clock.Now, nil, DefaultMaxStaleness).Feed(e.ctx, 0, 10); !errors.Is(err, errOutage) {
 		t.Errorf("Feed during an outage = %v; want the wrapped outage", err)

@@ -23,7 +23,7 @@ const (
 // password-change paths. Every revocation goes to the store's feed (for
 // other replicas) and to the local list at once.
 type Revoke struct {
-	store   domain.SessionStore
+	store   domain.RevokeStore
 	verify  *Verify
 	revoked *RevocationList
 	policy  TokenPolicy
@@ -31,7 +31,7 @@ type Revoke struct {
 }
 
 // NewRevoke returns a Revoke.
-func NewRevoke(store domain.SessionStore, verify *Verify, revoked *RevocationList, policy TokenPolicy, now func() time.Time) *Revoke {
+func NewRevoke(store domain.RevokeStore, verify *Verify, revoked *RevocationList, policy TokenPolicy, now func() time.Time) *Revoke {
 	return &Revoke{store: store, verify: verify, revoked: revoked, policy: policy, now: now}
 }
 
@@ -85,7 +85,7 @@ func (r *Revoke) Token(ctx context.Context, token, hint string) error {
 // ChangeUser applies a change to a user through users, with the change's
 // time and feed expiry filled in, and adds the sessions it revoked to the
 // local list at once (other replicas learn them from the feed).
-func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserStore, ch domain.UserChange) (*domain.User, error) {
+func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserChanger, ch domain.UserChange) (*domain.User, error) {
 	now := r.now().UTC()
 	ch.At, ch.FeedExpires = now, now.Add(r.policy.revocationLifetime())
 	u, ids, err := users.ChangeUser(ctx, ch)
@@ -99,7 +99,7 @@ func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserStore, ch doma
 // DeleteUser deletes a user through users; its live sessions are revoked in
 // the same transaction, here at once and on other replicas through the
 // feed.
-func (r *Revoke) DeleteUser(ctx context.Context, users domain.UserStore, id string) error {
+func (r *Revoke) DeleteUser(ctx context.Context, users domain.UserDeleter, id string) error {
 	now := r.now().UTC()
 	expires := now.Add(r.policy.revocationLifetime())
 	ids, err := users.DeleteUser(ctx, id, now, expires)

@@ -163,7 +163,7 @@ func TestPruneExpired(t *testing.T) {
 	testkit.WantErr(t, "SessionByID(pruned)", err, domain.ErrNotFound)
 	_, err = e.refresh.Refresh(e.ctx, ended.RefreshToken)
 	testkit.WantErr(t, "Refresh(pruned session)", err, domain.ErrInvalidGrant)
-	if in, err := e.introspect.Introspect(e.ctx, ended.RefreshToken); err != nil || in.Active {
+	if in, err := e.introspect.Introspect(e.ctx, e.resourceServer(), ended.RefreshToken); err != nil || in.Active {
 		t.Errorf("Introspect(pruned refresh token) = %+v, %v; want inactive, nil", in, err)
 	}
 	testkit.WantErr(t, "Token(pruned refresh token)", e.revoke.Token(e.ctx, ended.RefreshToken, ""), nil)

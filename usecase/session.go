@@ -17,12 +17,18 @@ import (
 // refreshTokenBytes is the entropy of a refresh token: 256 bits.
 const refreshTokenBytes = 32
 
-// sessions starts sessions and mints their tokens; Login and Refresh share it.
-type sessions struct {
-	store  domain.SessionStore
+// minter signs the access token of a session and pairs it with a refresh
+// token; Login (through sessions) and Refresh share it.
+type minter struct {
 	issuer domain.TokenIssuer
 	policy TokenPolicy
 	now    func() time.Time
+}
+
+// sessions starts sessions (Login) and mints their first tokens.
+type sessions struct {
+	store domain.SessionCreator
+	minter
 }
 
 // start opens a session for u and returns its first token pair. The store
@@ -47,7 +53,7 @@ func (s *sessions) start(ctx context.Context, u *domain.User, scope []string) (*
 }
 
 // pair signs an access token for the session and bundles it with refresh.
-func (s *sessions) pair(ctx context.Context, u *domain.User, sess *domain.Session, refresh string) (*TokenPair, error) {
+func (s *minter) pair(ctx context.Context, u *domain.User, sess *domain.Session, refresh string) (*TokenPair, error) {
 	now := s.now().UTC()
 	// An access token never outlives its session.
 	exp := now.Add(s.policy.AccessTTL)
@@ -125,4 +131,14 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("successor cipher: %w", err)
 	}
 	return cipher.NewGCM(block)
+}
+
+// liveGrant reports whether the session behind g may still be refreshed at
+// now: not revoked, not past its absolute end, and resting on its user's
+// current state (enabled, same security stamp). It does not judge which
+// generation the token is: Refresh accepts the previous one within the
+// reuse interval, Introspect calls only the current one active.
+func liveGrant(g *domain.RefreshGrant, now time.Time) bool {
+	s, u := &g.Session, &g.User
+	return !s.Revoked() && now.Before(s.ExpiresAt) && !u.Disabled && s.UserStamp == u.Stamp
 }

@@ -13,24 +13,21 @@ import (
 type Verify struct {
 	verifier domain.TokenVerifier
 	revoked  *RevocationList
-	events   Events // nil reports nothing; see Observe
+	events   Events
 }
 
-// NewVerify returns a Verify.
-func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList) *Verify {
-	return &Verify{verifier: verifier, revoked: revoked}
+// NewVerify returns a Verify that reports every refused token to events
+// (from protected routes, introspection and revocation alike); nil
+// reports nothing.
+func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, events Events) *Verify {
+	return &Verify{verifier: verifier, revoked: revoked, events: orNoEvents(events)}
 }
-
-// Observe makes v report every refused token to ev (from protected routes,
-// introspection and revocation alike). Call it once, before v serves
-// requests.
-func (v *Verify) Observe(ev Events) { v.events = ev }
 
 // Verify returns the token's claims, or domain.ErrTokenMissing,
 // ErrTokenExpired, ErrTokenRevoked or ErrTokenInvalid.
 func (v *Verify) Verify(ctx context.Context, token string) (*domain.Claims, error) {
 	c, err := v.verify(ctx, token)
-	if err != nil && v.events != nil {
+	if err != nil {
 		v.events.VerifyFailed(VerifyReason(err))
 	}
 	return c, err

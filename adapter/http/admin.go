@@ -12,13 +12,9 @@ import (
 
 // listUsers is GET /admin/users?cursor=&limit=.
 func (s *Server) listUsers(c echo.Context) error {
-	limit := 0
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > 500 {
-			return badRequest("limit must be between 1 and 500")
-		}
-		limit = n
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
 	users, next, err := s.d.Users.List(c.Request().Context(), c.QueryParam("cursor"), limit)
 	if err != nil {
@@ -32,6 +28,21 @@ func (s *Server) listUsers(c echo.Context) error {
 		out.Users = append(out.Users, newUserBody(&users[i], true))
 	}
 	return writeJSON(c, nethttp.StatusOK, out)
+}
+
+// queryLimit reads the limit query parameter of a list: 0 when absent
+// (the use case's default page), 400 when not a positive integer. How
+// large it may be is the use case's rule.
+func queryLimit(c echo.Context) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, badRequest("limit must be a positive integer")
+	}
+	return n, nil
 }
 
 // createUser is POST /admin/users.

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"errors"
 	nethttp "net/http"
 	"net/url"
 	"strconv"
@@ -135,15 +136,10 @@ func (s *Server) introspect(c echo.Context) error {
 	if err != nil {
 		return &oauthError{err}
 	}
-	if err := s.authorizeResourceServer(c, p); err != nil {
-		return err
-	}
-	if p["token"] == "" {
-		return &oauthError{badRequest("token is required")}
-	}
-	in, err := s.d.Introspect.Introspect(c.Request().Context(), p["token"])
+	caller := resourceServer(c, p)
+	in, err := s.d.Introspect.Introspect(c.Request().Context(), caller, p["token"])
 	if err != nil {
-		return err
+		return resourceServerErr(caller, err)
 	}
 	if !in.Active {
 		return writeJSON(c, nethttp.StatusOK, introspectBody{})
@@ -163,22 +159,26 @@ func (s *Server) introspect(c echo.Context) error {
 	})
 }
 
-// authorizeResourceServer admits a machine client (its credentials) or an
-// admin (a Bearer token with role admin).
-func (s *Server) authorizeResourceServer(c echo.Context, p oauthParams) error {
-	ctx := c.Request().Context()
+// resourceServer reads who asks a resource server's question: an admin's
+// Bearer token or a machine client's credentials (usecase.Introspect
+// decides whether they may).
+func resourceServer(c echo.Context, p oauthParams) usecase.Caller {
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		cl, err := s.d.Verify.Verify(ctx, bearer(h))
-		if err != nil {
-			return err
-		}
-		return s.d.Account.Authorize(ctx, cl, domain.RoleAdmin)
+		return usecase.Caller{Bearer: bearer(h)}
 	}
 	id, secret, _ := clientCredentials(c, p)
-	if _, err := s.d.Clients.Authenticate(ctx, id, secret); err != nil {
+	return usecase.Caller{ClientID: id, ClientSecret: secret}
+}
+
+// resourceServerErr shapes a refusal for a resource server: a client's, and
+// any request error, in RFC 6749 terms; an admin token's as on every other
+// route.
+func resourceServerErr(caller usecase.Caller, err error) error {
+	var ve *domain.ValidationError
+	if caller.Bearer == "" || errors.As(err, &ve) {
 		return &oauthError{err}
 	}
-	return nil
+	return err
 }
 
 // revocationsBody is the revocation feed page.
@@ -196,8 +196,9 @@ type revocationEntry struct {
 
 // revocations is GET /oauth/revocations?since=CURSOR for machine clients.
 func (s *Server) revocations(c echo.Context) error {
-	if err := s.authorizeResourceServer(c, oauthParams{}); err != nil {
-		return err
+	caller := resourceServer(c, oauthParams{})
+	if err := s.d.Introspect.Admit(c.Request().Context(), caller); err != nil {
+		return resourceServerErr(caller, err)
 	}
 	var after int64
 	if v := c.QueryParam("since"); v != "" {
@@ -207,13 +208,9 @@ func (s *Server) revocations(c echo.Context) error {
 		}
 		after = n
 	}
-	limit := 1000
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return badRequest("limit must be a positive integer")
-		}
-		limit = n
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
 	}
 	entries, err := s.d.Feed.Feed(c.Request().Context(), after, limit)
 	if err != nil {

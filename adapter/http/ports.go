@@ -36,7 +36,6 @@ type ClientService interface {
 	Create(ctx context.Context, name string, scopes []string) (*domain.Client, string, error)
 	List(ctx context.Context) ([]domain.Client, error)
 	Delete(ctx context.Context, id string) error
-	Authenticate(ctx context.Context, id, secret string) (*domain.Client, error)
 	Grant(ctx context.Context, id, secret string, scope []string) (*usecase.TokenPair, error)
 }
 
@@ -47,9 +46,11 @@ type RevokeService interface {
 	Token(ctx context.Context, token, hint string) error
 }
 
-// IntrospectService answers RFC 7662 (usecase.Introspect).
+// IntrospectService answers RFC 7662 and admits the callers of the
+// revocation feed (usecase.Introspect).
 type IntrospectService interface {
-	Introspect(ctx context.Context, token string) (*usecase.Introspection, error)
+	Admit(ctx context.Context, c usecase.Caller) error
+	Introspect(ctx context.Context, c usecase.Caller, token string) (*usecase.Introspection, error)
 }
 
 // AccountService is the signed-in user's own account (usecase.Account).

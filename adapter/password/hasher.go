@@ -74,8 +74,8 @@ func (h *Hasher) Saturated() bool { return len(h.admit) >= cap(h.admit) }
 // *domain.ValidationError for a password over domain.PasswordMaxBytes,
 // domain.ErrOverloaded when the queue is full, or the context's error.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if len(password) > domain.PasswordMaxBytes {
-		return "", &domain.ValidationError{Code: "weak_password", Message: "password must be at most 1024 bytes"}
+	if err := domain.CheckPasswordSize(password); err != nil {
+		return "", err
 	}
 	if h.paramsErr != nil {
 		return "", fmt.Errorf("hash password: %w", h.paramsErr)

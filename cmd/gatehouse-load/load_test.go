@@ -54,13 +54,13 @@ func newGatehouse(t *testing.T) *gatehouse {
 	hasher := password.New(cheap, 0, 0)
 	issuer := token.NewIssuer(ring, iss, aud)
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
-	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked)
-	clients := usecase.NewClients(st, issuer, policy, now)
+	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked, nil)
+	clients := usecase.NewClients(st, issuer, policy, now, nil)
 	h := httpadapter.New(httpadapter.Deps{
 		Verify:   verify,
 		Register: usecase.NewRegister(st, hasher, nil, 8, true, now),
-		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
-		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log),
+		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
+		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
 		Clients:  clients,
 		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now),
 		Store:    st,

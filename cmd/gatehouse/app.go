@@ -11,6 +11,7 @@ import (
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
@@ -57,6 +58,9 @@ type app struct {
 	account  *usecase.Account
 	keys     *usecase.Keys
 	intro    *usecase.Introspect
+	// metrics collects the use cases' events and the HTTP requests; nil
+	// when GATEHOUSE_METRICS is off.
+	metrics *metrics.Metrics
 }
 
 // loadConfig parses the command's flags and the environment.
@@ -154,7 +158,8 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.verifier = token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
 
 	a.revoked = usecase.NewRevocationList(st, now, log, cfg.RevocationMaxStale)
-	a.verify = usecase.NewVerify(a.verifier, a.revoked)
+	events := a.buildMetrics()
+	a.verify = usecase.NewVerify(a.verifier, a.revoked, events)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	throttle := usecase.DefaultThrottlePolicy()
 	throttle.PairFailures = cfg.LoginPairFailures
@@ -166,13 +171,13 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	throttle.SignupWindow = cfg.SignupIPWindow
 	a.throttle = usecase.NewThrottle(st, throttle, now)
 	a.register = usecase.NewRegister(st, a.hasher, a.throttle, cfg.PasswordMinLength, cfg.Signup, now)
-	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log)
-	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log)
-	a.clients = usecase.NewClients(st, issuer, policy, now)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events)
+	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events)
+	a.clients = usecase.NewClients(st, issuer, policy, now, events)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
-	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now)
+	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log)
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
-	a.intro = usecase.NewIntrospect(a.verify, st, now)
+	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	return a, nil
 }
 

@@ -33,6 +33,7 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.Metrics = withMetrics
 	a, err := buildWith(context.Background(), cfg, io.Discard, testParams)
 	if err != nil {
 		b.Fatal(err)
@@ -40,9 +41,7 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 	b.Cleanup(func() { a.close() })
 	deps := a.httpDeps()
 	opts := httpadapter.Options{Issuer: cfg.Issuer}
-	if withMetrics {
-		instrument(a, &deps, &opts)
-	}
+	instrument(a, &opts)
 	return a, httpadapter.New(deps, opts, a.log)
 }
 

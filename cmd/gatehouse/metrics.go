@@ -1,50 +1,40 @@
 package main
 
 import (
-	"context"
-
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
-	"github.com/gatehouse-auth/gatehouse/infrastructure/metrics"
+	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // The metrics collector is what the use cases report their events to.
 var _ usecase.Events = (*metrics.Metrics)(nil)
 
-// instrument turns metrics on: the use cases report their events to a new
-// metrics.Metrics, the HTTP adapter reports every request to it, and
-// GET /metrics serves its registry. serve calls it before the server
-// starts, as do the tests, so both run the same wiring.
-func instrument(a *app, deps *httpadapter.Deps, opts *httpadapter.Options) *metrics.Metrics {
-	m := metrics.New(metrics.Sources{
+// buildMetrics creates the metrics collector when GATEHOUSE_METRICS is on
+// and returns what the use cases report their events to: the collector,
+// or nil (they report nothing). The gauges read the hasher, the revoked
+// set and the verifier, so assemble calls it once those are built.
+func (a *app) buildMetrics() usecase.Events {
+	if !a.cfg.Metrics {
+		return nil
+	}
+	a.metrics = metrics.New(metrics.Sources{
 		HashQueueDepth:     a.hasher.QueueDepth,
 		RevokedSessions:    a.revoked.Size,
 		LastRevocationSync: a.revoked.LastSync,
 		RevocationStale:    a.revoked.Stale,
 		VerifyCacheLen:     a.verifier.CacheLen,
 	})
-	a.login.Observe(m)
-	a.refresh.Observe(m)
-	a.verify.Observe(m)
-	deps.Clients = observedClients{Clients: a.clients, events: m}
-	opts.Metrics = m.Handler()
-	opts.Observe = m.Observe
-	return m
+	return a.metrics
 }
 
-// observedClients reports the tokens of the client_credentials grant.
-// usecase.Clients has no Observe method, so the composition root decorates
-// its Grant here; every other method is usecase.Clients' own.
-type observedClients struct {
-	*usecase.Clients
-	events usecase.Events
-}
-
-// Grant runs usecase.Clients.Grant and reports a token it issued.
-func (c observedClients) Grant(ctx context.Context, id, secret string, scope []string) (*usecase.TokenPair, error) {
-	pair, err := c.Clients.Grant(ctx, id, secret, scope)
-	if err == nil {
-		c.events.TokenIssued(usecase.GrantClientCredentials)
+// instrument puts the metrics on the HTTP surface: the adapter reports
+// every request to them and GET /metrics serves their registry. serve
+// calls it before the server starts, as do the tests, so both run the same
+// wiring. Without metrics (GATEHOUSE_METRICS=false) it does nothing.
+func instrument(a *app, opts *httpadapter.Options) {
+	if a.metrics == nil {
+		return
 	}
-	return pair, err
+	opts.Metrics = a.metrics.Handler()
+	opts.Observe = a.metrics.Observe
 }

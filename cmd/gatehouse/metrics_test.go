@@ -32,7 +32,7 @@ func newMetricsEnv(t *testing.T, overrides map[string]string) *testEnv {
 	}
 	deps := a.httpDeps()
 	opts := httpadapter.Options{Issuer: cfg.Issuer}
-	instrument(a, &deps, &opts)
+	instrument(a, &opts)
 	srv := httptest.NewServer(httpadapter.New(deps, opts, a.log))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, app: a, srv: srv, log: logs}

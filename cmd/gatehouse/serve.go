@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
+	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // serve runs the service until ctx ends (SIGINT/SIGTERM), then drains.
@@ -40,9 +41,8 @@ func serve(ctx context.Context, e env, args []string) error {
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); a.revoked.Run(bg, cfg.RevocationSync) }()
-	go func() { defer wg.Done(); a.maintain(bg, cfg.RevocationSync) }()
+	jobs := usecase.NewScheduler(append(a.revoked.Jobs(cfg.RevocationSync), a.jobs(cfg.RevocationSync)...)...)
+	wg.Go(func() { jobs.Run(bg) })
 	if cfg.PprofAddr != "" {
 		wg.Add(1)
 		go func() {
@@ -60,9 +60,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		OpenAPI:        api.Spec(),
 		AccessLog:      cfg.AccessLog,
 	}
-	if cfg.Metrics {
-		instrument(a, &deps, &opts)
-	}
+	instrument(a, &opts)
 	h := httpadapter.New(deps, opts, a.log)
 	err = server.Serve(ctx, ln, h, a.log)
 	stopBG()
@@ -71,25 +69,20 @@ func serve(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-// maintain picks up key rotations made by other replicas every interval,
-// and about once a minute prunes what the store no longer needs.
-func (a *app) maintain(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	var pruned time.Time
-	var keyTrouble string
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		keyTrouble = a.reloadKeys(ctx, keyTrouble)
-		if time.Since(pruned) > time.Minute {
-			pruned = time.Now()
-			a.prune(ctx)
-		}
+// jobs are the app's own periodic work, for the server's Scheduler (with
+// the revoked set's): picking up key rotations made by other replicas every
+// interval, and about once a minute pruning what the store no longer needs.
+func (a *app) jobs(every time.Duration) []usecase.Job {
+	var keyTrouble string // the key problem already logged, if any
+	return []usecase.Job{
+		{Name: "signing key reload", Every: every, Run: func(ctx context.Context) { keyTrouble = a.reloadKeys(ctx, keyTrouble) }},
+		{Name: "prune", Every: time.Minute, Run: a.prune},
 	}
+}
+
+// maintain runs jobs on a Scheduler of their own until ctx ends.
+func (a *app) maintain(ctx context.Context, every time.Duration) {
+	usecase.NewScheduler(a.jobs(every)...).Run(ctx)
 }
 
 // reloadKeys picks up the keys rotated elsewhere (another replica, the

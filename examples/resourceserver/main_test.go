@@ -76,21 +76,22 @@ func newGatehouse(t *testing.T) *gatehouse {
 	hasher := password.New(cheapHash, 2, 64)
 	issuer := token.NewIssuer(ring, ghIssuer, ghAudience)
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
-	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked)
+	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked, nil)
 	revoke := usecase.NewRevoke(st, verify, revoked, policy, now)
+	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil)
 	gh := &gatehouse{
-		clients:  usecase.NewClients(st, issuer, policy, now),
+		clients:  usecase.NewClients(st, issuer, policy, now, nil),
 		register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 	}
 	app := httpadapter.New(httpadapter.Deps{
 		Verify:     verify,
 		Register:   gh.register,
-		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
-		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log),
+		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
+		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
 		Clients:    gh.clients,
 		Revoke:     revoke,
-		Introspect: usecase.NewIntrospect(verify, st, now),
-		Account:    usecase.NewAccount(st, hasher, revoke, nil, 8, now),
+		Introspect: usecase.NewIntrospect(verify, account, gh.clients, st, now),
+		Account:    account,
 		Users:      usecase.NewUsers(st, hasher, revoke, 8, now),
 		Keys:       usecase.NewKeys(ring, token.AlgEdDSA, log),
 		Feed:       revoked,

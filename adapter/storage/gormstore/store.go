@@ -36,7 +36,6 @@ var (
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)
-	_ domain.Pinger       = (*Store)(nil)
 )
 
 // Ping checks that the database answers.

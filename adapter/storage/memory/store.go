@@ -59,7 +59,6 @@ var (
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)
-	_ domain.Pinger       = (*Store)(nil)
 )
 
 // Ping always succeeds unless ctx is done: memory is always reachable.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/infrastructure/metrics"
+	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 )
 
 // scrape fetches the exposition text through the real HTTP handler.

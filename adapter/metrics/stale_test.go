@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/infrastructure/metrics"
+	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 )
 
 func TestRevocationStaleGauge(t *testing.T) {

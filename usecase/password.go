@@ -1,0 +1,167 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// saturation is implemented by hashers that can tell, cheaply, that they
+// would refuse a new caller (an optional extension of domain.PasswordHasher).
+type saturation interface{ Saturated() bool }
+
+// passwordCheck is the one throttled password check, behind a login and a
+// self-service password change alike: the attempt is reserved before its
+// hash, taken back when the password could not be checked, and cleared on
+// a match. Unknown users are verified against a dummy hash, so every
+// refusal costs the same.
+type passwordCheck struct {
+	users    domain.UserUpdater
+	hasher   domain.PasswordHasher
+	throttle *Throttle // nil admits everything
+	now      func() time.Time
+	log      *slog.Logger
+
+	dummyMu sync.Mutex
+	dummy   string
+}
+
+// newPasswordCheck returns a passwordCheck; a nil log discards.
+func newPasswordCheck(users domain.UserUpdater, hasher domain.PasswordHasher, throttle *Throttle, now func() time.Time, log *slog.Logger) *passwordCheck {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &passwordCheck{users: users, hasher: hasher, throttle: throttle, now: now, log: log}
+}
+
+// authenticate checks username and password under the throttle (ip is the
+// client address) and returns the user; it upgrades the stored hash when
+// the hasher asks for it. A failed check, an unknown user and a disabled
+// one are all domain.ErrInvalidCredentials.
+func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip string) (*domain.User, error) {
+	// A name that cannot be valid is still looked up and hashed like any
+	// unknown user, so the answer and its timing give nothing away.
+	name, nameErr := domain.NormalizeUsername(username)
+	if nameErr != nil {
+		name = username
+	}
+	// Under a login flood, refuse before any store work: the hash queue
+	// would refuse this attempt anyway, and the reads it would cost first
+	// are what starves the logins already queued.
+	if sat, ok := c.hasher.(saturation); ok && sat.Saturated() {
+		return nil, domain.ErrOverloaded
+	}
+	// The attempt counts before its hash: parallel guesses cannot all pass
+	// a check made before any of them failed.
+	if err := c.throttle.Reserve(ctx, name, ip); err != nil {
+		return nil, err
+	}
+	u, ok, rehash, err := c.check(ctx, name, nameErr == nil, password)
+	if err != nil {
+		if cerr := c.throttle.Cancel(ctx, name, ip); cerr != nil {
+			c.log.WarnContext(ctx, "login attempt not cancelled", "err", cerr)
+		}
+		return nil, err
+	}
+	if !ok || u == nil || u.Disabled {
+		return nil, domain.ErrInvalidCredentials // counted by Reserve
+	}
+	if err := c.throttle.Success(ctx, name, ip); err != nil {
+		c.log.WarnContext(ctx, "login success not recorded", "err", err)
+	}
+	if rehash {
+		c.upgradeHash(ctx, u, password)
+	}
+	return u, nil
+}
+
+// check looks the user up (when the name is valid) and verifies password
+// against its hash, or against the dummy hash when there is no such user.
+func (c *passwordCheck) check(ctx context.Context, name string, valid bool, password string) (u *domain.User, ok, rehash bool, err error) {
+	if valid {
+		u, err = c.users.UserByUsername(ctx, name)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			u = nil
+		case err != nil:
+			return nil, false, false, fmt.Errorf("find user: %w", err)
+		}
+	}
+	stored, err := c.storedHash(ctx, u)
+	if err != nil {
+		return nil, false, false, err
+	}
+	ok, rehash, err = c.hasher.Verify(ctx, stored, password)
+	if err != nil {
+		return nil, false, false, fmt.Errorf("verify password: %w", err)
+	}
+	return u, ok, rehash, nil
+}
+
+// storedHash returns the user's hash, or a dummy hash with the current
+// parameters when there is no user, so both paths cost the same.
+func (c *passwordCheck) storedHash(ctx context.Context, u *domain.User) (string, error) {
+	if u != nil {
+		return u.PasswordHash, nil
+	}
+	c.dummyMu.Lock()
+	defer c.dummyMu.Unlock()
+	if c.dummy == "" {
+		h, err := c.hasher.Hash(ctx, newSecret(16))
+		if err != nil {
+			return "", fmt.Errorf("dummy hash: %w", err)
+		}
+		c.dummy = h
+	}
+	return c.dummy, nil
+}
+
+// upgradeHash replaces an old-format hash, only while the user's stamp is
+// still the one read with it: a password change made meanwhile is never
+// undone, and no other field is written. Failure is not fatal: the login
+// already succeeded and the next one will try again.
+func (c *passwordCheck) upgradeHash(ctx context.Context, u *domain.User, password string) {
+	hash, err := c.hasher.Hash(ctx, password)
+	if err == nil {
+		_, _, err = c.users.ChangeUser(ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, IfStamp: u.Stamp, At: c.now().UTC()})
+	}
+	switch {
+	case err == nil:
+		u.PasswordHash = hash
+	case errors.Is(err, domain.ErrConflict):
+		// The user changed meanwhile; the session check will tell.
+	default:
+		c.log.WarnContext(ctx, "password hash upgrade failed", "user_id", u.ID, "err", err)
+	}
+}
+
+// passwordSetter stores new passwords: the one sequence behind a
+// self-service change (Account) and an admin or CLI one (Users).
+type passwordSetter struct {
+	users     domain.UserChanger
+	hasher    domain.PasswordHasher
+	revoke    *Revoke
+	minLength int
+}
+
+// set checks next against the password rule for u, hashes it and writes
+// the hash, and nothing else, as a credential change: the stamp moves on
+// and the user's sessions are revoked. ch says what else the change
+// depends on (IfStamp) and which session survives (KeepSession).
+func (s passwordSetter) set(ctx context.Context, u *domain.User, next string, ch domain.UserChange) error {
+	if err := domain.ValidatePassword(next, u.Username, s.minLength); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	ch.UserID, ch.PasswordHash, ch.EndSessions = u.ID, hash, true
+	_, err = s.revoke.ChangeUser(ctx, s.users, ch)
+	return err
+}
