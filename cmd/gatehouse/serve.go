@@ -9,17 +9,14 @@ import (
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/api"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
 )
 
 // serve runs the service until ctx ends (SIGINT/SIGTERM), then drains.
-func serve(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "serve", args, nil)
-	if err != nil {
-		return err
-	}
+func serve(ctx context.Context, e env, cfg config.Config) error {
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	logOut := logging.NewBuffered(e.stderr, 200*time.Millisecond)
 	defer logOut.Close()
@@ -145,11 +142,7 @@ func (a *app) prune(ctx context.Context) {
 }
 
 // migrate applies pending migrations and exits.
-func migrate(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "migrate", args, nil)
-	if err != nil {
-		return err
-	}
+func migrate(ctx context.Context, e env, cfg config.Config) error {
 	if cfg.DB == "memory:" {
 		return fmt.Errorf("--db: the memory store has nothing to migrate")
 	}
