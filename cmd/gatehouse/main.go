@@ -84,14 +84,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // usageError reports a command line that names no command (exit 2, with
 // the usage) or that kong could not parse (exit 1, one line naming the
-// flag, setting or argument).
+// command and the flag, setting or argument).
 func usageError(e env, app *kong.Application, args []string, err error) int {
 	var perr *kong.ParseError
+	var selected *kong.Node
+	if errors.As(err, &perr) {
+		selected = perr.Context.Selected()
+	}
 	unknown, isUnknown := strings.CutPrefix(err.Error(), "unexpected argument ")
 	switch {
 	case len(args) == 0:
-	case errors.As(err, &perr) && perr.Context.Selected() == nil && isUnknown:
+	case selected == nil && isUnknown:
 		fmt.Fprintf(e.stderr, "gatehouse: unknown command %q\n", unknown)
+	case selected != nil && len(selected.Children) > 0 && isUnknown:
+		fmt.Fprintf(e.stderr, "gatehouse: %s: unknown subcommand %q; see \"gatehouse %s --help\"\n", selected.Path(), unknown, selected.Path())
+		return 1
+	case selected != nil && !strings.HasPrefix(err.Error(), "--"):
+		// A bad argument: name the command. (A bad setting already starts
+		// with its flag, as the start-up errors always have.)
+		fmt.Fprintf(e.stderr, "gatehouse: %s: %v\n", selected.Path(), err)
+		return 1
 	default:
 		fmt.Fprintln(e.stderr, "gatehouse:", err)
 		return 1

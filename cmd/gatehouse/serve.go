@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +38,10 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 		return err
 	}
 	a.log.Info("starting gatehouse", "version", version, "db", database.Redact(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
+	if issuerMissesLoopback(cfg.Issuer, ln.Addr()) {
+		a.log.Warn("GATEHOUSE_ISSUER names a loopback port this server does not listen on; the metadata and JWKS URLs built from it will not reach it: set it to the host and port clients use",
+			"issuer", cfg.Issuer, "addr", ln.Addr().String())
+	}
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -66,6 +74,28 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	wg.Wait()
 	a.log.Info("stopped")
 	return err
+}
+
+// issuerMissesLoopback reports whether issuer names a loopback host
+// (localhost, 127.0.0.0/8, ::1) on a port other than the one served: the
+// usual slip when --addr moves off :8080 and the default issuer stays.
+// Other hosts may sit behind a proxy on any port, so they are not judged.
+func issuerMissesLoopback(issuer string, served net.Addr) bool {
+	u, err := url.Parse(issuer)
+	tcp, ok := served.(*net.TCPAddr)
+	if err != nil || !ok || u.Host == "" {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return port != strconv.Itoa(tcp.Port)
 }
 
 // maintain picks up key rotations made by other replicas every interval,
