@@ -46,7 +46,7 @@ type Config struct {
 	UserScopes           []string      `name:"user-scopes" env:"GATEHOUSE_USER_SCOPES" type:"fields" placeholder:"SCOPES" help:"space-separated scopes users may request"`
 	HashConcurrency      int           `name:"hash-concurrency" env:"GATEHOUSE_HASH_CONCURRENCY" default:"0" placeholder:"N" help:"password hashes run at once (0: number of CPUs)"`
 	HashQueue            int           `name:"hash-queue" env:"GATEHOUSE_HASH_QUEUE" default:"0" placeholder:"N" help:"logins waiting for a hash slot before 503 (0: 32 per slot)"`
-	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: driver default)"`
+	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: 1 for SQLite, 20 for Postgres)"`
 	LoginPairFailures    int           `name:"login-pair-failures" env:"GATEHOUSE_LOGIN_PAIR_FAILURES" default:"5" placeholder:"N" help:"failures per (username, IP) before backoff"`
 	LoginUserFailures    int           `name:"login-user-failures" env:"GATEHOUSE_LOGIN_USER_FAILURES" default:"20" placeholder:"N" help:"failures per username before unknown addresses are throttled (max 100)"`
 	LoginIPFailures      int           `name:"login-ip-failures" env:"GATEHOUSE_LOGIN_IP_FAILURES" default:"50" placeholder:"N" help:"failures per IP within --login-ip-window"`
