@@ -218,3 +218,14 @@ func readmeRow(line string) string {
 	}
 	return "| `" + variable + "` | " + flag + " | " + def + " |"
 }
+
+// TestHelpBeforeSettings: --help prints the usage even when a setting is
+// bad or an argument is missing, since nothing is read before it.
+func TestHelpBeforeSettings(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"GATEHOUSE_ACCESS_TTL": "soon", "GATEHOUSE_SIGNING_ALG": "none"}
+	out, errOut, code := cliEnv(t, env, "", "user", "disable", "--help")
+	if code != 0 || !strings.HasPrefix(out, "usage: gatehouse user disable NAME\n") || errOut != "" {
+		t.Errorf("gatehouse user disable --help with bad settings = %d %q %q; want its usage and exit 0", code, out, errOut)
+	}
+}
