@@ -74,7 +74,7 @@ func classes() []class {
 		{"cmd/gatehouse-load", mainLayer, nil},
 		// usecase: only through adapter/http's guard; drop it when the guard has a package of its own.
 		{"examples/resourceserver", exampleLayer, []string{"adapter/http", "adapter/token", "infrastructure/server", "usecase", "github.com/labstack/echo/v4"}},
-		{"infrastructure/config", infraLayer, nil},
+		{"infrastructure/config", infraLayer, []string{"github.com/alecthomas/kong"}},
 		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite"}},
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,19 +60,6 @@ type app struct {
 	// metrics collects the use cases' events and the HTTP requests; nil
 	// when GATEHOUSE_METRICS is off.
 	metrics *metrics.Metrics
-}
-
-// loadConfig parses the command's flags and the environment.
-func loadConfig(e env, name string, args []string, extra func(*flag.FlagSet)) (config.Config, []string, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	if extra != nil {
-		extra(fs)
-	}
-	cfg, rest, err := config.Load(fs, args, e.getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return cfg, nil, commandUsage(e.stdout, name, extra)
-	}
-	return cfg, rest, err
 }
 
 // openStore opens the store named by cfg.DB and applies migrations.
@@ -244,11 +230,3 @@ func (a *app) httpDeps() httpadapter.Deps {
 		Store:      a.store,
 	}
 }
-
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, usage)
-	printSettings(w)
-}
-
-// printSettings writes the settings table every command accepts.
-func printSettings(w io.Writer) { config.Usage(w) }

@@ -52,7 +52,7 @@ func newForger(t *testing.T, e *testEnv) *forger {
 	t.Helper()
 	f := &forger{t: t, e: e, alg: e.app.cfg.SigningAlg}
 	if f.alg == "HS256" {
-		f.key = e.app.cfg.JWTSecret
+		f.key = []byte(e.app.cfg.JWTSecret)
 		// The kid is public: every token the server issues carries it.
 		var h struct{ Kid string }
 		if err := json.Unmarshal([]byte(decodeHeader(t, e.login("alice", "correct horse battery")["access_token"].(string))), &h); err != nil || h.Kid == "" {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,7 +28,7 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, _, err := config.Load(flag.NewFlagSet("bench", flag.ContinueOnError), nil, func(k string) string { return vars[k] })
+	cfg, err := config.Load(nil, func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)
 	}

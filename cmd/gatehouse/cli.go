@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,65 +17,26 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
-// stringList is a repeatable flag (--role admin --role ops).
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-// openApp loads the configuration and assembles the app for a CLI command,
-// logging to stderr. It does not load the signing keys: CLI commands never
+// withApp assembles the app for a CLI command, logging to stderr, runs fn
+// and closes the app. It does not load the signing keys: CLI commands never
 // sign, work on a database that has no key yet, and never create or
 // activate a key ("keys rotate" does, explicitly).
-func openApp(ctx context.Context, e env, name string, args []string, extra func(*flag.FlagSet)) (*app, []string, error) {
-	cfg, rest, err := loadConfig(e, name, args, extra)
-	if err != nil {
-		return nil, nil, err
-	}
+func withApp(ctx context.Context, e env, cfg config.Config, fn func(*app) error) error {
 	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
-	if err != nil {
-		return nil, nil, err
-	}
-	return a, rest, nil
-}
-
-// userCommand is "gatehouse user ...".
-func userCommand(ctx context.Context, e env, args []string) error {
-	sub, err := subcommand(e, "user", args)
-	if err != nil {
-		return err
-	}
-	var roles stringList
-	var fromStdin bool
-	var flags func(*flag.FlagSet)
-	switch sub {
-	case "add":
-		flags = func(fs *flag.FlagSet) {
-			fs.Var(&roles, "role", "grant the role `R` (repeatable)")
-			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-		}
-	case "passwd":
-		flags = func(fs *flag.FlagSet) {
-			fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of standard input")
-		}
-	}
-	a, rest, err := openApp(ctx, e, "user "+sub, args[1:], flags)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	name := ""
-	if sub != "list" {
-		if len(rest) != 1 {
-			return fmt.Errorf("user %s: expected exactly one NAME", sub)
-		}
-		name = rest[0]
-	}
-	switch sub {
-	case "add":
+	return fn(a)
+}
+
+// userAdd is "gatehouse user add NAME [--role R] [--password-stdin]".
+func userAdd(ctx context.Context, e env, cfg config.Config, name string, roles []string, fromStdin bool) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
 		pw, err := readPassword(e, fromStdin)
 		if err != nil {
 			return err
@@ -86,28 +46,36 @@ func userCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "created user %s (id %s)\n", u.Username, u.ID)
-	case "list":
-		return listUsers(ctx, e, a)
-	case "disable", "enable":
+		return nil
+	})
+}
+
+// userChange is "gatehouse user disable|enable|delete NAME".
+func userChange(ctx context.Context, e env, cfg config.Config, sub, name string) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
 		u, err := a.users.Get(ctx, name, true)
 		if err != nil {
 			return describe(err)
+		}
+		if sub == "delete" {
+			if err := a.users.Delete(ctx, u.ID); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(e.stdout, "deleted user %s\n", u.Username)
+			return nil
 		}
 		disabled := sub == "disable"
 		if _, err := a.users.Update(ctx, u.ID, usecase.UserPatch{Disabled: &disabled}); err != nil {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "%sd user %s\n", sub, u.Username)
-	case "delete":
-		u, err := a.users.Get(ctx, name, true)
-		if err != nil {
-			return describe(err)
-		}
-		if err := a.users.Delete(ctx, u.ID); err != nil {
-			return describe(err)
-		}
-		fmt.Fprintf(e.stdout, "deleted user %s\n", u.Username)
-	case "passwd":
+		return nil
+	})
+}
+
+// userPasswd is "gatehouse user passwd NAME [--password-stdin]".
+func userPasswd(ctx context.Context, e env, cfg config.Config, name string, fromStdin bool) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
 		u, err := a.users.Get(ctx, name, true)
 		if err != nil {
 			return describe(err)
@@ -120,8 +88,8 @@ func userCommand(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "password changed for %s; its sessions were revoked\n", u.Username)
-	}
-	return nil
+		return nil
+	})
 }
 
 func listUsers(ctx context.Context, e env, a *app) error {
@@ -144,72 +112,44 @@ func listUsers(ctx context.Context, e env, a *app) error {
 	return tw.Flush()
 }
 
-// clientCommand is "gatehouse client ...".
-func clientCommand(ctx context.Context, e env, args []string) error {
-	sub, err := subcommand(e, "client", args)
-	if err != nil {
-		return err
-	}
-	var scopes stringList
-	var flags func(*flag.FlagSet)
-	if sub == "add" {
-		flags = func(fs *flag.FlagSet) {
-			fs.Var(&scopes, "scope", "grant the scope `S` (repeatable, or space-separated)")
-		}
-	}
-	a, rest, err := openApp(ctx, e, "client "+sub, args[1:], flags)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	switch sub {
-	case "add":
-		if len(rest) != 1 {
-			return errors.New("client add: expected exactly one NAME")
-		}
-		c, secret, err := a.clients.Create(ctx, rest[0], domain.ParseScope(strings.Join(scopes, " ")))
+// clientAdd is "gatehouse client add NAME [--scope S]".
+func clientAdd(ctx context.Context, e env, cfg config.Config, name string, scopes []string) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
+		c, secret, err := a.clients.Create(ctx, name, domain.ParseScope(strings.Join(scopes, " ")))
 		if err != nil {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "client_id: %s\nclient_secret: %s\n", c.ID, secret)
 		fmt.Fprintln(e.stderr, "store the secret now: it is not shown again")
-	case "list":
-		cs, err := a.clients.List(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSCOPES\tCREATED")
-		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Name, strings.Join(c.Scopes, " "), c.CreatedAt.UTC().Format(time.RFC3339))
-		}
-		return tw.Flush()
-	case "delete":
-		if len(rest) != 1 {
-			return errors.New("client delete: expected exactly one ID")
-		}
-		if err := a.clients.Delete(ctx, rest[0]); err != nil {
-			return describe(err)
-		}
-		fmt.Fprintf(e.stdout, "deleted client %s\n", rest[0])
-	}
-	return nil
+		return nil
+	})
 }
 
-// keysCommand is "gatehouse keys list|rotate".
-func keysCommand(ctx context.Context, e env, args []string) error {
-	sub, err := subcommand(e, "keys", args)
+func listClients(ctx context.Context, e env, a *app) error {
+	cs, err := a.clients.List(ctx)
 	if err != nil {
 		return err
 	}
-	if sub == "rotate" {
-		return rotateKeys(ctx, e, args[1:])
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tSCOPES\tCREATED")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Name, strings.Join(c.Scopes, " "), c.CreatedAt.UTC().Format(time.RFC3339))
 	}
-	a, _, err := openApp(ctx, e, "keys list", args[1:], nil)
-	if err != nil {
-		return err
-	}
-	defer a.close()
+	return tw.Flush()
+}
+
+// clientDelete is "gatehouse client delete ID".
+func clientDelete(ctx context.Context, e env, cfg config.Config, id string) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
+		if err := a.clients.Delete(ctx, id); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "deleted client %s\n", id)
+		return nil
+	})
+}
+
+func listKeys(ctx context.Context, e env, a *app) error {
 	keys, err := a.keys.List(ctx)
 	if err != nil {
 		return err
@@ -232,37 +172,24 @@ func keysCommand(ctx context.Context, e env, args []string) error {
 // rotateKeys is "gatehouse keys rotate [--alg ALG]": a new key of ALG,
 // by default the configured GATEHOUSE_SIGNING_ALG. Only an explicit --alg
 // may change the active key's algorithm.
-func rotateKeys(ctx context.Context, e env, args []string) error {
-	var alg string
-	cfg, rest, err := loadConfig(e, "keys rotate", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&alg, "alg", "", "signing algorithm `ALG` of the new key: EdDSA, ES256, RS256 or HS256 (default --signing-alg)")
-	})
-	if err != nil {
-		return err
-	}
-	if len(rest) != 0 {
-		return fmt.Errorf("keys rotate: unexpected argument %q", rest[0])
-	}
+func rotateKeys(ctx context.Context, e env, cfg config.Config, alg string) error {
 	if alg != "" {
 		if !slices.Contains([]string{token.AlgEdDSA, token.AlgES256, token.AlgRS256, token.AlgHS256}, alg) {
 			return fmt.Errorf("--alg: %q is not one of EdDSA, ES256, RS256, HS256", alg)
 		}
 		cfg.SigningAlg = alg
-		if err := cfg.Validate(); err != nil {
+		if err := cfg.Check(); err != nil {
 			return err
 		}
 	}
-	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	kid, err := a.keys.RotateAs(ctx, usecase.KeyRotation{By: "cli", Switch: alg != ""})
-	if err != nil {
-		return describe(err)
-	}
-	fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
-	return nil
+	return withApp(ctx, e, cfg, func(a *app) error {
+		kid, err := a.keys.RotateAs(ctx, usecase.KeyRotation{By: "cli", Switch: alg != ""})
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "new signing key: %s\n", kid)
+		return nil
+	})
 }
 
 // readPassword reads a password from stdin (--password-stdin: first line)

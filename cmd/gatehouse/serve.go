@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/api"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
@@ -16,11 +21,7 @@ import (
 )
 
 // serve runs the service until ctx ends (SIGINT/SIGTERM), then drains.
-func serve(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "serve", args, nil)
-	if err != nil {
-		return err
-	}
+func serve(ctx context.Context, e env, cfg config.Config) error {
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	logOut := logging.NewBuffered(e.stderr, 200*time.Millisecond)
 	defer logOut.Close()
@@ -38,6 +39,10 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	a.log.Info("starting gatehouse", "version", version, "db", database.Redact(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
+	if issuerMissesLoopback(cfg.Issuer, ln.Addr()) {
+		a.log.Warn("GATEHOUSE_ISSUER names a loopback port this server does not listen on; the metadata and JWKS URLs built from it will not reach it: set it to the host and port clients use",
+			"issuer", cfg.Issuer, "addr", ln.Addr().String())
+	}
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -67,6 +72,28 @@ func serve(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	a.log.Info("stopped")
 	return err
+}
+
+// issuerMissesLoopback reports whether issuer names a loopback host
+// (localhost, 127.0.0.0/8, ::1) on a port other than the one served: the
+// usual slip when --addr moves off :8080 and the default issuer stays.
+// Other hosts may sit behind a proxy on any port, so they are not judged.
+func issuerMissesLoopback(issuer string, served net.Addr) bool {
+	u, err := url.Parse(issuer)
+	tcp, ok := served.(*net.TCPAddr)
+	if err != nil || !ok || u.Host == "" {
+		return false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if !strings.EqualFold(host, "localhost") && (ip == nil || !ip.IsLoopback()) {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return port != strconv.Itoa(tcp.Port)
 }
 
 // jobs are the app's own periodic work, for the server's Scheduler (with
@@ -138,11 +165,7 @@ func (a *app) prune(ctx context.Context) {
 }
 
 // migrate applies pending migrations and exits.
-func migrate(ctx context.Context, e env, args []string) error {
-	cfg, _, err := loadConfig(e, "migrate", args, nil)
-	if err != nil {
-		return err
-	}
+func migrate(ctx context.Context, e env, cfg config.Config) error {
 	if cfg.DB == "memory:" {
 		return fmt.Errorf("--db: the memory store has nothing to migrate")
 	}

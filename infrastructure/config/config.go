@@ -1,221 +1,96 @@
-// Package config turns GATEHOUSE_* environment variables and command-line
-// flags into one validated Config. Flags win over the environment.
+// Package config declares every setting of Gatehouse once, as a field of
+// Config with its flag, environment variable, default and help (kong struct
+// tags), and turns the parsed values into one validated Config. Flags win
+// over the environment.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Config is every setting of the service.
+// Config is every setting of the service. The tags are the only place a
+// setting is declared: kong parses flags and variables from them (Options),
+// and the usage is printed from them.
 type Config struct {
-	Addr                 string
-	DB                   string
-	Issuer               string
-	Audience             string
-	SigningAlg           string
-	JWTSecret            []byte
-	KeyEncryptionKey     []byte
-	AccessTTL            time.Duration
-	RefreshTTL           time.Duration
-	RefreshReuseInterval time.Duration
-	RevocationSync       time.Duration
-	RevocationMaxStale   time.Duration
-	Leeway               time.Duration
-	Signup               bool
-	PasswordMinLength    int
-	LogLevel             string
-	LogFormat            string
-	AccessLog            string
-	PprofAddr            string
-	TrustedProxies       []*net.IPNet
-	Metrics              bool
-	UserScopes           []string
-	HashConcurrency      int
-	HashQueue            int
-	DBMaxOpenConns       int
-	LoginPairFailures    int
-	LoginUserFailures    int
-	LoginIPFailures      int
-	LoginIPWindow        time.Duration
-	LoginMaxDelay        time.Duration
-	SignupIPLimit        int
-	SignupIPWindow       time.Duration
+	Addr                 string        `name:"addr" env:"GATEHOUSE_ADDR" default:":8080" placeholder:"ADDR" help:"listen address"`
+	DB                   string        `name:"db" env:"GATEHOUSE_DB" default:"gatehouse.db" placeholder:"DSN" help:"SQLite file, postgres:// URL, or memory:"`
+	Issuer               string        `name:"issuer" env:"GATEHOUSE_ISSUER" default:"http://localhost:8080" placeholder:"URL" help:"token issuer (iss) and public base URL: the scheme, host and port clients use"`
+	Audience             string        `name:"audience" env:"GATEHOUSE_AUDIENCE" default:"gatehouse" placeholder:"AUD" help:"token audience (aud)"`
+	SigningAlg           string        `name:"signing-alg" env:"GATEHOUSE_SIGNING_ALG" default:"EdDSA" placeholder:"ALG" help:"EdDSA, ES256, RS256 or HS256"`
+	JWTSecretFile        string        `name:"jwt-secret-file" env:"GATEHOUSE_JWT_SECRET_FILE" placeholder:"FILE" help:"file holding the HS256 secret (mode 600; wins over GATEHOUSE_JWT_SECRET)"`
+	JWTSecret            Secret        `name:"jwt-secret" env:"GATEHOUSE_JWT_SECRET" placeholder:"SECRET" help:"the HS256 secret itself, at least 32 bytes"`
+	KeyEncryptionKeyFile string        `name:"key-encryption-key-file" env:"GATEHOUSE_KEY_ENCRYPTION_KEY_FILE" placeholder:"FILE" help:"file holding the key that encrypts signing keys at rest (mode 600; wins over GATEHOUSE_KEY_ENCRYPTION_KEY)"`
+	KeyEncryptionKey     Secret        `name:"key-encryption-key" env:"GATEHOUSE_KEY_ENCRYPTION_KEY" placeholder:"SECRET" help:"the key that encrypts signing keys at rest, at least 32 bytes (unset: keys are stored unencrypted)"`
+	AccessTTL            time.Duration `name:"access-ttl" env:"GATEHOUSE_ACCESS_TTL" default:"15m" placeholder:"DURATION" help:"access token lifetime"`
+	RefreshTTL           time.Duration `name:"refresh-ttl" env:"GATEHOUSE_REFRESH_TTL" default:"720h" placeholder:"DURATION" help:"absolute session lifetime"`
+	RefreshReuseInterval time.Duration `name:"refresh-reuse-interval" env:"GATEHOUSE_REFRESH_REUSE_INTERVAL" default:"10s" placeholder:"DURATION" help:"grace period for racing refreshes"`
+	RevocationSync       time.Duration `name:"revocation-sync" env:"GATEHOUSE_REVOCATION_SYNC" default:"2s" placeholder:"DURATION" help:"how often replicas pull revocations and keys"`
+	RevocationMaxStale   time.Duration `name:"revocation-max-staleness" env:"GATEHOUSE_REVOCATION_MAX_STALENESS" default:"30s" placeholder:"DURATION" help:"how long the revoked set may go unrefreshed before /readyz answers 503"`
+	Leeway               time.Duration `name:"leeway" env:"GATEHOUSE_LEEWAY" default:"30s" placeholder:"DURATION" help:"clock skew tolerated when verifying"`
+	Signup               bool          `name:"signup" env:"GATEHOUSE_SIGNUP" default:"true" negatable:"" help:"allow self-service POST /users"`
+	PasswordMinLength    int           `name:"password-min-length" env:"GATEHOUSE_PASSWORD_MIN_LENGTH" default:"8" placeholder:"N" help:"minimum password length"`
+	SignupIPLimit        int           `name:"signup-ip-limit" env:"GATEHOUSE_SIGNUP_IP_LIMIT" default:"20" placeholder:"N" help:"self-service sign-ups per client address (IPv6: per /64) within --signup-ip-window (0: no limit)"`
+	SignupIPWindow       time.Duration `name:"signup-ip-window" env:"GATEHOUSE_SIGNUP_IP_WINDOW" default:"10m" placeholder:"DURATION" help:"window of --signup-ip-limit"`
+	LogLevel             string        `name:"log-level" env:"GATEHOUSE_LOG_LEVEL" default:"info" placeholder:"LEVEL" help:"debug, info, warn or error"`
+	LogFormat            string        `name:"log-format" env:"GATEHOUSE_LOG_FORMAT" default:"json" placeholder:"FORMAT" help:"json or text"`
+	AccessLog            string        `name:"access-log" env:"GATEHOUSE_ACCESS_LOG" default:"all" placeholder:"WHICH" help:"requests logged: all, errors (status >= 400) or off"`
+	PprofAddr            string        `name:"pprof-addr" env:"GATEHOUSE_PPROF_ADDR" placeholder:"ADDR" help:"loopback address for Go's profiler, e.g. 127.0.0.1:6060 (off when empty)"`
+	TrustedProxies       []*net.IPNet  `name:"trusted-proxies" env:"GATEHOUSE_TRUSTED_PROXIES" type:"cidrs" placeholder:"CIDRS" help:"comma-separated CIDRs whose X-Forwarded-For is trusted"`
+	Metrics              bool          `name:"metrics" env:"GATEHOUSE_METRICS" default:"true" negatable:"" help:"serve GET /metrics"`
+	UserScopes           []string      `name:"user-scopes" env:"GATEHOUSE_USER_SCOPES" type:"fields" placeholder:"SCOPES" help:"space-separated scopes users may request"`
+	HashConcurrency      int           `name:"hash-concurrency" env:"GATEHOUSE_HASH_CONCURRENCY" default:"0" placeholder:"N" help:"password hashes run at once (0: number of CPUs)"`
+	HashQueue            int           `name:"hash-queue" env:"GATEHOUSE_HASH_QUEUE" default:"0" placeholder:"N" help:"logins waiting for a hash slot before 503 (0: 32 per slot)"`
+	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: 1 for SQLite, 20 for Postgres)"`
+	LoginPairFailures    int           `name:"login-pair-failures" env:"GATEHOUSE_LOGIN_PAIR_FAILURES" default:"5" placeholder:"N" help:"failures per (username, IP) before backoff"`
+	LoginUserFailures    int           `name:"login-user-failures" env:"GATEHOUSE_LOGIN_USER_FAILURES" default:"20" placeholder:"N" help:"failures per username before unknown addresses are throttled (max 100)"`
+	LoginIPFailures      int           `name:"login-ip-failures" env:"GATEHOUSE_LOGIN_IP_FAILURES" default:"50" placeholder:"N" help:"failures per IP within --login-ip-window"`
+	LoginIPWindow        time.Duration `name:"login-ip-window" env:"GATEHOUSE_LOGIN_IP_WINDOW" default:"15m" placeholder:"DURATION" help:"window of --login-ip-failures"`
+	LoginMaxDelay        time.Duration `name:"login-max-delay" env:"GATEHOUSE_LOGIN_MAX_DELAY" default:"15m" placeholder:"DURATION" help:"cap of the login backoff (which starts at 1s and doubles)"`
 }
 
-// setting is one configuration entry: its flag, its variable and default.
-type setting struct {
-	flag, env, def, usage string
+// Secret is a secret setting: it is read from the environment or a file,
+// never from the command line (where other users of the machine can read
+// it), and it logs as [redacted].
+type Secret []byte
+
+// LogValue keeps the secret out of logs.
+func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// Complete is the second half of loading, after the flags and variables are
+// parsed: it reads the secret files, normalises the values and validates
+// them. It returns the Config or one error naming the bad setting.
+func (c Config) Complete() (Config, error) {
+	c.Addr = strings.TrimSpace(c.Addr)
+	c.DB = strings.TrimSpace(c.DB)
+	c.Issuer = strings.TrimRight(strings.TrimSpace(c.Issuer), "/")
+	c.Audience = strings.TrimSpace(c.Audience)
+	c.SigningAlg = strings.TrimSpace(c.SigningAlg)
+	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
+	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
+	c.AccessLog = strings.ToLower(strings.TrimSpace(c.AccessLog))
+	c.PprofAddr = strings.TrimSpace(c.PprofAddr)
+	var err error
+	if c.JWTSecret, err = loadSecret("--jwt-secret-file", c.JWTSecretFile, c.JWTSecret); err != nil {
+		return Config{}, err
+	}
+	if c.KeyEncryptionKey, err = loadSecret("--key-encryption-key-file", c.KeyEncryptionKeyFile, c.KeyEncryptionKey); err != nil {
+		return Config{}, err
+	}
+	return c, c.Check()
 }
 
-// settings lists every setting, in DESIGN.md's order.
-func settings() []setting {
-	return []setting{
-		{"addr", "GATEHOUSE_ADDR", ":8080", "listen address"},
-		{"db", "GATEHOUSE_DB", "gatehouse.db", "SQLite file, postgres:// URL, or memory:"},
-		{"issuer", "GATEHOUSE_ISSUER", "http://localhost:8080", "token issuer (iss) and public base URL"},
-		{"audience", "GATEHOUSE_AUDIENCE", "gatehouse", "token audience (aud)"},
-		{"signing-alg", "GATEHOUSE_SIGNING_ALG", "EdDSA", "EdDSA, ES256, RS256 or HS256"},
-		{"jwt-secret-file", "GATEHOUSE_JWT_SECRET_FILE", "", "file holding the HS256 secret"},
-		{"key-encryption-key-file", "GATEHOUSE_KEY_ENCRYPTION_KEY_FILE", "", "file holding the key that encrypts signing keys at rest"},
-		{"access-ttl", "GATEHOUSE_ACCESS_TTL", "15m", "access token lifetime"},
-		{"refresh-ttl", "GATEHOUSE_REFRESH_TTL", "720h", "absolute session lifetime"},
-		{"refresh-reuse-interval", "GATEHOUSE_REFRESH_REUSE_INTERVAL", "10s", "grace period for racing refreshes"},
-		{"revocation-sync", "GATEHOUSE_REVOCATION_SYNC", "2s", "how often replicas pull revocations and keys"},
-		{"revocation-max-staleness", "GATEHOUSE_REVOCATION_MAX_STALENESS", "30s", "how long the revoked set may go unrefreshed before /readyz answers 503"},
-		{"leeway", "GATEHOUSE_LEEWAY", "30s", "clock skew tolerated when verifying"},
-		{"signup", "GATEHOUSE_SIGNUP", "true", "allow self-service POST /users"},
-		{"password-min-length", "GATEHOUSE_PASSWORD_MIN_LENGTH", "8", "minimum password length"},
-		{"signup-ip-limit", "GATEHOUSE_SIGNUP_IP_LIMIT", "20", "self-service sign-ups per client address (IPv6: per /64) within --signup-ip-window (0: no limit)"},
-		{"signup-ip-window", "GATEHOUSE_SIGNUP_IP_WINDOW", "10m", "window of --signup-ip-limit"},
-		{"log-level", "GATEHOUSE_LOG_LEVEL", "info", "debug, info, warn or error"},
-		{"log-format", "GATEHOUSE_LOG_FORMAT", "json", "json or text"},
-		{"access-log", "GATEHOUSE_ACCESS_LOG", "all", "requests logged: all, errors (status >= 400) or off"},
-		{"pprof-addr", "GATEHOUSE_PPROF_ADDR", "", "loopback address for Go's profiler, e.g. 127.0.0.1:6060 (off when empty)"},
-		{"trusted-proxies", "GATEHOUSE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted"},
-		{"metrics", "GATEHOUSE_METRICS", "true", "serve GET /metrics"},
-		{"user-scopes", "GATEHOUSE_USER_SCOPES", "", "space-separated scopes users may request"},
-		{"hash-concurrency", "GATEHOUSE_HASH_CONCURRENCY", "0", "password hashes run at once (0: number of CPUs)"},
-		{"hash-queue", "GATEHOUSE_HASH_QUEUE", "0", "logins waiting for a hash slot before 503 (0: 32 per slot)"},
-		{"db-max-open-conns", "GATEHOUSE_DB_MAX_OPEN_CONNS", "0", "database connection pool size (0: driver default)"},
-		{"login-pair-failures", "GATEHOUSE_LOGIN_PAIR_FAILURES", "5", "failures per (username, IP) before backoff"},
-		{"login-user-failures", "GATEHOUSE_LOGIN_USER_FAILURES", "20", "failures per username before unknown addresses are throttled (max 100)"},
-		{"login-ip-failures", "GATEHOUSE_LOGIN_IP_FAILURES", "50", "failures per IP within --login-ip-window"},
-		{"login-ip-window", "GATEHOUSE_LOGIN_IP_WINDOW", "15m", "window of --login-ip-failures"},
-		{"login-max-delay", "GATEHOUSE_LOGIN_MAX_DELAY", "15m", "cap of the login backoff (which starts at 1s and doubles)"},
-	}
-}
-
-// Load reads args (without the program and subcommand names) and the
-// environment through getenv. It returns a Config, the remaining
-// positional arguments, or one error naming the bad setting.
-func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, []string, error) {
-	vals := map[string]*string{}
-	for _, s := range settings() {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		}
-		vals[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
-	}
-	fs.SetOutput(io.Discard)
-	positional, err := parseInterleaved(fs, args)
-	if err != nil {
-		return Config{}, nil, err
-	}
-	get := func(name string) string { return strings.TrimSpace(*vals[name]) }
-
-	var c Config
-	var errs []error
-	dur := func(name string) time.Duration {
-		d, err := time.ParseDuration(get(name))
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a duration such as 15m", name, get(name)))
-		}
-		return d
-	}
-	num := func(name string) int {
-		n, err := strconv.Atoi(get(name))
-		if err != nil || n < 0 {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a non-negative integer", name, get(name)))
-		}
-		return n
-	}
-	boolean := func(name string) bool {
-		b, err := strconv.ParseBool(get(name))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %q is not true or false", name, get(name)))
-		}
-		return b
-	}
-	c.Addr = get("addr")
-	c.DB = get("db")
-	c.Issuer = strings.TrimRight(get("issuer"), "/")
-	c.Audience = get("audience")
-	c.SigningAlg = get("signing-alg")
-	c.AccessTTL = dur("access-ttl")
-	c.RefreshTTL = dur("refresh-ttl")
-	c.RefreshReuseInterval = dur("refresh-reuse-interval")
-	c.RevocationSync = dur("revocation-sync")
-	c.RevocationMaxStale = dur("revocation-max-staleness")
-	c.Leeway = dur("leeway")
-	c.Signup = boolean("signup")
-	c.PasswordMinLength = num("password-min-length")
-	c.SignupIPLimit = num("signup-ip-limit")
-	c.SignupIPWindow = dur("signup-ip-window")
-	c.LogLevel = strings.ToLower(get("log-level"))
-	c.LogFormat = strings.ToLower(get("log-format"))
-	c.AccessLog = strings.ToLower(get("access-log"))
-	c.PprofAddr = get("pprof-addr")
-	c.Metrics = boolean("metrics")
-	c.UserScopes = strings.Fields(get("user-scopes"))
-	c.HashConcurrency = num("hash-concurrency")
-	c.HashQueue = num("hash-queue")
-	c.DBMaxOpenConns = num("db-max-open-conns")
-	c.LoginPairFailures = num("login-pair-failures")
-	c.LoginUserFailures = num("login-user-failures")
-	c.LoginIPFailures = num("login-ip-failures")
-	c.LoginIPWindow = dur("login-ip-window")
-	c.LoginMaxDelay = dur("login-max-delay")
-	for _, cidr := range strings.Split(get("trusted-proxies"), ",") {
-		if cidr = strings.TrimSpace(cidr); cidr == "" {
-			continue
-		}
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", cidr))
-			continue
-		}
-		c.TrustedProxies = append(c.TrustedProxies, n)
-	}
-	if len(errs) > 0 {
-		return Config{}, nil, errs[0]
-	}
-	secret, err := loadSecret("--jwt-secret-file", get("jwt-secret-file"), getenv("GATEHOUSE_JWT_SECRET"))
-	if err != nil {
-		return Config{}, nil, err
-	}
-	c.JWTSecret = secret
-	kek, err := loadSecret("--key-encryption-key-file", get("key-encryption-key-file"), getenv("GATEHOUSE_KEY_ENCRYPTION_KEY"))
-	if err != nil {
-		return Config{}, nil, err
-	}
-	c.KeyEncryptionKey = kek
-	return c, positional, c.Validate()
-}
-
-// parseInterleaved parses flags that may come before, between or after
-// positional arguments ("user add NAME --role admin").
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, nil
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
-
-// loadSecret reads a secret from a file (preferred) or the environment. A
-// secret file readable by group or others is refused.
-func loadSecret(setting, file, env string) ([]byte, error) {
+// loadSecret reads a secret from a file, which wins over the value from
+// the environment. A secret file readable by group or others is refused.
+func loadSecret(setting, file string, fromEnv Secret) (Secret, error) {
+	file = strings.TrimSpace(file)
 	if file == "" {
-		if env == "" {
-			return nil, nil
-		}
-		return []byte(env), nil
+		return fromEnv, nil
 	}
 	info, err := os.Stat(file)
 	if err != nil {
@@ -228,11 +103,13 @@ func loadSecret(setting, file, env string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", setting, err)
 	}
-	return []byte(strings.TrimRight(string(b), "\r\n")), nil
+	return Secret(strings.TrimRight(string(b), "\r\n")), nil
 }
 
-// Validate checks the relations between settings.
-func (c Config) Validate() error {
+// Check validates the settings and the relations between them. (It is not
+// named Validate: kong would call that while parsing, before Complete has
+// read the secret files, and for commands that read no setting.)
+func (c Config) Check() error {
 	switch c.SigningAlg {
 	case "EdDSA", "ES256", "RS256":
 	case "HS256":
@@ -290,11 +167,4 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--log-format: %q is not json or text", c.LogFormat)
 	}
 	return nil
-}
-
-// Usage writes the settings table to w.
-func Usage(w io.Writer) {
-	for _, s := range settings() {
-		fmt.Fprintf(w, "  --%-24s %-34s %s (default %q)\n", s.flag, s.env, s.usage, s.def)
-	}
 }

@@ -31,7 +31,7 @@ func TestRevocationMaxStaleness(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, _, err := load(tt.args, tt.env)
+			c, err := load(tt.args, tt.env)
 			switch {
 			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "--revocation-max-staleness") || strings.Contains(err.Error(), "\n")):
 				t.Errorf("Load(%v, %v) = %v; want one line naming --revocation-max-staleness", tt.args, tt.env, err)
