@@ -46,9 +46,10 @@ const lockWait = 5 * time.Minute
 // applied (on failure, how many were applied before it). Each migration runs
 // in its own transaction that also records its version in goose_db_version.
 //
-// It is idempotent and safe to run from several processes at once: the whole
-// run holds a lock, so replicas starting together apply each migration once
-// and the others wait and then find nothing to do. On Postgres the lock is a
+// It is idempotent and safe to run from several processes at once. Finding
+// nothing pending takes no lock; a run with work holds a lock throughout, so
+// replicas starting together apply each migration once and the others wait
+// and then find nothing to do. On Postgres the lock is a
 // session advisory lock (goose's session locker); on SQLite, which goose does
 // not lock, it is a file lock beside the database (fileLocker), so the CLI
 // and a running server may share the file.
