@@ -75,7 +75,7 @@ func classes() []class {
 		// usecase: only through adapter/http's guard; drop it when the guard has a package of its own.
 		{"examples/resourceserver", exampleLayer, []string{"adapter/http", "adapter/token", "infrastructure/server", "usecase", "github.com/labstack/echo/v4"}},
 		{"infrastructure/config", infraLayer, []string{"github.com/alecthomas/kong"}},
-		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite"}},
+		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite", "github.com/pressly/goose/v3"}},
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},
 		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Events

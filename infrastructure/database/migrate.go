@@ -2,127 +2,136 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
-	"strconv"
-	"strings"
+	"time"
 
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/gorm"
 )
 
-// migrationFiles holds one directory of numbered SQL files per dialect. Both
-// directories share one version history: version N means the same schema
-// change on either database.
+// migrationFiles is the schema history, run by goose.
+//
+// One history, two dialects: every version is one goose SQL file, written
+// once per dialect under the same name in migrations/sqlite and
+// migrations/postgres (0004_security_stamp.sql in both), and goose is given
+// the directory of the database it migrates. The version numbers, names and
+// order are therefore the same on both databases and each records them in
+// the same goose_db_version table; only the SQL types differ (BLOB/BYTEA,
+// DATETIME/TIMESTAMPTZ, AUTOINCREMENT/BIGSERIAL, COLLATE "C"). SQL written
+// to run on both would have to give up those types, and Go migrations that
+// pick a string per dialect would hide the SQL from goose's parser and from
+// a reader; two plain files per version keep each dialect's SQL readable.
+// TestMigrationsShareOneHistory fails when a version exists for one dialect
+// only or the names differ. Applied files never change: a change is a new
+// version in both directories.
 //
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
-// migrationLockKey is the pg_advisory_xact_lock key that serialises
-// concurrent Migrate calls on Postgres ("gatehous" in ASCII).
+// migrationLockKey is the Postgres advisory lock that serialises migrators
+// ("gatehous" in ASCII). The release before goose took the same key, so an
+// old and a new replica starting together exclude each other as well.
 const migrationLockKey int64 = 0x67617465686f7573
 
-// migration is one versioned schema change.
-type migration struct {
-	Version int
-	Name    string // file name, e.g. 0001_init.sql
-	SQL     string
-}
+// lockWait bounds how long a migrator waits for another one to finish.
+const lockWait = 5 * time.Minute
 
-// migrationsFor returns the embedded migrations for dialect in version order.
-func migrationsFor(dialect string) ([]migration, error) {
-	dir := path.Join("migrations", dialect)
-	entries, err := fs.ReadDir(migrationFiles, dir)
-	if err != nil {
-		return nil, fmt.Errorf("read migrations for %s: %w", dialect, err)
-	}
-	var out []migration
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		prefix, _, _ := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s/%s: name must start with a positive version number", dialect, e.Name())
-		}
-		body, err := fs.ReadFile(migrationFiles, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
-		}
-		out = append(out, migration{Version: v, Name: e.Name(), SQL: string(body)})
-	}
-	slices.SortFunc(out, func(a, b migration) int { return a.Version - b.Version })
-	for i := 1; i < len(out); i++ {
-		if out[i].Version == out[i-1].Version {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", out[i-1].Name, out[i].Name, out[i].Version)
-		}
-	}
-	return out, nil
-}
-
-// Migrate applies every pending migration, each in its own transaction that
-// also records its version in schema_migrations, and returns how many it
-// applied. It is idempotent and safe to run from several processes at once:
-// on Postgres each transaction first takes an advisory lock, on SQLite every
-// transaction begins IMMEDIATE (see Open) and so holds the write lock.
+// Migrate applies every pending migration with goose and returns how many it
+// applied (on failure, how many were applied before it). Each migration runs
+// in its own transaction that also records its version in goose_db_version.
+//
+// It is idempotent and safe to run from several processes at once. Finding
+// nothing pending takes no lock; a run with work holds a lock throughout, so
+// replicas starting together apply each migration once and the others wait
+// and then find nothing to do. On Postgres the lock is a
+// session advisory lock (goose's session locker); on SQLite, which goose does
+// not lock, it is a file lock beside the database (fileLocker), so the CLI
+// and a running server may share the file.
+//
+// A database migrated by a release before goose (versions in
+// schema_migrations) is recognised and continues from where it stopped; see
+// adoptLegacyHistory.
 func Migrate(ctx context.Context, db *gorm.DB) (applied int, err error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return 0, fmt.Errorf("migrate: %w", err)
+	}
 	dialect := Dialect(db)
-	migrations, err := migrationsFor(dialect)
+	provider, err := newProvider(dialect, sqlDB)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range migrations {
-		done, err := apply(ctx, db, dialect, m)
-		if err != nil {
-			return applied, err
-		}
-		if done {
-			applied++
-		}
+	if err := adoptLegacyHistory(ctx, sqlDB, dialect, provider.ListSources()); err != nil {
+		return 0, fmt.Errorf("continue from schema_migrations: %w", err)
 	}
-	return applied, nil
-}
-
-// apply runs m unless it is already recorded, and reports whether it ran.
-func apply(ctx context.Context, db *gorm.DB, dialect string, m migration) (bool, error) {
-	ran := false
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
-				return fmt.Errorf("take migration lock: %w", err)
-			}
-		}
-		if err := tx.Exec(createVersionTable(dialect)).Error; err != nil {
-			return fmt.Errorf("create schema_migrations: %w", err)
-		}
-		var n int64
-		if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.Version).Scan(&n).Error; err != nil {
-			return fmt.Errorf("read schema_migrations: %w", err)
-		}
-		if n > 0 {
-			return nil
-		}
-		if err := tx.Exec(m.SQL).Error; err != nil {
-			return fmt.Errorf("apply migration %s: %w", m.Name, err)
-		}
-		if err := tx.Exec("INSERT INTO schema_migrations (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", m.Version).Error; err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-		ran = true
-		return nil
-	})
+	results, err := provider.Up(ctx)
 	if err != nil {
-		return false, err
+		var partial *goose.PartialError
+		if errors.As(err, &partial) {
+			applied = len(partial.Applied)
+		}
+		return applied, fmt.Errorf("apply migrations: %w", err)
 	}
-	return ran, nil
+	return len(results), nil
 }
 
-func createVersionTable(dialect string) string {
-	if dialect == Postgres {
-		return "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+// newProvider returns the goose provider for dialect: its directory of
+// migrations, its lock, no global Go migrations and no output.
+func newProvider(dialect string, db *sql.DB) (*goose.Provider, error) {
+	gooseDialect, err := gooseDialectOf(dialect)
+	if err != nil {
+		return nil, err
 	}
-	return "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at DATETIME NOT NULL)"
+	var locker lock.SessionLocker = &fileLocker{}
+	if dialect == Postgres {
+		// Poll every second (the minimum) instead of goose's five, so a
+		// replica waiting on another's run starts soon after it ends.
+		locker, err = lock.NewPostgresSessionLocker(
+			lock.WithLockID(migrationLockKey),
+			lock.WithLockTimeout(1, uint64(lockWait/time.Second)),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+	}
+	files, err := migrationsFor(dialect)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := goose.NewProvider(gooseDialect, db, files,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithLogger(goose.NopLogger()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations for %s: %w", dialect, err)
+	}
+	return provider, nil
+}
+
+// gooseDialectOf names dialect the way goose does.
+func gooseDialectOf(dialect string) (goose.Dialect, error) {
+	switch dialect {
+	case Postgres:
+		return goose.DialectPostgres, nil
+	case SQLite:
+		return goose.DialectSQLite3, nil
+	default:
+		return "", fmt.Errorf("migrate: no migrations for dialect %q", dialect)
+	}
+}
+
+// migrationsFor returns the embedded directory of dialect's migrations.
+func migrationsFor(dialect string) (fs.FS, error) {
+	files, err := fs.Sub(migrationFiles, path.Join("migrations", dialect))
+	if err != nil {
+		return nil, fmt.Errorf("read migrations for %s: %w", dialect, err)
+	}
+	return files, nil
 }

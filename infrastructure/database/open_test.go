@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,66 +31,6 @@ func dialects(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		fn(t, dbtest.Postgres(t))
-	})
-}
-
-func TestOpenAndMigrate(t *testing.T) {
-	t.Parallel()
-	dialects(t, func(t *testing.T, dsn string) {
-		db := open(t, dsn)
-		want := database.SQLite
-		if strings.HasPrefix(dsn, "postgres") {
-			want = database.Postgres
-		}
-		if got := database.Dialect(db); got != want {
-			t.Fatalf("Dialect = %q; want %q", got, want)
-		}
-		applied, err := database.Migrate(t.Context(), db)
-		if err != nil || applied == 0 {
-			t.Fatalf("Migrate = %d, %v; want > 0, nil", applied, err)
-		}
-		again, err := database.Migrate(t.Context(), db)
-		if err != nil || again != 0 {
-			t.Fatalf("second Migrate = %d, %v; want 0, nil", again, err)
-		}
-		var recorded int64
-		if err := db.Raw("SELECT COUNT(*) FROM schema_migrations").Scan(&recorded).Error; err != nil || recorded != int64(applied) {
-			t.Fatalf("schema_migrations rows = %d, %v; want %d", recorded, err, applied)
-		}
-		for _, table := range []string{"users", "clients", "sessions", "refresh_tokens", "revocations", "signing_keys"} {
-			if !db.Migrator().HasTable(table) {
-				t.Errorf("table %s missing after Migrate", table)
-			}
-		}
-	})
-}
-
-func TestMigrateConcurrently(t *testing.T) {
-	t.Parallel()
-	dialects(t, func(t *testing.T, dsn string) {
-		// Two pools stand in for two processes starting at once.
-		dbs := []*gorm.DB{open(t, dsn), open(t, dsn), open(t, dsn)}
-		applied := make([]int, len(dbs))
-		errs := make([]error, len(dbs))
-		var wg sync.WaitGroup
-		for i, db := range dbs {
-			wg.Go(func() { applied[i], errs[i] = database.Migrate(t.Context(), db) })
-		}
-		wg.Wait()
-		total := 0
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("concurrent Migrate #%d = %v", i, err)
-			}
-			total += applied[i]
-		}
-		var recorded int64
-		if err := dbs[0].Raw("SELECT COUNT(*) FROM schema_migrations").Scan(&recorded).Error; err != nil {
-			t.Fatal(err)
-		}
-		if recorded == 0 || int64(total) != recorded {
-			t.Fatalf("concurrent Migrate applied %d in total, %d recorded; want each migration once", total, recorded)
-		}
 	})
 }
 

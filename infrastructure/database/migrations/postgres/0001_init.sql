@@ -1,3 +1,4 @@
+-- +goose Up
 -- Initial schema (Postgres). Ids use the "C" collation so that ORDER BY id
 -- is byte order, the same as SQLite and the memory store.
 

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Security stamps (DESIGN.md "Credential lifecycle"). Every credential
 -- change moves users.stamp on; a session remembers the stamp it was
 -- established under and is created or refreshed only while the two match.

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Initial schema (SQLite). Times are DATETIME columns holding UTC text;
 -- the store always writes UTC so text order is time order.
 

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Login throttling counters shared by every replica. Times are Unix
 -- microseconds (0 = never), which compares the same on every dialect.
 CREATE TABLE login_attempts (

@@ -1,3 +1,4 @@
+-- +goose Up
 -- Expired sessions are pruned in batches in expiry order (PruneSessions);
 -- this index finds them without scanning every live session, and the id
 -- makes the batch order total.
