@@ -22,7 +22,9 @@ func TestDependencyRule(t *testing.T) {
 	}{
 		{pkg: "domain", noFrame: true},
 		{pkg: "usecase", allowed: []string{"domain"}, noFrame: true},
-		{pkg: "adapter/http", allowed: []string{"domain", "usecase"}},
+		{pkg: "adapter/rest", allowed: []string{"domain", "usecase", "adapter/guard", "adapter/internal/problem"}},
+		{pkg: "adapter/guard", allowed: []string{"domain", "adapter/internal/problem"}},
+		{pkg: "adapter/internal/problem", allowed: []string{"domain"}},
 		{pkg: "adapter/token", allowed: []string{"domain"}},
 		{pkg: "adapter/password", allowed: []string{"domain"}},
 		{pkg: "adapter/storage/memory", allowed: []string{"domain"}},

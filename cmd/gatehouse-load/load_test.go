@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -56,7 +56,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked)
 	clients := usecase.NewClients(st, issuer, policy, now)
-	h := httpadapter.New(httpadapter.Deps{
+	h := rest.New(rest.Deps{
 		Verify:   verify,
 		Register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
@@ -64,7 +64,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Clients:  clients,
 		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now),
 		Store:    st,
-	}, httpadapter.Options{Issuer: iss}, log)
+	}, rest.Options{Issuer: iss}, log)
 	g := &gatehouse{}
 	c, secret, err := clients.Create(ctx, "load", nil)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
@@ -74,7 +74,7 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	if err := a.revoked.Sync(context.Background()); err != nil { // as serve does
 		t.Fatalf("initial revocation sync: %v", err)
 	}
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
+	h := rest.New(a.httpDeps(), rest.Options{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),

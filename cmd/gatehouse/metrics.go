@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/metrics"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -15,7 +15,7 @@ var _ usecase.Events = (*metrics.Metrics)(nil)
 // metrics.Metrics, the HTTP adapter reports every request to it, and
 // GET /metrics serves its registry. serve calls it before the server
 // starts, as do the tests, so both run the same wiring.
-func instrument(a *app, deps *httpadapter.Deps, opts *httpadapter.Options) *metrics.Metrics {
+func instrument(a *app, deps *rest.Deps, opts *rest.Options) *metrics.Metrics {
 	m := metrics.New(metrics.Sources{
 		HashQueueDepth:     a.hasher.QueueDepth,
 		RevokedSessions:    a.revoked.Size,

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
@@ -54,7 +54,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 
 	deps := a.httpDeps()
-	opts := httpadapter.Options{
+	opts := rest.Options{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
@@ -63,7 +63,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	if cfg.Metrics {
 		instrument(a, &deps, &opts)
 	}
-	h := httpadapter.New(deps, opts, a.log)
+	h := rest.New(deps, opts, a.log)
 	err = server.Serve(ctx, ln, h, a.log)
 	stopBG()
 	wg.Wait()

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -82,7 +82,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		clients:  usecase.NewClients(st, issuer, policy, now),
 		register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 	}
-	app := httpadapter.New(httpadapter.Deps{
+	app := rest.New(rest.Deps{
 		Verify:     verify,
 		Register:   gh.register,
 		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log),
@@ -96,7 +96,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Feed:       revoked,
 		JWKS:       ring,
 		Store:      st,
-	}, httpadapter.Options{Issuer: ghIssuer}, log)
+	}, rest.Options{Issuer: ghIssuer}, log)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/.well-known/jwks.json":

@@ -1,18 +1,20 @@
-package http
+package rest
 
 import (
 	"context"
 	"fmt"
-	nethttp "net/http"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 )
 
 // healthz is liveness: the process serves requests.
 func (s *Server) healthz(c echo.Context) error {
-	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ok"})
+	return problem.JSON(c, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz is readiness: the in-memory revoked set is fresh (DESIGN.md: a
@@ -22,21 +24,15 @@ func (s *Server) healthz(c echo.Context) error {
 // usecase.Freshness logs it once when it starts.
 func (s *Server) readyz(c echo.Context) error {
 	if s.d.Revoked == nil || s.d.Revoked.Err() != nil {
-		return writeStale(c)
+		return problem.Write(c, nil, problem.ErrStale)
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness check failed", "err", err)
-		return writeJSON(c, nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "The store is unreachable"})
+		return problem.Write(c, nil, problem.ErrStoreDown)
 	}
-	return writeJSON(c, nethttp.StatusOK, map[string]string{"status": "ready"})
-}
-
-// writeStale is the not-ready answer of a replica or a guarded service
-// whose revoked set is stale (or missing): 503 with the standard body.
-func writeStale(c echo.Context) error {
-	return writeJSON(c, nethttp.StatusServiceUnavailable, errorBody{Error: "unavailable", Message: "Revocation data is stale"})
+	return problem.JSON(c, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // jwks is GET /.well-known/jwks.json.
@@ -50,13 +46,13 @@ func (s *Server) jwks(c echo.Context) error {
 		maxAge = 5 * time.Minute
 	}
 	c.Response().Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))
-	return c.Blob(nethttp.StatusOK, echo.MIMEApplicationJSON, doc)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc)
 }
 
 // metadata is RFC 8414's GET /.well-known/oauth-authorization-server.
 func (s *Server) metadata(c echo.Context) error {
 	iss := strings.TrimRight(s.opts.Issuer, "/")
-	return writeJSON(c, nethttp.StatusOK, map[string]any{
+	return problem.JSON(c, http.StatusOK, map[string]any{
 		"issuer":                                        iss,
 		"token_endpoint":                                iss + "/oauth/token",
 		"jwks_uri":                                      iss + "/.well-known/jwks.json",
@@ -72,5 +68,5 @@ func (s *Server) metadata(c echo.Context) error {
 
 // openAPI serves the OpenAPI description.
 func (s *Server) openAPI(c echo.Context) error {
-	return c.Blob(nethttp.StatusOK, "application/yaml", s.opts.OpenAPI)
+	return c.Blob(http.StatusOK, "application/yaml", s.opts.OpenAPI)
 }

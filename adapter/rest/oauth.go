@@ -1,7 +1,7 @@
-package http
+package rest
 
 import (
-	nethttp "net/http"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -64,14 +66,14 @@ func clientCredentials(c echo.Context, p oauthParams) (id, secret string, basic 
 func (s *Server) token(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
 	ctx := c.Request().Context()
 	var pair *usecase.TokenPair
 	switch p["grant_type"] {
 	case "password":
 		if p["username"] == "" || p["password"] == "" {
-			return &oauthError{badRequest("username and password are required")}
+			return badRequest("username and password are required")
 		}
 		pair, err = s.d.Login.Login(ctx, usecase.LoginInput{
 			Username: p["username"],
@@ -81,21 +83,21 @@ func (s *Server) token(c echo.Context) error {
 		})
 	case "refresh_token":
 		if p["refresh_token"] == "" {
-			return &oauthError{badRequest("refresh_token is required")}
+			return badRequest("refresh_token is required")
 		}
 		pair, err = s.d.Refresh.Refresh(ctx, p["refresh_token"])
 	case "client_credentials":
 		id, secret, _ := clientCredentials(c, p)
 		pair, err = s.d.Clients.Grant(ctx, id, secret, domain.ParseScope(p["scope"]))
 	case "":
-		return &oauthError{badRequest("grant_type is required")}
+		return badRequest("grant_type is required")
 	default:
-		return &oauthError{&domain.ValidationError{Code: "unsupported_grant_type", Message: "grant_type must be password, refresh_token or client_credentials"}}
+		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token or client_credentials"}
 	}
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
-	return writeJSON(c, nethttp.StatusOK, newTokenResponse(pair))
+	return problem.JSON(c, http.StatusOK, newTokenResponse(pair))
 }
 
 // revoke is POST /oauth/revoke (RFC 7009): always 200 for a well-formed
@@ -103,15 +105,15 @@ func (s *Server) token(c echo.Context) error {
 func (s *Server) revoke(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
 	if p["token"] == "" {
-		return &oauthError{badRequest("token is required")}
+		return badRequest("token is required")
 	}
 	if err := s.d.Revoke.Token(c.Request().Context(), p["token"], p["token_type_hint"]); err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusOK)
+	return c.NoContent(http.StatusOK)
 }
 
 // introspectBody is RFC 7662's answer.
@@ -133,23 +135,23 @@ type introspectBody struct {
 func (s *Server) introspect(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
 	if err := s.authorizeResourceServer(c, p); err != nil {
 		return err
 	}
 	if p["token"] == "" {
-		return &oauthError{badRequest("token is required")}
+		return badRequest("token is required")
 	}
 	in, err := s.d.Introspect.Introspect(c.Request().Context(), p["token"])
 	if err != nil {
 		return err
 	}
 	if !in.Active {
-		return writeJSON(c, nethttp.StatusOK, introspectBody{})
+		return problem.JSON(c, http.StatusOK, introspectBody{})
 	}
 	cl := in.Claims
-	return writeJSON(c, nethttp.StatusOK, introspectBody{
+	return problem.JSON(c, http.StatusOK, introspectBody{
 		Active:    true,
 		Sub:       cl.Subject,
 		Username:  cl.Username,
@@ -168,17 +170,15 @@ func (s *Server) introspect(c echo.Context) error {
 func (s *Server) authorizeResourceServer(c echo.Context, p oauthParams) error {
 	ctx := c.Request().Context()
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		cl, err := s.d.Verify.Verify(ctx, bearer(h))
+		cl, err := s.d.Verify.Verify(ctx, guard.BearerToken(h))
 		if err != nil {
 			return err
 		}
 		return s.d.Account.Authorize(ctx, cl, domain.RoleAdmin)
 	}
 	id, secret, _ := clientCredentials(c, p)
-	if _, err := s.d.Clients.Authenticate(ctx, id, secret); err != nil {
-		return &oauthError{err}
-	}
-	return nil
+	_, err := s.d.Clients.Authenticate(ctx, id, secret)
+	return err
 }
 
 // revocationsBody is the revocation feed page.
@@ -226,7 +226,7 @@ func (s *Server) revocations(c echo.Context) error {
 		})
 		body.NextCursor = strconv.FormatInt(e.Seq, 10)
 	}
-	return writeJSON(c, nethttp.StatusOK, body)
+	return problem.JSON(c, http.StatusOK, body)
 }
 
 // formDecode undoes application/x-www-form-urlencoded escaping, keeping the
