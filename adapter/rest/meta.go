@@ -49,20 +49,41 @@ func (s *Server) jwks(c echo.Context) error {
 	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc)
 }
 
+// serverMetadata is RFC 8414's document. Only registered names appear in
+// the *_auth_methods_supported lists (IANA "OAuth Token Endpoint
+// Authentication Methods"): introspection also accepts an admin's Bearer
+// token, which has no registered name and is documented instead.
+// scopes_supported lists the scopes users may request
+// (GATEHOUSE_USER_SCOPES); client scopes are set per client by an admin and
+// are not advertised (RFC 8414 2 lets a server leave scopes out).
+type serverMetadata struct {
+	Issuer                           string   `json:"issuer"`
+	TokenEndpoint                    string   `json:"token_endpoint"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	RevocationEndpoint               string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
+	GrantTypes                       []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	Scopes                           []string `json:"scopes_supported,omitempty"`
+}
+
 // metadata is RFC 8414's GET /.well-known/oauth-authorization-server.
 func (s *Server) metadata(c echo.Context) error {
 	iss := strings.TrimRight(s.opts.Issuer, "/")
-	return problem.JSON(c, http.StatusOK, map[string]any{
-		"issuer":                                        iss,
-		"token_endpoint":                                iss + "/oauth/token",
-		"jwks_uri":                                      iss + "/.well-known/jwks.json",
-		"revocation_endpoint":                           iss + "/oauth/revoke",
-		"introspection_endpoint":                        iss + "/oauth/introspect",
-		"grant_types_supported":                         []string{"password", "refresh_token", "client_credentials"},
-		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post"},
-		"revocation_endpoint_auth_methods_supported":    []string{"none"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "bearer"},
-		"response_types_supported":                      []string{},
+	clientAuth := []string{"client_secret_basic", "client_secret_post"}
+	return problem.JSON(c, http.StatusOK, serverMetadata{
+		Issuer:                           iss,
+		TokenEndpoint:                    iss + "/oauth/token",
+		JWKSURI:                          iss + "/.well-known/jwks.json",
+		RevocationEndpoint:               iss + "/oauth/revoke",
+		IntrospectionEndpoint:            iss + "/oauth/introspect",
+		GrantTypes:                       []string{"password", "refresh_token", "client_credentials"},
+		TokenEndpointAuthMethods:         clientAuth,
+		RevocationEndpointAuthMethods:    []string{"none"},
+		IntrospectionEndpointAuthMethods: clientAuth,
+		Scopes:                           s.opts.Scopes,
 	})
 }
 

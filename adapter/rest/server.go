@@ -39,6 +39,9 @@ type Deps struct {
 // Options shape the HTTP surface.
 type Options struct {
 	Issuer string // public base URL, for RFC 8414 metadata
+	// Scopes are the scopes users may request (GATEHOUSE_USER_SCOPES),
+	// advertised as RFC 8414 scopes_supported when not empty.
+	Scopes []string
 	// TrustedProxies lists the networks whose X-Forwarded-For is believed;
 	// empty means the client IP is the connection's peer address.
 	TrustedProxies []*net.IPNet

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/usecase"

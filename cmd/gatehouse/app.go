@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"

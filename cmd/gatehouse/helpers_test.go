@@ -14,8 +14,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 )
@@ -76,6 +76,7 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	}
 	h := rest.New(a.httpDeps(), rest.Options{
 		Issuer:         cfg.Issuer,
+		Scopes:         cfg.UserScopes,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
 	}, a.log)

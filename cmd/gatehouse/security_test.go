@@ -17,8 +17,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"

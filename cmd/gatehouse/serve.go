@@ -56,6 +56,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	deps := a.httpDeps()
 	opts := rest.Options{
 		Issuer:         cfg.Issuer,
+		Scopes:         cfg.UserScopes,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
 		AccessLog:      cfg.AccessLog,

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
