@@ -459,3 +459,49 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestGuardLogsWhyItRefused: every refusal is logged at debug level with
+// its reason and never with the token; nothing above debug for a 401.
+func TestGuardLogsWhyItRefused(t *testing.T) {
+	t.Parallel()
+	v := guardVerifierFixture()
+	v["unknown-kid"] = struct {
+		claims *domain.Claims
+		err    error
+	}{err: fmt.Errorf("%w: unknown kid", domain.ErrTokenInvalid)}
+	v["wrong-alg"] = struct {
+		claims *domain.Claims
+		err    error
+	}{err: fmt.Errorf("%w: bad signature or algorithm", domain.ErrTokenInvalid)}
+	logs := &guardLog{}
+	url, _ := guardApp(t, false, guard.Config{
+		Verifier:    v,
+		Revocations: guardRevoked{"s-revoked": true},
+		Log:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	for _, tc := range []struct{ auth, reason string }{
+		{"", "token is missing"},
+		{"Bearer expired", "token has expired"},
+		{"Bearer unknown-kid", "unknown kid"},
+		{"Bearer wrong-alg", "bad signature or algorithm"},
+		{"Bearer wrong-aud", "wrong audience"},
+		{"Bearer revoked", "token has been revoked"},
+	} {
+		before := len(logs.String())
+		if r := guardDo(t, url+"/r", http.MethodGet, tc.auth); r.status != http.StatusUnauthorized {
+			t.Fatalf("GET /r with %q = %d; want 401", tc.auth, r.status)
+		}
+		var line struct{ Level, Msg, Reason string }
+		if err := json.Unmarshal([]byte(logs.String()[before:]), &line); err != nil {
+			t.Fatalf("refusal of %q: log %q: %v", tc.auth, logs.String()[before:], err)
+		}
+		if line.Level != "DEBUG" || !strings.Contains(line.Reason, tc.reason) {
+			t.Errorf("refusal of %q logged %+v; want DEBUG with reason %q", tc.auth, line, tc.reason)
+		}
+	}
+	for _, tok := range []string{"unknown-kid", "wrong-alg", "wrong-aud"} {
+		if strings.Contains(logs.String(), `"`+tok) || strings.Contains(logs.String(), "Bearer "+tok) {
+			t.Errorf("log contains the token %q: %s", tok, logs)
+		}
+	}
+}
