@@ -21,7 +21,7 @@ func (s *Server) healthz(c echo.Context) error {
 // replica whose set has not been refreshed for the maximum staleness
 // answers 503, so that a load balancer drains it) and the store answers
 // within two seconds. Staleness is not logged here on every probe:
-// usecase.Freshness logs it once when it starts.
+// domain.Freshness logs it once when it starts.
 func (s *Server) readyz(c echo.Context) error {
 	if s.d.Revoked == nil || s.d.Revoked.Err() != nil {
 		return problem.Write(c, nil, problem.ErrStale)

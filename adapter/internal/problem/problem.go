@@ -60,8 +60,8 @@ type Problem struct {
 	Message string
 }
 
-// Body is every error response.
-type Body struct {
+// body is every error response.
+type body struct {
 	Error       Code   `json:"error"`
 	Message     string `json:"message"`
 	Description string `json:"error_description,omitempty"`
@@ -254,12 +254,12 @@ func Write(c echo.Context, log *slog.Logger, err error) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(p.Status)
 	}
-	body := Body{Error: p.Code, Message: p.Message}
+	b := body{Error: p.Code, Message: p.Message}
 	var oe *oauthError
 	if errors.As(err, &oe) {
-		body.Description = p.Message
+		b.Description = p.Message
 	}
-	return JSON(c, p.Status, body)
+	return JSON(c, p.Status, b)
 }
 
 // retryAfter renders a wait as whole seconds, rounded up, at least 1.
