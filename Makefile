@@ -11,4 +11,4 @@ test:
 	go test -race -count=1 -timeout 15m ./...
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./adapter/token ./adapter/password ./adapter/http ./usecase ./cmd/gatehouse
+	go test -run '^$$' -bench . -benchmem ./adapter/token ./adapter/password ./adapter/rest ./usecase ./cmd/gatehouse

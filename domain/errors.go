@@ -8,7 +8,7 @@ import (
 
 // Sentinel errors shared by every layer. Adapters translate their library
 // errors into these at the port, so a memory store and a SQL store fail the
-// same way, and adapter/http maps them to statuses in one place.
+// same way, and adapter/internal/problem maps them to statuses in one place.
 var (
 	// ErrNotFound means the requested record does not exist.
 	ErrNotFound = errors.New("not found")

@@ -207,7 +207,7 @@ func TestFreshnessBeforeFirstRefresh(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	logs := &logRecords{}
-	f := NewFreshness("feed poll", time.Minute, clk.Now, slog.New(logs))
+	f := domain.NewFreshness("feed poll", time.Minute, clk.Now, slog.New(logs))
 	if err := f.Err(); !errors.Is(err, domain.ErrUnavailable) || !f.Stale() || !f.Last().IsZero() {
 		t.Fatalf("new Freshness: Err() = %v, Stale() = %v, Last() = %v; want unavailable, true, zero", err, f.Stale(), f.Last())
 	}
@@ -225,7 +225,7 @@ func TestFreshnessBeforeFirstRefresh(t *testing.T) {
 	if !f.Last().Equal(clk.Now()) {
 		t.Errorf("Last() after an older refresh = %v; want %v", f.Last(), clk.Now())
 	}
-	if NewFreshness("x", 0, nil, nil).MaxAge() != DefaultMaxStaleness {
-		t.Errorf("MaxAge() with no maximum = %v; want %v", NewFreshness("x", 0, nil, nil).MaxAge(), DefaultMaxStaleness)
+	if domain.NewFreshness("x", 0, nil, nil).MaxAge() != domain.DefaultMaxStaleness {
+		t.Errorf("MaxAge() with no maximum = %v; want %v", domain.NewFreshness("x", 0, nil, nil).MaxAge(), domain.DefaultMaxStaleness)
 	}
 }

@@ -4,35 +4,29 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// feedOverlap is how far behind its cursor RevocationList re-reads the feed.
-// On Postgres, sequence numbers are handed out before commit, so an entry
-// can become visible after one with a higher number; re-reading a window
-// catches it, and the set makes duplicates harmless.
-const feedOverlap = 256
+// DefaultMaxStaleness is how long the revoked set may go without a
+// successful Sync before it is stale (domain.DefaultMaxStaleness).
+const DefaultMaxStaleness = domain.DefaultMaxStaleness
 
 // feedPage is how many feed entries one store read returns, and the most
 // (and default) page of Feed.
-const feedPage = 1000
+const feedPage = domain.RevocationPage
 
 // RevocationList is the in-memory set of revoked sessions that every
-// replica checks on each request instead of reading the database. Sync pulls
-// new entries from the store's feed; Add records a local revocation at once.
-// Err says when the set has gone stale, for readiness.
+// replica checks on each request instead of reading the database: a
+// domain.RevokedSet fed from the store. Sync pulls new entries from the
+// store's feed; Add records a local revocation at once. Err says when the
+// set has gone stale, for readiness.
 type RevocationList struct {
 	store domain.RevocationFeed
 	now   func() time.Time
 	log   *slog.Logger
-	fresh *Freshness
-
-	mu      sync.RWMutex
-	revoked map[string]time.Time // session id -> when the entry expires
-	cursor  int64
+	set   *domain.RevokedSet
 }
 
 // NewRevocationList returns an empty list fed from store. It is stale (see
@@ -43,94 +37,57 @@ func NewRevocationList(store domain.RevocationFeed, now func() time.Time, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &RevocationList{
-		store: store, now: now, log: log, revoked: make(map[string]time.Time),
-		fresh: NewFreshness("revocation sync", maxStale, now, log),
+		store: store, now: now, log: log,
+		set: domain.NewRevokedSet("revocation sync", maxStale, now, log),
 	}
 }
 
 // Revoked reports whether session id has been revoked.
-func (l *RevocationList) Revoked(id string) bool {
-	l.mu.RLock()
-	exp, ok := l.revoked[id]
-	l.mu.RUnlock()
-	return ok && l.now().Before(exp)
-}
+func (l *RevocationList) Revoked(id string) bool { return l.set.Revoked(id) }
 
 // Add marks sessions revoked until expires.
-func (l *RevocationList) Add(ids []string, expires time.Time) {
-	if len(ids) == 0 {
-		return
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, id := range ids {
-		if expires.After(l.revoked[id]) {
-			l.revoked[id] = expires
-		}
-	}
-}
+func (l *RevocationList) Add(ids []string, expires time.Time) { l.set.Add(ids, expires) }
 
 // Size returns the number of sessions in the set.
-func (l *RevocationList) Size() int {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return len(l.revoked)
-}
+func (l *RevocationList) Size() int { return l.set.Len() }
 
 // LastSync returns when Sync last succeeded (zero before the first time).
-func (l *RevocationList) LastSync() time.Time { return l.fresh.Last() }
+func (l *RevocationList) LastSync() time.Time { return l.set.LastSync() }
 
 // Err returns nil while the set is fresh, and an error wrapping
 // domain.ErrUnavailable once no Sync has succeeded for the maximum
 // staleness (or none ever has): revocations made on other replicas may then
 // be missing, so the replica should stop taking traffic (/readyz).
-func (l *RevocationList) Err() error { return l.fresh.Err() }
+func (l *RevocationList) Err() error { return l.set.Err() }
 
 // Stale reports whether Err is not nil (for the metric).
-func (l *RevocationList) Stale() bool { return l.fresh.Stale() }
+func (l *RevocationList) Stale() bool { return l.set.Stale() }
 
 // Sync reads the feed entries added since the last Sync and drops expired
 // ones from the set.
 func (l *RevocationList) Sync(ctx context.Context) error {
-	now := l.now()
-	l.mu.RLock()
-	after := max(l.cursor-feedOverlap, 0)
-	l.mu.RUnlock()
-	for {
-		page, err := l.store.RevocationsSince(ctx, after, now, feedPage)
-		if err != nil {
-			return fmt.Errorf("read revocation feed: %w", err)
-		}
-		l.mu.Lock()
-		for _, e := range page {
-			if e.Expires.After(l.revoked[e.SessionID]) {
-				l.revoked[e.SessionID] = e.Expires
-			}
-			l.cursor = max(l.cursor, e.Seq)
-			after = e.Seq
-		}
-		l.mu.Unlock()
-		if len(page) < feedPage {
-			break
-		}
+	return l.set.Refresh(ctx, l.readFeed, 0)
+}
+
+// readFeed reads one page of the store's feed (domain.FeedReader).
+func (l *RevocationList) readFeed(ctx context.Context, after int64) ([]domain.Revocation, int64, error) {
+	page, err := l.store.RevocationsSince(ctx, after, l.now(), feedPage)
+	if err != nil {
+		return nil, after, fmt.Errorf("read revocation feed: %w", err)
 	}
-	l.mu.Lock()
-	for id, exp := range l.revoked {
-		if !now.Before(exp) {
-			delete(l.revoked, id)
-		}
+	next := after
+	if len(page) > 0 {
+		next = page[len(page)-1].Seq
 	}
-	l.mu.Unlock()
-	l.fresh.Refreshed(ctx, now)
-	return nil
+	return page, next, nil
 }
 
 // Jobs are the list's periodic work, for the server's Scheduler: a Sync
 // every interval, and about once a minute a prune of the expired feed
-// entries in the store. A failing Sync is logged as Freshness logs it:
-// when the failures start, once when the set goes stale, and when a Sync
-// succeeds again. Each Sync may take at most the maximum staleness, so a
-// store that hangs rather than fails is noticed too.
+// entries in the store. A failing Sync is logged as the set's freshness
+// logs it: when the failures start, once when the set goes stale, and when
+// a Sync succeeds again. Each Sync may take at most the maximum staleness,
+// so a store that hangs rather than fails is noticed too.
 func (l *RevocationList) Jobs(interval time.Duration) []Job {
 	return []Job{
 		{Name: "revocation sync", Every: interval, Run: l.syncJob},
@@ -144,11 +101,11 @@ func (l *RevocationList) Run(ctx context.Context, interval time.Duration) {
 }
 
 func (l *RevocationList) syncJob(ctx context.Context) {
-	syncCtx, cancel := context.WithTimeout(ctx, l.fresh.MaxAge())
+	syncCtx, cancel := context.WithTimeout(ctx, l.set.MaxAge())
 	err := l.Sync(syncCtx)
 	cancel()
 	if err != nil && ctx.Err() == nil {
-		l.fresh.Failed(ctx, err)
+		l.set.Failed(ctx, err)
 	}
 }
 

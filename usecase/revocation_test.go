@@ -76,7 +76,7 @@ func TestRevocationListSyncPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	u := e.addUser("alice", "alice's password")
-	const n = feedPage + feedOverlap + 10
+	const n = feedPage + domain.RevocationOverlap + 10
 	now := e.clock.Now()
 	for i := range n {
 		sess := &domain.Session{ID: fmt.Sprintf("s%05d", i), UserID: u.ID, UserStamp: u.Stamp, CreatedAt: now, ExpiresAt: now.Add(time.Hour), RotatedAt: now}

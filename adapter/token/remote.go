@@ -5,13 +5,11 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/MicahParks/jwkset"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -252,12 +252,6 @@ func cacheMaxAge(h string) time.Duration {
 	return defaultJWKSMaxAge
 }
 
-// remoteJWK is a JWK as published; the fields are those of jwkJSON.
-type remoteJWK struct {
-	jwkJSON
-	KeyOps []string `json:"key_ops"`
-}
-
 // parseJWKS returns the usable signature keys of a JWK Set by kid. Keys it
 // cannot use (other types or curves, encryption keys, weak or malformed
 // material, no kid) are skipped, as RFC 7517 section 5 asks; a kid that
@@ -275,71 +269,66 @@ func parseJWKS(doc []byte) (map[string]remoteKey, error) {
 	keys := make(map[string]remoteKey, len(set.Keys))
 	dup := map[string]bool{}
 	for _, raw := range set.Keys {
-		var j remoteJWK
-		if json.Unmarshal(raw, &j) != nil || j.Kid == "" || dup[j.Kid] {
+		kid, k, err := parseJWK(raw)
+		if kid == "" || dup[kid] {
 			continue
 		}
-		if _, seen := keys[j.Kid]; seen {
-			delete(keys, j.Kid)
-			dup[j.Kid] = true
+		if _, seen := keys[kid]; seen {
+			delete(keys, kid)
+			dup[kid] = true
 			continue
 		}
-		if k, err := parseJWK(&j); err == nil {
-			keys[j.Kid] = k
+		if err == nil {
+			keys[kid] = k
 		}
 	}
 	return keys, nil
 }
 
 // parseJWK turns one public JWK into a verification key: Ed25519 (OKP),
-// P-256 (EC) or RSA of at least 2048 bits.
-func parseJWK(j *remoteJWK) (remoteKey, error) {
-	if j.Use != "" && j.Use != "sig" {
-		return remoteKey{}, errors.New("not a signature key")
+// P-256 (EC) or RSA of at least 2048 bits. jwkset decodes the key material
+// (and checks that an EC point is on its curve); the policy is ours. The
+// kid is returned even when the key is refused, so duplicates are seen.
+func parseJWK(raw json.RawMessage) (kid string, _ remoteKey, _ error) {
+	j, err := jwkset.NewJWKFromRawJSON(raw, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		var m struct {
+			Kid string `json:"kid"`
+		}
+		if json.Unmarshal(raw, &m) == nil {
+			kid = m.Kid
+		}
+		return kid, remoteKey{}, fmt.Errorf("decode jwk: %w", err)
 	}
-	if len(j.KeyOps) > 0 && !slices.Contains(j.KeyOps, "verify") {
-		return remoteKey{}, errors.New("key_ops excludes verify")
+	m := j.Marshal()
+	kid = m.KID
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return kid, remoteKey{}, errors.New("not a signature key")
+	}
+	if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+		return kid, remoteKey{}, errors.New("key_ops excludes verify")
 	}
 	var alg string
 	var pub publicKey
-	switch {
-	case j.Kty == "OKP" && j.Crv == "Ed25519":
-		x, err := b64url.DecodeString(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return remoteKey{}, errors.New("bad Ed25519 x")
+	switch k := j.Key().(type) {
+	case ed25519.PublicKey:
+		alg, pub = AlgEdDSA, k
+	case *ecdsa.PublicKey:
+		alg, pub = AlgES256, k
+	case *rsa.PublicKey:
+		if k.E < 3 || k.E%2 == 0 || k.N.BitLen() > maxRSABits {
+			return kid, remoteKey{}, errors.New("bad RSA parameters")
 		}
-		alg, pub = AlgEdDSA, ed25519.PublicKey(x)
-	case j.Kty == "EC" && j.Crv == "P-256":
-		x, errX := b64url.DecodeString(j.X)
-		y, errY := b64url.DecodeString(j.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return remoteKey{}, errors.New("bad P-256 coordinates")
-		}
-		pk, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), slices.Concat([]byte{4}, x, y))
-		if err != nil {
-			return remoteKey{}, fmt.Errorf("bad P-256 point: %w", err)
-		}
-		alg, pub = AlgES256, pk
-	case j.Kty == "RSA":
-		n, errN := b64url.DecodeString(j.N)
-		e, errE := b64url.DecodeString(j.E)
-		if errN != nil || errE != nil || len(n)*8 > maxRSABits+8 || len(e) > 4 {
-			return remoteKey{}, errors.New("bad RSA parameters")
-		}
-		E := new(big.Int).SetBytes(e).Int64()
-		if E < 3 || E > 1<<31-1 || E%2 == 0 {
-			return remoteKey{}, errors.New("bad RSA exponent")
-		}
-		alg, pub = AlgRS256, &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(E)}
+		alg, pub = AlgRS256, k
 	default:
-		return remoteKey{}, errors.New("unsupported key type")
+		return kid, remoteKey{}, errors.New("unsupported key type")
 	}
-	if j.Alg != "" && j.Alg != alg {
-		return remoteKey{}, errors.New("alg does not match the key type")
+	if a := m.ALG.String(); a != "" && a != alg {
+		return kid, remoteKey{}, errors.New("alg does not match the key type")
 	}
-	// The same checks as our own keys (RSA at least 2048 bits, curve).
+	// The same checks as our own keys (P-256 only, RSA at least 2048 bits).
 	if _, err := publicJWK(alg, pub); err != nil {
-		return remoteKey{}, err
+		return kid, remoteKey{}, err
 	}
-	return remoteKey{alg: alg, verify: pub}, nil
+	return kid, remoteKey{alg: alg, verify: pub}, nil
 }

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/usecase"
@@ -56,7 +56,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked, nil)
 	clients := usecase.NewClients(st, issuer, policy, now, nil)
-	h := httpadapter.New(httpadapter.Deps{
+	h := rest.New(rest.Deps{
 		Verify:   verify,
 		Register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
@@ -64,7 +64,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Clients:  clients,
 		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now),
 		Store:    st,
-	}, httpadapter.Options{Issuer: iss}, log)
+	}, rest.Options{Issuer: iss}, log)
 	g := &gatehouse{}
 	c, secret, err := clients.Create(ctx, "load", nil)
 	if err != nil {

@@ -9,9 +9,9 @@ import (
 	"runtime"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -212,8 +212,8 @@ func keyRefusal(err error) bool {
 }
 
 // httpDeps hands the use cases to the HTTP adapter.
-func (a *app) httpDeps() httpadapter.Deps {
-	return httpadapter.Deps{
+func (a *app) httpDeps() rest.Deps {
+	return rest.Deps{
 		Verify:     a.verify,
 		Register:   a.register,
 		Login:      a.login,

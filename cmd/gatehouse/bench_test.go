@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
@@ -39,9 +39,9 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 	}
 	b.Cleanup(func() { a.close() })
 	deps := a.httpDeps()
-	opts := httpadapter.Options{Issuer: cfg.Issuer}
+	opts := rest.Options{Issuer: cfg.Issuer}
 	instrument(a, &opts)
-	return a, httpadapter.New(deps, opts, a.log)
+	return a, rest.New(deps, opts, a.log)
 }
 
 // mint signs n distinct access tokens with the app's own key.

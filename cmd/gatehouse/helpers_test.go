@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
@@ -74,8 +74,9 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	if err := a.revoked.Sync(context.Background()); err != nil { // as serve does
 		t.Fatalf("initial revocation sync: %v", err)
 	}
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{
+	h := rest.New(a.httpDeps(), rest.Options{
 		Issuer:         cfg.Issuer,
+		Scopes:         cfg.UserScopes,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
 	}, a.log)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func TestJWKSAndRotation(t *testing.T) {
 
 func TestMetadata(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, map[string]string{"GATEHOUSE_ISSUER": "https://auth.example.com/"})
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_ISSUER": "https://auth.example.com/", "GATEHOUSE_USER_SCOPES": "profile reports:read"})
 	r := e.do(http.MethodGet, "/.well-known/oauth-authorization-server", nil, nil)
 	if r.status != 200 {
 		t.Fatalf("metadata = %d", r.status)
@@ -75,6 +76,12 @@ func TestMetadata(t *testing.T) {
 	if b["issuer"] != "https://auth.example.com" || b["token_endpoint"] != "https://auth.example.com/oauth/token" ||
 		b["jwks_uri"] != "https://auth.example.com/.well-known/jwks.json" {
 		t.Errorf("metadata = %s", r.body)
+	}
+	// RFC 8414: no empty response_types_supported, registered auth method
+	// names only, the user scopes advertised.
+	if _, ok := b["response_types_supported"]; ok || strings.Contains(string(r.body), `"bearer"`) ||
+		fmt.Sprint(b["scopes_supported"]) != "[profile reports:read]" {
+		t.Errorf("metadata = %s; want no response_types_supported, no bearer method, scopes_supported [profile reports:read]", r.body)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
@@ -151,7 +151,7 @@ func TestAccessLogErrorsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	srv := httptestServer(httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer, AccessLog: cfg.AccessLog}, a.log))
+	srv := httptestServer(rest.New(a.httpDeps(), rest.Options{Issuer: cfg.Issuer, AccessLog: cfg.AccessLog}, a.log))
 	defer srv.Close()
 	for _, path := range []string{"/healthz", "/protected_resource"} {
 		resp, err := http.Get(srv.URL + path)

@@ -1,8 +1,8 @@
 package main
 
 import (
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
@@ -31,7 +31,7 @@ func (a *app) buildMetrics() usecase.Events {
 // every request to them and GET /metrics serves their registry. serve
 // calls it before the server starts, as do the tests, so both run the same
 // wiring. Without metrics (GATEHOUSE_METRICS=false) it does nothing.
-func instrument(a *app, opts *httpadapter.Options) {
+func instrument(a *app, opts *rest.Options) {
 	if a.metrics == nil {
 		return
 	}

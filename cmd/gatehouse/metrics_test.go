@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
@@ -31,9 +31,9 @@ func newMetricsEnv(t *testing.T, overrides map[string]string) *testEnv {
 		t.Fatalf("initial revocation sync: %v", err)
 	}
 	deps := a.httpDeps()
-	opts := httpadapter.Options{Issuer: cfg.Issuer}
+	opts := rest.Options{Issuer: cfg.Issuer}
 	instrument(a, &opts)
-	srv := httptest.NewServer(httpadapter.New(deps, opts, a.log))
+	srv := httptest.NewServer(rest.New(deps, opts, a.log))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, app: a, srv: srv, log: logs}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 )
 
@@ -37,7 +37,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	}
 	t.Cleanup(func() { a.close() })
 	// Every optional route on: metrics and this document.
-	e := httpadapter.New(a.httpDeps(), httpadapter.Options{
+	e := rest.New(a.httpDeps(), rest.Options{
 		Issuer:  cfg.Issuer,
 		Metrics: http.NotFoundHandler(),
 		OpenAPI: api.Spec(),

@@ -17,8 +17,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
@@ -437,7 +437,7 @@ func TestPanicIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.close() })
-	h := httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: cfg.Issuer}, a.log)
+	h := rest.New(a.httpDeps(), rest.Options{Issuer: cfg.Issuer}, a.log)
 	h.GET("/panic", func(echo.Context) error { panic("kaboom: nil map in handler") })
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

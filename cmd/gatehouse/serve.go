@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
@@ -59,14 +59,15 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	}
 
 	deps := a.httpDeps()
-	opts := httpadapter.Options{
+	opts := rest.Options{
 		Issuer:         cfg.Issuer,
+		Scopes:         cfg.UserScopes,
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
 		AccessLog:      cfg.AccessLog,
 	}
 	instrument(a, &opts)
-	h := httpadapter.New(deps, opts, a.log)
+	h := rest.New(deps, opts, a.log)
 	err = server.Serve(ctx, ln, h, a.log)
 	stopBG()
 	wg.Wait()

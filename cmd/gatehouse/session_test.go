@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
@@ -112,7 +112,7 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 
 func newServer(t *testing.T, a *app) string {
 	t.Helper()
-	srv := httptestServer(httpadapter.New(a.httpDeps(), httpadapter.Options{Issuer: a.cfg.Issuer}, a.log))
+	srv := httptestServer(rest.New(a.httpDeps(), rest.Options{Issuer: a.cfg.Issuer}, a.log))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }

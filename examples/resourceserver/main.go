@@ -1,5 +1,5 @@
 // Command resourceserver is an example Echo service that accepts Gatehouse
-// access tokens with the guard from adapter/http: it verifies tokens
+// access tokens with the guard from adapter/guard: it verifies tokens
 // against Gatehouse's JWKS (no call to Gatehouse per request) and refuses
 // revoked sessions by polling Gatehouse's revocation feed.
 //
@@ -29,7 +29,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
 )
@@ -64,8 +64,8 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&cfg.Audience, "audience", "gatehouse", "expected token audience")
 	fs.StringVar(&algs, "algs", token.AlgEdDSA, "comma-separated accepted algorithms (EdDSA, ES256, RS256)")
 	fs.StringVar(&cfg.ClientID, "client-id", getenv("GATEHOUSE_CLIENT_ID"), "client id for the revocation feed (env GATEHOUSE_CLIENT_ID)")
-	fs.DurationVar(&cfg.Poll, "poll", httpadapter.DefaultRevocationPoll, "revocation feed poll interval")
-	fs.DurationVar(&cfg.MaxStale, "revocation-max-staleness", httpadapter.DefaultRevocationMaxStaleness, "not ready (GET /readyz 503) after this long without a good poll")
+	fs.DurationVar(&cfg.Poll, "poll", guard.DefaultPoll, "revocation feed poll interval")
+	fs.DurationVar(&cfg.MaxStale, "revocation-max-staleness", guard.DefaultMaxStaleness, "not ready (GET /readyz 503) after this long without a good poll")
 	fs.DurationVar(&cfg.MinRefresh, "jwks-min-refresh", token.DefaultMinRefresh, "shortest interval between JWKS fetches for unknown kids")
 	fs.DurationVar(&cfg.Leeway, "leeway", 30*time.Second, "clock skew tolerated")
 	if err := fs.Parse(args); err != nil {
@@ -87,7 +87,7 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 type service struct {
 	echo   *echo.Echo
 	keys   *token.RemoteKeySet
-	poller *httpadapter.RevocationPoller
+	poller *guard.Poller
 	log    *slog.Logger
 }
 
@@ -102,16 +102,16 @@ func newServer(cfg config, log *slog.Logger) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	poller, err := httpadapter.NewRevocationPoller(cfg.Gatehouse+"/oauth/revocations",
+	poller, err := guard.NewPoller(cfg.Gatehouse+"/oauth/revocations",
 		cfg.ClientID, cfg.ClientSecret, cfg.HTTPClient, cfg.Poll, cfg.MaxStale, cfg.Now, log)
 	if err != nil {
 		return nil, err
 	}
 	e := echo.New() // Echo's default error handler: the guard writes its own answers
 	e.HideBanner, e.HidePort = true, true
-	guard := httpadapter.Guard(httpadapter.GuardConfig{Verifier: verifier, Revocations: poller, Log: log})
-	e.GET("/hello", hello, guard)
-	e.GET("/reports", reports, guard, httpadapter.RequireScope("reports:read"))
+	auth := guard.New(guard.Config{Verifier: verifier, Revocations: poller, Log: log})
+	e.GET("/hello", hello, auth)
+	e.GET("/reports", reports, auth, guard.RequireScope("reports:read"))
 	e.GET("/readyz", poller.Readyz)
 	return &service{echo: e, keys: keys, poller: poller, log: log}, nil
 }
@@ -131,7 +131,7 @@ func (s *service) start(ctx context.Context) (wait func()) {
 
 // hello greets the token's user (or machine client).
 func hello(c echo.Context) error {
-	cl := httpadapter.GuardClaims(c)
+	cl := guard.Claims(c)
 	name := cl.Username
 	if name == "" {
 		name = cl.ClientID

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -83,7 +83,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		clients:  usecase.NewClients(st, issuer, policy, now, nil),
 		register: usecase.NewRegister(st, hasher, nil, 8, true, now),
 	}
-	app := httpadapter.New(httpadapter.Deps{
+	app := rest.New(rest.Deps{
 		Verify:     verify,
 		Register:   gh.register,
 		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
@@ -97,7 +97,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 		Feed:       revoked,
 		JWKS:       ring,
 		Store:      st,
-	}, httpadapter.Options{Issuer: ghIssuer}, log)
+	}, rest.Options{Issuer: ghIssuer}, log)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/.well-known/jwks.json":

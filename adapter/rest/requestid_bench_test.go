@@ -1,8 +1,8 @@
-package http
+package rest
 
 import (
 	"log/slog"
-	nethttp "net/http"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -25,7 +25,7 @@ func BenchmarkRequestID(b *testing.B) {
 		{"junk", "<script>" + strings.Repeat("x", 100)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			req := httptest.NewRequest(nethttp.MethodGet, "/protected_resource", nil)
+			req := httptest.NewRequest(http.MethodGet, "/protected_resource", nil)
 			req.Header.Set("Authorization", "Bearer t0k3n")
 			if bc.id != "" {
 				req.Header.Set("X-Request-ID", bc.id)
@@ -34,7 +34,7 @@ func BenchmarkRequestID(b *testing.B) {
 			for b.Loop() {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
-				if rec.Code != nethttp.StatusOK {
+				if rec.Code != http.StatusOK {
 					b.Fatalf("GET /protected_resource = %d %s", rec.Code, rec.Body)
 				}
 			}

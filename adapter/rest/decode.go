@@ -1,11 +1,11 @@
-package http
+package rest
 
 import (
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
-	nethttp "net/http"
+	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -61,7 +61,7 @@ func formValue(c echo.Context, name string) (string, error) {
 		if errors.As(err, &he) {
 			return "", he
 		}
-		var mbe *nethttp.MaxBytesError
+		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return "", echo.ErrStatusRequestEntityTooLarge
 		}

@@ -1,11 +1,13 @@
-package http
+package rest
 
 import (
-	nethttp "net/http"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
@@ -42,7 +44,7 @@ func (s *Server) signUp(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, nethttp.StatusCreated, signUpBody{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()})
+	return problem.JSON(c, http.StatusCreated, signUpBody{ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt.UTC()})
 }
 
 // signUpBody is POST /users' answer.
@@ -54,11 +56,15 @@ type signUpBody struct {
 
 // me is GET /me.
 func (s *Server) me(c echo.Context) error {
-	u, err := s.d.Account.Me(c.Request().Context(), claimsOf(c))
+	cl, err := claimsOf(c)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, nethttp.StatusOK, newUserBody(u, false))
+	u, err := s.d.Account.Me(c.Request().Context(), cl)
+	if err != nil {
+		return err
+	}
+	return problem.JSON(c, http.StatusOK, newUserBody(u, false))
 }
 
 // changePassword is POST /me/password.
@@ -73,17 +79,25 @@ func (s *Server) changePassword(c echo.Context) error {
 	if in.Current == "" || in.New == "" {
 		return badRequest("current_password and new_password are required")
 	}
-	if err := s.d.Account.ChangePassword(c.Request().Context(), claimsOf(c), in.Current, in.New, c.RealIP()); err != nil {
+	cl, err := claimsOf(c)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusNoContent)
+	if err := s.d.Account.ChangePassword(c.Request().Context(), cl, in.Current, in.New, c.RealIP()); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 // logout is POST /logout[?scope=local|global|others].
 func (s *Server) logout(c echo.Context) error {
-	scope := usecase.LogoutScope(strings.ToLower(c.QueryParam("scope")))
-	if err := s.d.Revoke.Logout(c.Request().Context(), claimsOf(c), scope); err != nil {
+	cl, err := claimsOf(c)
+	if err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusNoContent)
+	scope := usecase.LogoutScope(strings.ToLower(c.QueryParam("scope")))
+	if err := s.d.Revoke.Logout(c.Request().Context(), cl, scope); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

@@ -1,8 +1,7 @@
-package http
+package rest
 
 import (
-	"errors"
-	nethttp "net/http"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -65,14 +66,14 @@ func clientCredentials(c echo.Context, p oauthParams) (id, secret string, basic 
 func (s *Server) token(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
 	ctx := c.Request().Context()
 	var pair *usecase.TokenPair
 	switch p["grant_type"] {
 	case "password":
 		if p["username"] == "" || p["password"] == "" {
-			return &oauthError{badRequest("username and password are required")}
+			return badRequest("username and password are required")
 		}
 		pair, err = s.d.Login.Login(ctx, usecase.LoginInput{
 			Username: p["username"],
@@ -82,21 +83,21 @@ func (s *Server) token(c echo.Context) error {
 		})
 	case "refresh_token":
 		if p["refresh_token"] == "" {
-			return &oauthError{badRequest("refresh_token is required")}
+			return badRequest("refresh_token is required")
 		}
 		pair, err = s.d.Refresh.Refresh(ctx, p["refresh_token"])
 	case "client_credentials":
 		id, secret, _ := clientCredentials(c, p)
 		pair, err = s.d.Clients.Grant(ctx, id, secret, domain.ParseScope(p["scope"]))
 	case "":
-		return &oauthError{badRequest("grant_type is required")}
+		return badRequest("grant_type is required")
 	default:
-		return &oauthError{&domain.ValidationError{Code: "unsupported_grant_type", Message: "grant_type must be password, refresh_token or client_credentials"}}
+		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token or client_credentials"}
 	}
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
-	return writeJSON(c, nethttp.StatusOK, newTokenResponse(pair))
+	return problem.JSON(c, http.StatusOK, newTokenResponse(pair))
 }
 
 // revoke is POST /oauth/revoke (RFC 7009): always 200 for a well-formed
@@ -104,15 +105,15 @@ func (s *Server) token(c echo.Context) error {
 func (s *Server) revoke(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
 	if p["token"] == "" {
-		return &oauthError{badRequest("token is required")}
+		return badRequest("token is required")
 	}
 	if err := s.d.Revoke.Token(c.Request().Context(), p["token"], p["token_type_hint"]); err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusOK)
+	return c.NoContent(http.StatusOK)
 }
 
 // introspectBody is RFC 7662's answer.
@@ -134,18 +135,17 @@ type introspectBody struct {
 func (s *Server) introspect(c echo.Context) error {
 	p, err := readOAuthParams(c)
 	if err != nil {
-		return &oauthError{err}
+		return err
 	}
-	caller := resourceServer(c, p)
-	in, err := s.d.Introspect.Introspect(c.Request().Context(), caller, p["token"])
+	in, err := s.d.Introspect.Introspect(c.Request().Context(), resourceServer(c, p), p["token"])
 	if err != nil {
-		return resourceServerErr(caller, err)
+		return err
 	}
 	if !in.Active {
-		return writeJSON(c, nethttp.StatusOK, introspectBody{})
+		return problem.JSON(c, http.StatusOK, introspectBody{})
 	}
 	cl := in.Claims
-	return writeJSON(c, nethttp.StatusOK, introspectBody{
+	return problem.JSON(c, http.StatusOK, introspectBody{
 		Active:    true,
 		Sub:       cl.Subject,
 		Username:  cl.Username,
@@ -164,21 +164,10 @@ func (s *Server) introspect(c echo.Context) error {
 // decides whether they may).
 func resourceServer(c echo.Context, p oauthParams) usecase.Caller {
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return usecase.Caller{Bearer: bearer(h)}
+		return usecase.Caller{Bearer: guard.BearerToken(h)}
 	}
 	id, secret, _ := clientCredentials(c, p)
 	return usecase.Caller{ClientID: id, ClientSecret: secret}
-}
-
-// resourceServerErr shapes a refusal for a resource server: a client's, and
-// any request error, in RFC 6749 terms; an admin token's as on every other
-// route.
-func resourceServerErr(caller usecase.Caller, err error) error {
-	var ve *domain.ValidationError
-	if caller.Bearer == "" || errors.As(err, &ve) {
-		return &oauthError{err}
-	}
-	return err
 }
 
 // revocationsBody is the revocation feed page.
@@ -196,9 +185,8 @@ type revocationEntry struct {
 
 // revocations is GET /oauth/revocations?since=CURSOR for machine clients.
 func (s *Server) revocations(c echo.Context) error {
-	caller := resourceServer(c, oauthParams{})
-	if err := s.d.Introspect.Admit(c.Request().Context(), caller); err != nil {
-		return resourceServerErr(caller, err)
+	if err := s.d.Introspect.Admit(c.Request().Context(), resourceServer(c, oauthParams{})); err != nil {
+		return err
 	}
 	var after int64
 	if v := c.QueryParam("since"); v != "" {
@@ -223,7 +211,7 @@ func (s *Server) revocations(c echo.Context) error {
 		})
 		body.NextCursor = strconv.FormatInt(e.Seq, 10)
 	}
-	return writeJSON(c, nethttp.StatusOK, body)
+	return problem.JSON(c, http.StatusOK, body)
 }
 
 // formDecode undoes application/x-www-form-urlencoded escaping, keeping the

@@ -1,10 +1,10 @@
-package http
+package rest
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	nethttp "net/http"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -35,15 +35,15 @@ func (v *staticVerifier) Verify(_ context.Context, token string) (*domain.Claims
 func bareEcho() *echo.Echo {
 	e := echo.New()
 	e.GET("/protected_resource", func(c echo.Context) error {
-		return c.JSON(nethttp.StatusOK, protectedBody{Message: "This is a protected resource", User: "alice"})
+		return c.JSON(http.StatusOK, protectedBody{Message: "This is a protected resource", User: "alice"})
 	})
 	return e
 }
 
 // serveLoop sends GET /protected_resource to h b.N times in-process (no
 // network) and checks each answer.
-func serveLoop(b *testing.B, h nethttp.Handler, auth string) {
-	req := httptest.NewRequest(nethttp.MethodGet, "/protected_resource", nil)
+func serveLoop(b *testing.B, h http.Handler, auth string) {
+	req := httptest.NewRequest(http.MethodGet, "/protected_resource", nil)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -51,7 +51,7 @@ func serveLoop(b *testing.B, h nethttp.Handler, auth string) {
 	for b.Loop() {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		if rec.Code != nethttp.StatusOK {
+		if rec.Code != http.StatusOK {
 			b.Fatalf("GET /protected_resource = %d %s", rec.Code, rec.Body)
 		}
 	}

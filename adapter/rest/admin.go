@@ -1,11 +1,13 @@
-package http
+package rest
 
 import (
-	nethttp "net/http"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -27,7 +29,7 @@ func (s *Server) listUsers(c echo.Context) error {
 	for i := range users {
 		out.Users = append(out.Users, newUserBody(&users[i], true))
 	}
-	return writeJSON(c, nethttp.StatusOK, out)
+	return problem.JSON(c, http.StatusOK, out)
 }
 
 // queryLimit reads the limit query parameter of a list: 0 when absent
@@ -55,7 +57,7 @@ func (s *Server) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, nethttp.StatusCreated, newUserBody(u, true))
+	return problem.JSON(c, http.StatusCreated, newUserBody(u, true))
 }
 
 // patchUser is PATCH /admin/users/:id.
@@ -71,7 +73,7 @@ func (s *Server) patchUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, nethttp.StatusOK, newUserBody(u, true))
+	return problem.JSON(c, http.StatusOK, newUserBody(u, true))
 }
 
 // deleteUser is DELETE /admin/users/:id.
@@ -79,7 +81,7 @@ func (s *Server) deleteUser(c echo.Context) error {
 	if err := s.d.Users.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusNoContent)
+	return c.NoContent(http.StatusNoContent)
 }
 
 // revokeUserSessions is DELETE /admin/users/:id/sessions.
@@ -87,7 +89,7 @@ func (s *Server) revokeUserSessions(c echo.Context) error {
 	if err := s.d.Users.RevokeSessions(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusNoContent)
+	return c.NoContent(http.StatusNoContent)
 }
 
 // clientBody is the public view of a client; Secret only on creation.
@@ -117,7 +119,7 @@ func (s *Server) createClient(c echo.Context) error {
 		scopes = []string{}
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return writeJSON(c, nethttp.StatusCreated, clientBody{ClientID: cl.ID, Secret: secret, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
+	return problem.JSON(c, http.StatusCreated, clientBody{ClientID: cl.ID, Secret: secret, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
 }
 
 // listClients is GET /admin/clients.
@@ -136,7 +138,7 @@ func (s *Server) listClients(c echo.Context) error {
 		}
 		out.Clients = append(out.Clients, clientBody{ClientID: cl.ID, Name: cl.Name, Scopes: scopes, CreatedAt: cl.CreatedAt.UTC()})
 	}
-	return writeJSON(c, nethttp.StatusOK, out)
+	return problem.JSON(c, http.StatusOK, out)
 }
 
 // deleteClient is DELETE /admin/clients/:id.
@@ -144,7 +146,7 @@ func (s *Server) deleteClient(c echo.Context) error {
 	if err := s.d.Clients.Delete(c.Request().Context(), c.Param("id")); err != nil {
 		return err
 	}
-	return c.NoContent(nethttp.StatusNoContent)
+	return c.NoContent(http.StatusNoContent)
 }
 
 // rotateKey is POST /admin/keys/rotate.
@@ -153,5 +155,5 @@ func (s *Server) rotateKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, nethttp.StatusOK, map[string]string{"kid": kid})
+	return problem.JSON(c, http.StatusOK, map[string]string{"kid": kid})
 }

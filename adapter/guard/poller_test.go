@@ -1,4 +1,4 @@
-package http_test
+package guard_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -51,7 +51,7 @@ func (f *fakeFeed) refusedCount() int {
 
 // readyzApp serves the poller's Readyz at /readyz, on Echo's default error
 // handler, as a resource server would.
-func readyzApp(t *testing.T, p *httpadapter.RevocationPoller) string {
+func readyzApp(t *testing.T, p *guard.Poller) string {
 	t.Helper()
 	e := echo.New()
 	e.GET("/readyz", p.Readyz)
@@ -70,7 +70,7 @@ func TestRevocationPollerStaleness(t *testing.T) {
 	ctx := context.Background()
 	feed, url := newFakeFeed(t)
 	clk := &stepClock{t: time.Now()}
-	p, err := httpadapter.NewRevocationPoller(url, feedClient, feedSecret, nil, time.Second, maxStale, clk.now, nil)
+	p, err := guard.NewPoller(url, feedClient, feedSecret, nil, time.Second, maxStale, clk.now, nil)
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)
 	}
@@ -126,7 +126,7 @@ func TestRevocationPollerRunGoesStale(t *testing.T) {
 	t.Parallel()
 	feed, url := newFakeFeed(t)
 	logs := &guardLog{}
-	p, err := httpadapter.NewRevocationPoller(url, feedClient, feedSecret, nil,
+	p, err := guard.NewPoller(url, feedClient, feedSecret, nil,
 		50*time.Millisecond, 200*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)
@@ -164,10 +164,10 @@ func TestRevocationPollerRunGoesStale(t *testing.T) {
 func TestNewRevocationPollerRefusesStalenessBelowInterval(t *testing.T) {
 	t.Parallel()
 	const url = "https://gatehouse.test/oauth/revocations"
-	if _, err := httpadapter.NewRevocationPoller(url, "id", "secret", nil, 5*time.Second, time.Second, nil, nil); err == nil {
+	if _, err := guard.NewPoller(url, "id", "secret", nil, 5*time.Second, time.Second, nil, nil); err == nil {
 		t.Error("NewRevocationPoller(every 5s, max staleness 1s) error = nil; want an error")
 	}
-	if _, err := httpadapter.NewRevocationPoller(url, "id", "secret", nil, 5*time.Second, 5*time.Second, nil, nil); err != nil {
+	if _, err := guard.NewPoller(url, "id", "secret", nil, 5*time.Second, 5*time.Second, nil, nil); err != nil {
 		t.Errorf("NewRevocationPoller(every 5s, max staleness 5s) error = %v; want nil", err)
 	}
 }
@@ -182,7 +182,7 @@ func TestRevocationPollerRunGivesUpOnAHangingFeed(t *testing.T) {
 	}))
 	t.Cleanup(feed.Close)
 	logs := &guardLog{}
-	p, err := httpadapter.NewRevocationPoller(feed.URL+"/oauth/revocations", feedClient, feedSecret, &http.Client{},
+	p, err := guard.NewPoller(feed.URL+"/oauth/revocations", feedClient, feedSecret, &http.Client{},
 		20*time.Millisecond, 100*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)

@@ -1,4 +1,4 @@
-package http_test
+package guard_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	httpadapter "github.com/gatehouse-auth/gatehouse/adapter/http"
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -93,7 +93,7 @@ func guardDo(t *testing.T, url, method, auth string) guardReply {
 
 // guardApp is a host application: Echo with its DEFAULT error handler, or
 // with one that answers 418 to prove the guard does not rely on it.
-func guardApp(t *testing.T, hostile bool, cfg httpadapter.GuardConfig) (string, *atomic.Int64) {
+func guardApp(t *testing.T, hostile bool, cfg guard.Config) (string, *atomic.Int64) {
 	t.Helper()
 	e := echo.New()
 	calls := new(atomic.Int64)
@@ -104,15 +104,15 @@ func guardApp(t *testing.T, hostile bool, cfg httpadapter.GuardConfig) (string, 
 		}
 	}
 	show := func(c echo.Context) error {
-		cl := httpadapter.GuardClaims(c)
+		cl := guard.Claims(c)
 		return c.JSON(http.StatusOK, map[string]any{"sub": cl.Subject, "scope": cl.Scope})
 	}
-	e.Match([]string{http.MethodGet, http.MethodHead}, "/r", show, httpadapter.Guard(cfg))
-	e.GET("/reports", show, httpadapter.Guard(cfg), httpadapter.RequireScope("reports:read"))
-	e.GET("/both", show, httpadapter.Guard(cfg), httpadapter.RequireScope("reports:read", "reports:write"))
-	e.GET("/unguarded-scope", show, httpadapter.RequireScope("reports:read"))
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/r", show, guard.New(cfg))
+	e.GET("/reports", show, guard.New(cfg), guard.RequireScope("reports:read"))
+	e.GET("/both", show, guard.New(cfg), guard.RequireScope("reports:read", "reports:write"))
+	e.GET("/unguarded-scope", show, guard.RequireScope("reports:read"))
 	e.GET("/open", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]bool{"claims": httpadapter.GuardClaims(c) != nil})
+		return c.JSON(http.StatusOK, map[string]bool{"claims": guard.Claims(c) != nil})
 	})
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -171,7 +171,7 @@ func TestGuardAnswers(t *testing.T) {
 		t.Run(fmt.Sprintf("hostile error handler %v", hostile), func(t *testing.T) {
 			t.Parallel()
 			logs := &guardLog{}
-			url, calls := guardApp(t, hostile, httpadapter.GuardConfig{
+			url, calls := guardApp(t, hostile, guard.Config{
 				Verifier:    guardVerifierFixture(),
 				Revocations: guardRevoked{"s-revoked": true},
 				Log:         slog.New(slog.NewJSONHandler(logs, nil)),
@@ -210,7 +210,7 @@ func TestGuardAnswers(t *testing.T) {
 
 func TestGuardWithoutVerifierFailsClosed(t *testing.T) {
 	t.Parallel()
-	url, _ := guardApp(t, false, httpadapter.GuardConfig{})
+	url, _ := guardApp(t, false, guard.Config{})
 	r := guardDo(t, url+"/r", http.MethodGet, "Bearer good")
 	if r.status != http.StatusInternalServerError {
 		t.Fatalf("GET /r without a verifier = %d %s; want 500", r.status, r.body)
@@ -295,9 +295,9 @@ func (f *fakeFeed) requested() []string {
 	return append([]string(nil), f.sinces...)
 }
 
-func newPoller(t *testing.T, url, secret string, every time.Duration, log *slog.Logger) *httpadapter.RevocationPoller {
+func newPoller(t *testing.T, url, secret string, every time.Duration, log *slog.Logger) *guard.Poller {
 	t.Helper()
-	p, err := httpadapter.NewRevocationPoller(url, feedClient, secret, nil, every, 0, nil, log)
+	p, err := guard.NewPoller(url, feedClient, secret, nil, every, 0, nil, log)
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)
 	}
@@ -412,7 +412,7 @@ func TestRevocationPollerRun(t *testing.T) {
 	waitFor(t, "the recovery is logged", func() bool { return strings.Contains(logs.String(), "recovered") })
 
 	// The guard refuses the revoked session's token from now on.
-	url2, _ := guardApp(t, false, httpadapter.GuardConfig{
+	url2, _ := guardApp(t, false, guard.Config{
 		Verifier:    guardVerifier{"t": {claims: &domain.Claims{Subject: "u", SessionID: "s1"}}},
 		Revocations: p,
 	})
@@ -443,7 +443,7 @@ func TestNewRevocationPollerRejectsBadSettings(t *testing.T) {
 		{"https://gatehouse/oauth/revocations", "", "secret"},
 		{"https://gatehouse/oauth/revocations", "id", ""},
 	} {
-		if _, err := httpadapter.NewRevocationPoller(tc.url, tc.id, tc.secret, nil, 0, 0, nil, nil); err == nil {
+		if _, err := guard.NewPoller(tc.url, tc.id, tc.secret, nil, 0, 0, nil, nil); err == nil {
 			t.Errorf("NewRevocationPoller(%q, %q, …) error = nil; want an error", tc.url, tc.id)
 		}
 	}
@@ -457,5 +457,51 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestGuardLogsWhyItRefused: every refusal is logged at debug level with
+// its reason and never with the token; nothing above debug for a 401.
+func TestGuardLogsWhyItRefused(t *testing.T) {
+	t.Parallel()
+	v := guardVerifierFixture()
+	v["unknown-kid"] = struct {
+		claims *domain.Claims
+		err    error
+	}{err: fmt.Errorf("%w: unknown kid", domain.ErrTokenInvalid)}
+	v["wrong-alg"] = struct {
+		claims *domain.Claims
+		err    error
+	}{err: fmt.Errorf("%w: bad signature or algorithm", domain.ErrTokenInvalid)}
+	logs := &guardLog{}
+	url, _ := guardApp(t, false, guard.Config{
+		Verifier:    v,
+		Revocations: guardRevoked{"s-revoked": true},
+		Log:         slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	for _, tc := range []struct{ auth, reason string }{
+		{"", "token is missing"},
+		{"Bearer expired", "token has expired"},
+		{"Bearer unknown-kid", "unknown kid"},
+		{"Bearer wrong-alg", "bad signature or algorithm"},
+		{"Bearer wrong-aud", "wrong audience"},
+		{"Bearer revoked", "token has been revoked"},
+	} {
+		before := len(logs.String())
+		if r := guardDo(t, url+"/r", http.MethodGet, tc.auth); r.status != http.StatusUnauthorized {
+			t.Fatalf("GET /r with %q = %d; want 401", tc.auth, r.status)
+		}
+		var line struct{ Level, Msg, Reason string }
+		if err := json.Unmarshal([]byte(logs.String()[before:]), &line); err != nil {
+			t.Fatalf("refusal of %q: log %q: %v", tc.auth, logs.String()[before:], err)
+		}
+		if line.Level != "DEBUG" || !strings.Contains(line.Reason, tc.reason) {
+			t.Errorf("refusal of %q logged %+v; want DEBUG with reason %q", tc.auth, line, tc.reason)
+		}
+	}
+	for _, tok := range []string{"unknown-kid", "wrong-alg", "wrong-aud"} {
+		if strings.Contains(logs.String(), `"`+tok) || strings.Contains(logs.String(), "Bearer "+tok) {
+			t.Errorf("log contains the token %q: %s", tok, logs)
+		}
 	}
 }

@@ -1,10 +1,10 @@
-package http
+package rest
 
 import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	nethttp "net/http"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -63,9 +63,9 @@ func TestAccessLogLine(t *testing.T) {
 
 	var ids []string
 	for _, auth := range []string{"Bearer t0k3n", "Bearer wrong"} {
-		req, _ := nethttp.NewRequest(nethttp.MethodGet, srv.URL+"/protected_resource", nil)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/protected_resource", nil)
 		req.Header.Set("Authorization", auth)
-		resp, err := nethttp.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

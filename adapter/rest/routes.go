@@ -1,4 +1,4 @@
-package http
+package rest
 
 import (
 	"github.com/labstack/echo/v4"
@@ -19,10 +19,12 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/me/password", chain(s.changePassword, auth))
 	e.POST("/logout", chain(s.logout, auth))
 
-	e.POST("/oauth/token", chain(s.token, noStore))
-	e.POST("/oauth/revoke", chain(s.revoke, noStore))
-	e.POST("/oauth/introspect", chain(s.introspect, noStore))
-	e.GET("/oauth/revocations", chain(s.revocations, noStore))
+	// Every error of the OAuth endpoints takes RFC 6749's shape here.
+	oauth := e.Group("/oauth", oauthErrors, noStore)
+	oauth.POST("/token", s.token)
+	oauth.POST("/revoke", s.revoke)
+	oauth.POST("/introspect", s.introspect)
+	oauth.GET("/revocations", s.revocations)
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 

@@ -1,8 +1,8 @@
-package http
+package rest
 
 import (
 	"log/slog"
-	nethttp "net/http"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -75,14 +75,14 @@ func TestIncomingRequestID(t *testing.T) {
 			sink := &lockedBuffer{}
 			srv := httptest.NewServer(New(Deps{}, Options{}, slog.New(slog.NewJSONHandler(sink, nil))))
 			defer srv.Close()
-			req, err := nethttp.NewRequest(nethttp.MethodGet, srv.URL+"/healthz", nil)
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.sent != "" {
 				req.Header.Set("X-Request-ID", tt.sent)
 			}
-			resp, err := nethttp.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

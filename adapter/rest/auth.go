@@ -1,25 +1,23 @@
-package http
+package rest
 
 import (
 	"errors"
-	"strings"
 
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// claimsKey is where the authenticated claims live in the Echo context.
-const claimsKey = "gatehouse.claims"
-
 // requireToken is echo-jwt configured to delegate parsing to v, so there is
 // one verifier. It reads "Authorization: Bearer <t>" and the tutorial's bare
-// "Authorization: <t>".
+// "Authorization: <t>" as the guard does, and stores the claims where the
+// guard does (guard.ContextKey).
 func requireToken(v Verifier) echo.MiddlewareFunc {
 	return echojwt.WithConfig(echojwt.Config{
-		ContextKey:       claimsKey,
+		ContextKey:       guard.ContextKey,
 		TokenLookupFuncs: []middleware.ValuesExtractor{authorizationToken},
 		ParseTokenFunc: func(c echo.Context, token string) (any, error) {
 			return v.Verify(c.Request().Context(), token)
@@ -45,31 +43,26 @@ var errNoToken = errors.New("no token in authorization header")
 // authorizationToken extracts the token from the Authorization header,
 // with or without the Bearer scheme.
 func authorizationToken(c echo.Context) ([]string, error) {
-	t := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+	t := guard.BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
 	if t == "" {
 		return nil, errNoToken
 	}
 	return []string{t}, nil
 }
 
-// bearer strips an optional "Bearer " scheme (case-insensitive).
-func bearer(h string) string {
-	h = strings.TrimSpace(h)
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		h = strings.TrimSpace(h[7:])
-	} else if strings.EqualFold(h, "bearer") {
-		return ""
-	}
-	return h
-}
+// errNoClaims means a handler that acts for the caller runs on a route
+// registered without requireToken: a wiring mistake, answered 500.
+var errNoClaims = errors.New("no authenticated claims: route registered without requireToken")
 
-// claimsOf returns the claims requireToken stored.
-func claimsOf(c echo.Context) *domain.Claims {
-	cl, ok := c.Get(claimsKey).(*domain.Claims)
-	if !ok {
-		return &domain.Claims{}
+// claimsOf returns the claims requireToken stored. It fails closed: without
+// them (a route registered without authentication) it returns errNoClaims,
+// never empty claims that a use case could act on.
+func claimsOf(c echo.Context) (*domain.Claims, error) {
+	cl := guard.Claims(c)
+	if cl == nil {
+		return nil, errNoClaims
 	}
-	return cl
+	return cl, nil
 }
 
 // requireRole refuses callers who do not hold role now (403): the token
@@ -77,7 +70,11 @@ func claimsOf(c echo.Context) *domain.Claims {
 func requireRole(acct AccountService, role string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if err := acct.Authorize(c.Request().Context(), claimsOf(c), role); err != nil {
+			cl, err := claimsOf(c)
+			if err != nil {
+				return err
+			}
+			if err := acct.Authorize(c.Request().Context(), cl, role); err != nil {
 				return err
 			}
 			return next(c)

@@ -1,4 +1,4 @@
-package usecase
+package domain
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 // DefaultMaxStaleness is how long a revoked set may go without a successful
@@ -15,8 +13,8 @@ import (
 const DefaultMaxStaleness = 30 * time.Second
 
 // Freshness is the health of a revoked-session set that is refreshed in
-// the background, a replica's (RevocationList) or a resource server's (the
-// guard's RevocationPoller in adapter/http): when a refresh last succeeded,
+// the background (RevokedSet: a replica's usecase.RevocationList or a
+// resource server's guard.Poller): when a refresh last succeeded,
 // and whether that is longer ago than the set may be trusted, its maximum
 // staleness. Both use this one type, so they go stale, log and recover
 // alike.
@@ -111,17 +109,17 @@ func (f *Freshness) Failed(ctx context.Context, err error) {
 }
 
 // Err returns nil while the set is fresh. Otherwise it returns an error
-// wrapping domain.ErrUnavailable that says how old the set is.
+// wrapping ErrUnavailable that says how old the set is.
 func (f *Freshness) Err() error {
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
 	case f.last.IsZero():
-		return fmt.Errorf("%s has not succeeded yet: %w", f.what, domain.ErrUnavailable)
+		return fmt.Errorf("%s has not succeeded yet: %w", f.what, ErrUnavailable)
 	case f.isStale(now):
 		return fmt.Errorf("%s last succeeded %s ago, more than the maximum staleness of %s: %w",
-			f.what, now.Sub(f.last).Round(time.Millisecond), f.maxAge, domain.ErrUnavailable)
+			f.what, now.Sub(f.last).Round(time.Millisecond), f.maxAge, ErrUnavailable)
 	}
 	return nil
 }

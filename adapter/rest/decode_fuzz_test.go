@@ -1,9 +1,9 @@
-package http
+package rest
 
 import (
 	"bytes"
 	"errors"
-	nethttp "net/http"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 )
 
 // decodeSeeds are request bodies and content types every decoding fuzz
@@ -52,7 +52,7 @@ var decodeSeeds = []struct {
 // into decode, the way Echo runs a handler, and returns decode's error.
 func runDecoder(contentType string, body []byte, decode func(echo.Context) error) error {
 	e := echo.New()
-	req := httptest.NewRequest(nethttp.MethodPost, "/", bytes.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	if contentType != "" {
 		req.Header.Set(echo.HeaderContentType, contentType)
 	}
@@ -65,16 +65,16 @@ func runDecoder(contentType string, body []byte, decode func(echo.Context) error
 // decoders may return and maps to a client-error status.
 func checkDecodeError(t *testing.T, err error) {
 	t.Helper()
-	var ve *domain.ValidationError
+	var re *problem.RequestError
 	var he *echo.HTTPError
-	if !errors.As(err, &ve) && !errors.As(err, &he) {
-		t.Fatalf("decode error %T %v is neither *domain.ValidationError nor *echo.HTTPError", err, err)
+	if !errors.As(err, &re) && !errors.As(err, &he) {
+		t.Fatalf("decode error %T %v is neither *problem.RequestError nor *echo.HTTPError", err, err)
 	}
-	if p := classify(err); p.status < 400 || p.status >= 500 {
-		t.Fatalf("decode error %v maps to %d %s; want a 4xx", err, p.status, p.code)
+	if p := problem.Classify(err); p.Status < 400 || p.Status >= 500 {
+		t.Fatalf("decode error %v maps to %d %s; want a 4xx", err, p.Status, p.Code)
 	}
-	if p := classify(&oauthError{err}); p.status >= 500 {
-		t.Fatalf("decode error %v maps to %d at an OAuth endpoint; want a 4xx", err, p.status)
+	if p := problem.Classify(problem.OAuth(err)); p.Status >= 500 {
+		t.Fatalf("decode error %v maps to %d at an OAuth endpoint; want a 4xx", err, p.Status)
 	}
 }
 
@@ -169,7 +169,7 @@ func TestDecodeSeeds(t *testing.T) {
 				t.Fatalf("decodeCredentials accepted the body; want %d", tt.wantStatus)
 			}
 			checkDecodeError(t, err)
-			if got := classify(err).status; got != tt.wantStatus {
+			if got := problem.Classify(err).Status; got != tt.wantStatus {
 				t.Fatalf("decodeCredentials error %v maps to %d; want %d", err, got, tt.wantStatus)
 			}
 		})

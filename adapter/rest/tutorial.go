@@ -1,9 +1,11 @@
-package http
+package rest
 
 import (
-	nethttp "net/http"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
@@ -46,7 +48,7 @@ func (s *Server) getToken(c echo.Context) error {
 	}
 	resp := newTokenResponse(pair)
 	resp.Token = pair.AccessToken
-	return writeJSON(c, nethttp.StatusOK, resp)
+	return problem.JSON(c, http.StatusOK, resp)
 }
 
 // protectedBody is the tutorial's protected resource, plus who asked.
@@ -57,10 +59,13 @@ type protectedBody struct {
 
 // protectedResource is the tutorial's GET /protected_resource.
 func (s *Server) protectedResource(c echo.Context) error {
-	cl := claimsOf(c)
+	cl, err := claimsOf(c)
+	if err != nil {
+		return err
+	}
 	user := cl.Username
 	if user == "" {
 		user = cl.ClientID
 	}
-	return writeJSON(c, nethttp.StatusOK, protectedBody{Message: "This is a protected resource", User: user})
+	return problem.JSON(c, http.StatusOK, protectedBody{Message: "This is a protected resource", User: user})
 }

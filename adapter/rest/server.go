@@ -1,12 +1,14 @@
-// Package http is Gatehouse's driving HTTP adapter: Echo handlers, request
-// and response DTOs, the error-to-status table, echo-jwt wiring, and the
-// reusable guard middleware for other Echo services.
-package http
+// Package rest is Gatehouse's driving HTTP adapter: Echo handlers, request
+// and response DTOs, routes and echo-jwt wiring. Errors are answered by
+// adapter/internal/problem, the one table it shares with the guard that
+// other Echo services import (adapter/guard); tokens are read and claims
+// kept in the context the way the guard does it.
+package rest
 
 import (
 	"log/slog"
 	"net"
-	nethttp "net/http"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,11 +39,14 @@ type Deps struct {
 // Options shape the HTTP surface.
 type Options struct {
 	Issuer string // public base URL, for RFC 8414 metadata
+	// Scopes are the scopes users may request (GATEHOUSE_USER_SCOPES),
+	// advertised as RFC 8414 scopes_supported when not empty.
+	Scopes []string
 	// TrustedProxies lists the networks whose X-Forwarded-For is believed;
 	// empty means the client IP is the connection's peer address.
 	TrustedProxies []*net.IPNet
 	// Metrics serves GET /metrics when not nil.
-	Metrics nethttp.Handler
+	Metrics http.Handler
 	// AccessLog selects which requests get an access log line: "all"
 	// (the default), "errors" (status >= 400) or "off".
 	AccessLog string

@@ -1,0 +1,143 @@
+// Package guard lets other Echo services (resource servers) accept
+// Gatehouse access tokens without calling Gatehouse on each request. New
+// returns the middleware: it reads the token, checks it with a Verifier
+// (token.RemoteVerifier on Gatehouse's JWKS, see adapter/token), refuses
+// sessions a Poller of Gatehouse's revocation feed reports revoked, and
+// stores the claims for Claims and RequireScope. Refusals are answered
+// exactly as Gatehouse answers them.
+//
+// The package depends on Echo and Gatehouse's domain types only: no use
+// case, store or database comes with it. docs/guard.md has the whole story.
+package guard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// ContextKey is where the middleware stores the accepted token's claims
+// in the Echo context (Gatehouse's own routes use it too).
+const ContextKey = "gatehouse.claims"
+
+// Verifier checks an access token's signature and claims: in a resource
+// server a *token.RemoteVerifier, in Gatehouse its own verifier.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (*domain.Claims, error)
+}
+
+// RevocationChecker reports whether a session was revoked. A *Poller is
+// one.
+type RevocationChecker interface {
+	Revoked(sessionID string) bool
+}
+
+// Config configures New.
+type Config struct {
+	// Verifier checks the token. Required; without it every request is
+	// refused with 500.
+	Verifier Verifier
+	// Revocations, when set, refuses tokens whose session (sid) it reports
+	// revoked. Client tokens have no session and are not affected.
+	Revocations RevocationChecker
+	// Log (nil: discarded) receives the cause of 5xx answers and, at debug
+	// level, why a token was refused (expired, unknown kid, wrong
+	// algorithm, revoked...). Tokens are never logged.
+	Log *slog.Logger
+}
+
+// New returns the middleware other Echo services put in front of their
+// routes. It reads "Authorization: Bearer <t>" or the tutorial's bare
+// "Authorization: <t>", verifies the token, refuses revoked sessions, and
+// stores the claims for Claims and RequireScope. It writes refusals itself,
+// with Gatehouse's status, body and WWW-Authenticate header ("Token is
+// missing", "Token has expired", "Token has been revoked", "Invalid
+// token"), whatever the host application's HTTPErrorHandler is.
+func New(cfg Config) echo.MiddlewareFunc {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if cfg.Verifier == nil {
+				return refuse(c, log, errors.New("guard: no verifier configured"))
+			}
+			tok := BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if tok == "" {
+				return refuse(c, log, domain.ErrTokenMissing)
+			}
+			cl, err := cfg.Verifier.Verify(c.Request().Context(), tok)
+			if err != nil {
+				return refuse(c, log, err)
+			}
+			if cfg.Revocations != nil && cl.SessionID != "" && cfg.Revocations.Revoked(cl.SessionID) {
+				return refuse(c, log, domain.ErrTokenRevoked)
+			}
+			c.Set(ContextKey, cl)
+			return next(c)
+		}
+	}
+}
+
+// Claims returns the claims of the token the middleware accepted for this
+// request, or nil when the route is not guarded.
+func Claims(c echo.Context) *domain.Claims {
+	cl, _ := c.Get(ContextKey).(*domain.Claims)
+	return cl
+}
+
+// RequireScope refuses tokens that lack any of scopes with 403
+// insufficient_scope and a WWW-Authenticate header naming them (RFC 6750
+// section 3.1). It goes after New's middleware; without it, it answers 401.
+func RequireScope(scopes ...string) echo.MiddlewareFunc {
+	need := &problem.ScopeError{Scope: strings.Join(scopes, " ")}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			cl := Claims(c)
+			if cl == nil {
+				return refuse(c, nil, domain.ErrTokenMissing)
+			}
+			for _, s := range scopes {
+				if !cl.HasScope(s) {
+					return refuse(c, nil, need)
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// BearerToken returns the token of an Authorization header value, with or
+// without the Bearer scheme (case-insensitive), or "" when there is none.
+func BearerToken(h string) string {
+	h = strings.TrimSpace(h)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		h = strings.TrimSpace(h[7:])
+	} else if strings.EqualFold(h, "bearer") {
+		return ""
+	}
+	return h
+}
+
+// refuse logs why a request was refused (at debug; a 5xx's cause is logged
+// by problem.Write) and answers through Gatehouse's error table. It returns
+// nil once the answer is written, so that the host's error handler does not
+// write a second one.
+func refuse(c echo.Context, log *slog.Logger, err error) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx := c.Request().Context()
+	if p := problem.Classify(err); p.Status < 500 && log.Enabled(ctx, slog.LevelDebug) {
+		log.DebugContext(ctx, "guard refused a request", "reason", err.Error(), "status", p.Status,
+			"route", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	return problem.Write(c, log, err)
+}
