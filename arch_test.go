@@ -74,7 +74,6 @@ func classes() []class {
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},
 		{"cmd/gatehouse-load", mainLayer, nil},
-		// usecase: only through adapter/http's guard; drop it when the guard has a package of its own.
 		{"examples/resourceserver", exampleLayer, []string{"adapter/guard", "adapter/internal/problem", "adapter/token", "infrastructure/server", "github.com/labstack/echo/v4"}},
 		{"infrastructure/config", infraLayer, []string{"github.com/alecthomas/kong"}},
 		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite", "github.com/pressly/goose/v3"}},

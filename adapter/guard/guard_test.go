@@ -1,7 +1,6 @@
 package guard_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // guardVerifier is a hand-written Verifier: token text -> outcome.
@@ -44,24 +44,6 @@ func (v guardVerifier) Verify(_ context.Context, token string) (*domain.Claims, 
 type guardRevoked map[string]bool
 
 func (r guardRevoked) Revoked(sid string) bool { return r[sid] }
-
-// guardLog is a goroutine-safe log sink.
-type guardLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *guardLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *guardLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // guardReply is a finished exchange.
 type guardReply struct {
@@ -170,7 +152,7 @@ func TestGuardAnswers(t *testing.T) {
 	for _, hostile := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hostile error handler %v", hostile), func(t *testing.T) {
 			t.Parallel()
-			logs := &guardLog{}
+			logs := &testkit.LogBuffer{}
 			url, calls := guardApp(t, hostile, guard.Config{
 				Verifier:    guardVerifierFixture(),
 				Revocations: guardRevoked{"s-revoked": true},
@@ -362,12 +344,7 @@ func TestRevocationPollerExpiry(t *testing.T) {
 		t.Fatalf("Revoked(old, later) = %v, %v; want false, true", p.Revoked("old"), p.Revoked("later"))
 	}
 	// "soon" stops mattering at its expires_at, and a poll then drops it.
-	for deadline := time.Now().Add(5 * time.Second); p.Revoked("soon"); {
-		if time.Now().After(deadline) {
-			t.Fatal("Revoked(soon) still true long after its expiry")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, "Revoked(soon) turns false after its expiry", 5*time.Second, func() bool { return !p.Revoked("soon") })
 	if err := p.Poll(context.Background()); err != nil || p.Size() != 1 {
 		t.Fatalf("Poll() = %v, Size = %d; want nil, 1 (expired entries pruned)", err, p.Size())
 	}
@@ -393,13 +370,13 @@ func TestRevocationPollerRun(t *testing.T) {
 	feed.mu.Lock()
 	feed.status = http.StatusBadGateway // down at first
 	feed.mu.Unlock()
-	logs := &guardLog{}
+	logs := &testkit.LogBuffer{}
 	p := newPoller(t, url, feedSecret, 20*time.Millisecond, slog.New(slog.NewJSONHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
 
-	waitFor(t, "three polls failed", func() bool {
+	testkit.Eventually(t, "three polls failed", 10*time.Second, func() bool {
 		feed.mu.Lock()
 		defer feed.mu.Unlock()
 		return feed.refused >= 3
@@ -408,8 +385,8 @@ func TestRevocationPollerRun(t *testing.T) {
 	feed.status = 0
 	feed.mu.Unlock()
 	feed.add("s1", time.Now().Add(time.Hour))
-	waitFor(t, "the revocation is picked up", func() bool { return p.Revoked("s1") })
-	waitFor(t, "the recovery is logged", func() bool { return strings.Contains(logs.String(), "recovered") })
+	testkit.Eventually(t, "the revocation is picked up", 10*time.Second, func() bool { return p.Revoked("s1") })
+	testkit.Eventually(t, "the recovery is logged", 10*time.Second, func() bool { return strings.Contains(logs.String(), "recovered") })
 
 	// The guard refuses the revoked session's token from now on.
 	url2, _ := guardApp(t, false, guard.Config{
@@ -449,17 +426,6 @@ func TestNewRevocationPollerRejectsBadSettings(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestGuardLogsWhyItRefused: every refusal is logged at debug level with
 // its reason and never with the token; nothing above debug for a 401.
 func TestGuardLogsWhyItRefused(t *testing.T) {
@@ -473,7 +439,7 @@ func TestGuardLogsWhyItRefused(t *testing.T) {
 		claims *domain.Claims
 		err    error
 	}{err: fmt.Errorf("%w: bad signature or algorithm", domain.ErrTokenInvalid)}
-	logs := &guardLog{}
+	logs := &testkit.LogBuffer{}
 	url, _ := guardApp(t, false, guard.Config{
 		Verifier:    v,
 		Revocations: guardRevoked{"s-revoked": true},

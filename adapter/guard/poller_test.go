@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +14,8 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
-
-// stepClock is a clock that moves only when told to.
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *stepClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // setStatus makes the fake feed answer every request with status (0: serve
 // the feed).
@@ -69,8 +51,8 @@ func TestRevocationPollerStaleness(t *testing.T) {
 	const maxStale = 10 * time.Second
 	ctx := context.Background()
 	feed, url := newFakeFeed(t)
-	clk := &stepClock{t: time.Now()}
-	p, err := guard.NewPoller(url, feedClient, feedSecret, nil, time.Second, maxStale, clk.now, nil)
+	clk := testkit.NewClock(time.Now())
+	p, err := guard.NewPoller(url, feedClient, feedSecret, nil, time.Second, maxStale, clk.Now, nil)
 	if err != nil {
 		t.Fatalf("NewRevocationPoller() error = %v", err)
 	}
@@ -103,13 +85,13 @@ func TestRevocationPollerStaleness(t *testing.T) {
 
 	feed.setStatus(http.StatusInternalServerError)
 	for _, step := range []time.Duration{time.Second, 4 * time.Second, 5 * time.Second} {
-		clk.advance(step)
+		clk.Advance(step)
 		if err := p.Poll(ctx); err == nil {
 			t.Fatal("Poll() against a feed answering 500 = nil; want an error")
 		}
 		ready("failing, within the maximum staleness", true)
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	ready("failing, just past the maximum staleness", false)
 
 	feed.setStatus(0)
@@ -125,7 +107,7 @@ func TestRevocationPollerStaleness(t *testing.T) {
 func TestRevocationPollerRunGoesStale(t *testing.T) {
 	t.Parallel()
 	feed, url := newFakeFeed(t)
-	logs := &guardLog{}
+	logs := &testkit.LogBuffer{}
 	p, err := guard.NewPoller(url, feedClient, feedSecret, nil,
 		50*time.Millisecond, 200*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
@@ -136,14 +118,14 @@ func TestRevocationPollerRunGoesStale(t *testing.T) {
 	go func() { defer close(done); p.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	waitFor(t, "the first poll succeeded", func() bool { return p.Err() == nil })
+	testkit.Eventually(t, "the first poll succeeded", 10*time.Second, func() bool { return p.Err() == nil })
 	feed.setStatus(http.StatusInternalServerError)
-	waitFor(t, "the poller is not ready", func() bool { return p.Err() != nil })
+	testkit.Eventually(t, "the poller is not ready", 10*time.Second, func() bool { return p.Err() != nil })
 	seen := feed.refusedCount()
-	waitFor(t, "three more polls failed", func() bool { return feed.refusedCount() >= seen+3 })
+	testkit.Eventually(t, "three more polls failed", 10*time.Second, func() bool { return feed.refusedCount() >= seen+3 })
 	feed.setStatus(0)
-	waitFor(t, "the poller is ready again", func() bool { return p.Err() == nil })
-	waitFor(t, "the recovery is logged", func() bool { return strings.Contains(logs.String(), "recovered") })
+	testkit.Eventually(t, "the poller is ready again", 10*time.Second, func() bool { return p.Err() == nil })
+	testkit.Eventually(t, "the recovery is logged", 10*time.Second, func() bool { return strings.Contains(logs.String(), "recovered") })
 
 	// The warning is at most once: none when the first failure is already
 	// past the maximum staleness (a slow machine).
@@ -181,7 +163,7 @@ func TestRevocationPollerRunGivesUpOnAHangingFeed(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	t.Cleanup(feed.Close)
-	logs := &guardLog{}
+	logs := &testkit.LogBuffer{}
 	p, err := guard.NewPoller(feed.URL+"/oauth/revocations", feedClient, feedSecret, &http.Client{},
 		20*time.Millisecond, 100*time.Millisecond, nil, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
@@ -191,7 +173,7 @@ func TestRevocationPollerRunGivesUpOnAHangingFeed(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "the stale error is logged", func() bool { return strings.Contains(logs.String(), "revoked set is stale") })
+	testkit.Eventually(t, "the stale error is logged", 10*time.Second, func() bool { return strings.Contains(logs.String(), "revoked set is stale") })
 	if p.Err() == nil {
 		t.Error("Err() with a hanging feed = nil; want an error")
 	}

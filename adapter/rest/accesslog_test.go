@@ -1,8 +1,6 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,41 +9,15 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
-
-// lockedBuffer is a log sink the server's goroutines can share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for _, l := range bytes.Split(bytes.TrimSpace(b.buf.Bytes()), []byte("\n")) {
-		var m map[string]any
-		if err := json.Unmarshal(l, &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
 
 // TestAccessLogLine: one JSON line per request, carrying the id the client
 // got in X-Request-Id, the route pattern, status, latency and client
 // address, and reporting the same request to Observe.
 func TestAccessLogLine(t *testing.T) {
 	t.Parallel()
-	sink := &lockedBuffer{}
+	sink := &testkit.LogBuffer{}
 	v := &staticVerifier{token: "t0k3n", claims: domain.Claims{Subject: "u1", Username: "alice", ExpiresAt: time.Now().Add(time.Hour)}}
 	type seen struct {
 		route  string
@@ -76,7 +48,7 @@ func TestAccessLogLine(t *testing.T) {
 		t.Fatalf("X-Request-Id headers %q; want two distinct ids", ids)
 	}
 
-	lines := sink.lines(t)
+	lines := sink.JSONLines(t)
 	if len(lines) != 2 {
 		t.Fatalf("got %d log lines, want one per request: %v", len(lines), lines)
 	}

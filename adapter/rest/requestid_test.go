@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 func TestRequestIDsAreUniqueAcrossGoroutinesAndProcesses(t *testing.T) {
@@ -72,7 +74,7 @@ func TestIncomingRequestID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			sink := &lockedBuffer{}
+			sink := &testkit.LogBuffer{}
 			srv := httptest.NewServer(New(Deps{}, Options{}, slog.New(slog.NewJSONHandler(sink, nil))))
 			defer srv.Close()
 			req, err := http.NewRequest(http.MethodGet, srv.URL+"/healthz", nil)
@@ -97,7 +99,7 @@ func TestIncomingRequestID(t *testing.T) {
 			case !tt.kept && (got[0] == tt.sent || !generated.MatchString(got[0])):
 				t.Errorf("sent X-Request-ID %.80q, got back %.80q; want a generated id", tt.sent, got[0])
 			}
-			lines := sink.lines(t)
+			lines := sink.JSONLines(t)
 			if len(lines) != 1 || lines[0]["request_id"] != got[0] {
 				t.Errorf("access log = %.300v; want one line with request_id %q", lines, got[0])
 			}

@@ -25,17 +25,7 @@ func (s *Store) CreateClient(ctx context.Context, c *domain.Client) error {
 
 // ClientByID returns a copy of the client or ErrNotFound.
 func (s *Store) ClientByID(ctx context.Context, id string) (*domain.Client, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.clients[id]
-	if !ok {
-		return nil, fmt.Errorf("client %s: %w", id, domain.ErrNotFound)
-	}
-	c = cloneClient(c)
-	return &c, nil
+	return get(ctx, s, s.clients, id, cloneClient, "client "+id)
 }
 
 // ListClients returns every client in ID order.

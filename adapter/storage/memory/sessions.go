@@ -53,32 +53,12 @@ func (s *Store) addToken(t domain.RefreshToken) {
 
 // SessionByID returns a copy of the session or ErrNotFound.
 func (s *Store) SessionByID(ctx context.Context, id string) (*domain.Session, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.sessions[id]
-	if !ok {
-		return nil, fmt.Errorf("session %s: %w", id, domain.ErrNotFound)
-	}
-	sess = cloneSession(sess)
-	return &sess, nil
+	return get(ctx, s, s.sessions, id, cloneSession, "session "+id)
 }
 
 // RefreshTokenByHash returns a copy of the token record or ErrNotFound.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.RefreshToken, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[string(hash)]
-	if !ok {
-		return nil, fmt.Errorf("refresh token: %w", domain.ErrNotFound)
-	}
-	t = cloneToken(t)
-	return &t, nil
+	return get(ctx, s, s.tokens, string(hash), cloneToken, "refresh token")
 }
 
 // RefreshGrant returns copies of the token record with hash, its session and

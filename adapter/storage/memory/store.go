@@ -7,6 +7,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -63,6 +64,22 @@ var (
 
 // Ping always succeeds unless ctx is done: memory is always reachable.
 func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// get returns a copy of m[k], read under the lock, or ErrNotFound named by
+// what: the shape of every lookup by key.
+func get[K comparable, V any](ctx context.Context, s *Store, m map[K]V, k K, clone func(V) V, what string) (*V, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := m[k]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", what, domain.ErrNotFound)
+	}
+	v = clone(v)
+	return &v, nil
+}
 
 // cloneStrings copies ss; empty becomes nil so every store answers alike.
 func cloneStrings(ss []string) []string {

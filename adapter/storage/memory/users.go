@@ -30,17 +30,7 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 
 // UserByID returns a copy of the user or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id string) (*domain.User, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return nil, fmt.Errorf("user %s: %w", id, domain.ErrNotFound)
-	}
-	u = cloneUser(u)
-	return &u, nil
+	return get(ctx, s, s.users, id, cloneUser, "user "+id)
 }
 
 // UserByUsername returns a copy of the user with exactly this normalised
