@@ -63,6 +63,23 @@ func (k *APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
 // Live reports whether the key is neither revoked nor expired at now.
 func (k *APIKey) Live(now time.Time) bool { return !k.Revoked() && now.Before(k.ExpiresAt) }
 
+// APIKeyGrant is what a presented key leads to: its record and its user,
+// as one consistent read.
+type APIKeyGrant struct {
+	Key  APIKey
+	User User
+}
+
+// APIKeyRevocation selects one key to revoke: ID, and when UserID is set
+// only if the key is that user's.
+type APIKeyRevocation struct {
+	ID     string
+	UserID string
+	At     time.Time
+	// FeedExpires is written to the key's feed entry.
+	FeedExpires time.Time
+}
+
 // RevocationID is the key's id in the revocation feed and revoked set.
 func (k *APIKey) RevocationID() string { return APIKeyRevocationID(k.ID) }
 

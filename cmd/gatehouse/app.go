@@ -33,6 +33,7 @@ type store interface {
 	domain.ClientStore
 	domain.KeyStore
 	domain.AttemptStore
+	domain.APIKeyStore
 	Ping(ctx context.Context) error
 }
 
