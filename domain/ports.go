@@ -156,10 +156,10 @@ type APIKeyStore interface {
 	ListAPIKeys(ctx context.Context, userID string) ([]APIKey, error)
 	// RevokeAPIKey revokes the key r.ID (only if it belongs to r.UserID
 	// when that is set) and appends its feed entry, in one transaction,
-	// returning the key as it is now. A key already revoked is returned
-	// unchanged and fed no second time. ErrNotFound if there is no such
-	// key (or it is another user's).
-	RevokeAPIKey(ctx context.Context, r APIKeyRevocation) (*APIKey, error)
+	// and reports whether this call revoked it: a key already revoked is
+	// left as it is and fed no second time (false). ErrNotFound if there
+	// is no such key (or it is another user's).
+	RevokeAPIKey(ctx context.Context, r APIKeyRevocation) (bool, error)
 }
 
 // APIKeyReader finds a presented key (usecase.APIKeys.Authenticate): one

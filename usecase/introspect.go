@@ -13,7 +13,7 @@ import (
 // other information.
 type Introspection struct {
 	Active    bool
-	TokenType string // access_token or refresh_token
+	TokenType string // access_token, refresh_token or api_key
 	Claims    domain.Claims
 }
 
@@ -72,6 +72,9 @@ func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string
 		return nil, &domain.ValidationError{Code: "invalid_request", Message: "token is required"}
 	}
 	if c, err := i.verify.Verify(ctx, token); err == nil {
+		if c.KeyID != "" {
+			return &Introspection{Active: true, TokenType: "api_key", Claims: *c}, nil
+		}
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
 	}
 	g, err := i.store.RefreshGrant(ctx, hashToken(token))

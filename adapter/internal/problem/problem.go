@@ -41,6 +41,7 @@ const (
 	WeakPassword         Code = "weak_password"
 	InvalidUsername      Code = "invalid_username"
 	NotFound             Code = "not_found"
+	TooManyAPIKeys       Code = "too_many_api_keys"
 	Conflict             Code = "conflict"
 	Forbidden            Code = "forbidden"
 	SignupDisabled       Code = "signup_disabled"
@@ -176,6 +177,8 @@ func classify(err error) Problem {
 		return Problem{http.StatusConflict, UsernameTaken, "Username is already taken"}
 	case errors.Is(err, domain.ErrNotFound):
 		return Problem{http.StatusNotFound, NotFound, "Not found"}
+	case errors.Is(err, domain.ErrTooManyAPIKeys):
+		return Problem{http.StatusUnprocessableEntity, TooManyAPIKeys, "At most 100 live API keys per user; delete one first"}
 	case errors.Is(err, domain.ErrConflict):
 		return Problem{http.StatusConflict, Conflict, "The account changed meanwhile; retry"}
 	case errors.Is(err, domain.ErrForbidden):

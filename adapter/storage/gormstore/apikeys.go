@@ -122,31 +122,30 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]domain.APIKey
 // RevokeAPIKey revokes the key by a conditional UPDATE ... RETURNING and
 // feeds it in the same transaction: of concurrent revocations one feeds
 // it, the others find it revoked.
-func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (*domain.APIKey, error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bool, error) {
 	what := "revoke api key " + r.ID
-	var out domain.APIKey
+	conds, args := []string{"id = ?"}, []any{r.ID}
+	if r.UserID != "" {
+		conds, args = append(conds, "user_id = ?"), append(args, r.UserID)
+	}
+	cond := strings.Join(conds, " AND ")
+	var revoked bool
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		conds, args := []string{"id = ?"}, []any{r.ID}
-		if r.UserID != "" {
-			conds, args = append(conds, "user_id = ?"), append(args, r.UserID)
-		}
-		if _, err := revokeAPIKeysIn(tx, strings.Join(conds, " AND "), args, r.At, r.FeedExpires); err != nil {
+		ids, err := revokeAPIKeysIn(tx, cond, args, r.At, r.FeedExpires)
+		if err != nil || len(ids) > 0 {
+			revoked = len(ids) > 0
 			return err
 		}
-		var row apiKeyRow
-		if err := tx.Where(strings.Join(conds, " AND "), args...).Take(&row).Error; err != nil {
+		var n int64
+		if err := tx.Model(&apiKeyRow{}).Where(cond, args...).Count(&n).Error; err != nil {
 			return translate(err, what, domain.ErrConflict)
 		}
-		var err error
-		if out, err = row.toDomain(); err != nil {
-			return fmt.Errorf("%s: decode: %w", what, err)
+		if n == 0 {
+			return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return revoked, err
 }
 
 // revokeAPIKeysIn revokes the unrevoked keys matching cond and appends a

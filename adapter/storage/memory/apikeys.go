@@ -99,21 +99,21 @@ func newestFirst(a, b domain.APIKey) int {
 }
 
 // RevokeAPIKey revokes the key and feeds it, under the lock.
-func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (*domain.APIKey, error) {
+func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k, ok := s.apiKeys[r.ID]
 	if !ok || (r.UserID != "" && k.UserID != r.UserID) {
-		return nil, fmt.Errorf("revoke api key %s: %w", r.ID, domain.ErrNotFound)
+		return false, fmt.Errorf("revoke api key %s: %w", r.ID, domain.ErrNotFound)
 	}
-	if !k.Revoked() {
-		k = s.revokeAPIKey(k, r.At, r.FeedExpires)
+	if k.Revoked() {
+		return false, nil
 	}
-	out := cloneAPIKey(k)
-	return &out, nil
+	s.revokeAPIKey(k, r.At, r.FeedExpires)
+	return true, nil
 }
 
 // revokeAPIKey marks k revoked at at and appends its feed entry; the

@@ -155,16 +155,17 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		_, err = s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "none", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey(unknown)", err, domain.ErrNotFound)
 
-		got, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", UserID: "u0001", At: elsewhere(at(time.Hour)), FeedExpires: at(2 * time.Hour)})
+		revoked, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", UserID: "u0001", At: elsewhere(at(time.Hour)), FeedExpires: at(2 * time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey", err, nil)
+		got, _ := s.APIKeyByID(ctx(t), "k0001")
 		k.RevokedAt = at(time.Hour)
-		if d := mismatch(got, k); d != "" {
-			t.Errorf("RevokeAPIKey (-want +got):\n%s", d)
+		if d := mismatch(got, k); d != "" || !revoked {
+			t.Errorf("RevokeAPIKey = %v (-want +got):\n%s", revoked, d)
 		}
-		again, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", At: at(3 * time.Hour), FeedExpires: at(4 * time.Hour)})
+		revoked, err = s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", At: at(3 * time.Hour), FeedExpires: at(4 * time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey(again)", err, nil)
-		if !again.RevokedAt.Equal(at(time.Hour)) {
-			t.Errorf("second revocation moved RevokedAt to %v", again.RevokedAt)
+		if again, _ := s.APIKeyByID(ctx(t), "k0001"); revoked || !again.RevokedAt.Equal(at(time.Hour)) {
+			t.Errorf("second revocation = %v, moved RevokedAt to %v", revoked, again.RevokedAt)
 		}
 		feed := mustFeed(t, s, 0, at(0), 0)
 		want := []domain.Revocation{{SessionID: "key:k0001", UserID: "u0001", At: at(time.Hour), Expires: at(2 * time.Hour)}}
@@ -307,13 +308,20 @@ func testAPIKeys(t *testing.T, newStores factory) {
 			})
 		}
 		var rwg sync.WaitGroup
+		var wins atomic.Int32
 		for range 4 {
 			rwg.Go(func() {
-				_, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
+				revoked, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
 				testkit.WantErr(t, "RevokeAPIKey", err, nil)
+				if revoked {
+					wins.Add(1)
+				}
 			})
 		}
 		rwg.Wait()
+		if wins.Load() != 1 {
+			t.Errorf("%d of 4 concurrent revocations report revoking; want 1", wins.Load())
+		}
 		done.Store(true)
 		wg.Wait()
 		k, err := s.APIKeyByID(ctx(t), "k0001")
