@@ -26,6 +26,10 @@ import (
 // in the Echo context (Gatehouse's own routes use it too).
 const ContextKey = "gatehouse.claims"
 
+// HeaderAPIKey is the header an API key may be presented in (it may also
+// come as "Authorization: Bearer <key>" or a bare "Authorization: <key>").
+const HeaderAPIKey = "X-API-Key"
+
 // Verifier checks an access token's signature and claims: in a resource
 // server a *token.RemoteVerifier, in Gatehouse its own verifier.
 type Verifier interface {

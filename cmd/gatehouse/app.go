@@ -232,6 +232,7 @@ func (a *app) httpDeps() rest.Deps {
 		Account:    a.account,
 		Users:      a.users,
 		Keys:       a.keys,
+		APIKeys:    a.apiKeys,
 		Feed:       a.revoked,
 		Revoked:    a.revoked,
 		JWKS:       a.ring,
