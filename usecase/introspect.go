@@ -73,7 +73,12 @@ func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string
 	}
 	if c, err := i.verify.Verify(ctx, token); err == nil {
 		if c.KeyID != "" {
-			return &Introspection{Active: true, TokenType: "api_key", Claims: *c}, nil
+			// sid is the key's revocation id: a resource server that
+			// polls the revocation feed refuses the key as soon as the
+			// feed lists it.
+			in := &Introspection{Active: true, TokenType: "api_key", Claims: *c}
+			in.Claims.SessionID = domain.APIKeyRevocationID(c.KeyID)
+			return in, nil
 		}
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
 	}
