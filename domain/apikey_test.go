@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"hash/crc32"
 	"math/big"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -96,6 +98,25 @@ func TestValidateAPIKeyPrefix(t *testing.T) {
 	} {
 		if err := domain.ValidateAPIKeyPrefix(p); (err == nil) != ok {
 			t.Errorf("ValidateAPIKeyPrefix(%q) = %v; want ok=%v", p, err, ok)
+		}
+	}
+}
+
+// TestDocsVectors: every example key in docs/api-keys.md passes the
+// checksum, and the documented regular expression finds them.
+func TestDocsVectors(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/api-keys.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := regexp.MustCompile(`\bgth_[0-9A-Za-z]{46}\b`).FindAllString(string(doc), -1)
+	if len(keys) < 4 {
+		t.Fatalf("docs/api-keys.md has %d example keys; want the 4 vectors", len(keys))
+	}
+	for _, k := range keys {
+		if !domain.CheckAPIKey("gth", k) {
+			t.Errorf("docs/api-keys.md example %q fails the checksum", k)
 		}
 	}
 }
