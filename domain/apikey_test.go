@@ -60,6 +60,9 @@ func TestAPIKeyChecksumIndependent(t *testing.T) {
 	for range 500 {
 		random := rand.Text() + rand.Text() // base32, a subset of base62
 		random = random[:domain.APIKeyRandomLen]
+		if got, want := domain.CRCIEEE(random), crc32.ChecksumIEEE([]byte(random)); got != want {
+			t.Fatalf("crcIEEE(%q) = %d; want hash/crc32's %d", random, got, want)
+		}
 		want := base62Independent(crc32.ChecksumIEEE([]byte(random)))
 		if got := domain.APIKeyChecksum(random); got != want {
 			t.Fatalf("APIKeyChecksum(%q) = %q; want %q", random, got, want)
@@ -117,6 +120,16 @@ func TestDocsVectors(t *testing.T) {
 	for _, k := range keys {
 		if !domain.CheckAPIKey("gth", k) {
 			t.Errorf("docs/api-keys.md example %q fails the checksum", k)
+		}
+	}
+}
+
+func BenchmarkCheckAPIKey(b *testing.B) {
+	key := "gth_abcdefghijABCDEFGHIJ0123456789klmnopqrst2ywciD"
+	b.ReportAllocs()
+	for b.Loop() {
+		if !domain.CheckAPIKey("gth", key) {
+			b.Fatal("CheckAPIKey = false")
 		}
 	}
 }

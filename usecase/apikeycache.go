@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -15,20 +16,20 @@ type keyEntry struct {
 	revocationID string
 	cachedAt     time.Time
 
-	mu        sync.Mutex
-	lastTouch time.Time // last use recorded (or read from the store)
+	// lastTouch is the last use recorded (or read from the store), in
+	// Unix nanoseconds; 0 for never.
+	lastTouch atomic.Int64
 }
 
 // touchDue reports whether the key's last use should be recorded now, and
-// if so marks it recorded: at most once per apiKeyTouchEvery per entry.
+// if so marks it recorded: at most once per apiKeyTouchEvery per entry,
+// whatever the number of concurrent requests (a compare-and-swap).
 func (e *keyEntry) touchDue(now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.lastTouch.IsZero() && now.Sub(e.lastTouch) < apiKeyTouchEvery {
+	last := e.lastTouch.Load()
+	if last != 0 && now.UnixNano()-last < int64(apiKeyTouchEvery) {
 		return false
 	}
-	e.lastTouch = now
-	return true
+	return e.lastTouch.CompareAndSwap(last, now.UnixNano())
 }
 
 // keyCache is a bounded cache of verified API keys, keyed by the key's

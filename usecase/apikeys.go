@@ -223,7 +223,9 @@ func (k *APIKeys) load(ctx context.Context, key string, now time.Time) (*keyEntr
 		},
 		revocationID: g.Key.RevocationID(),
 		cachedAt:     now,
-		lastTouch:    g.Key.LastUsedAt,
+	}
+	if !g.Key.LastUsedAt.IsZero() {
+		e.lastTouch.Store(g.Key.LastUsedAt.UnixNano())
 	}
 	k.cache.put(key, e)
 	return e, nil
