@@ -38,8 +38,15 @@ const (
 	APIKeyRevocationPrefix = "key:"
 )
 
-// ErrTooManyAPIKeys means the user already holds MaxLiveAPIKeys live keys.
-var ErrTooManyAPIKeys = errors.New("too many api keys")
+// Errors of API keys.
+var (
+	// ErrTooManyAPIKeys means the user already holds MaxLiveAPIKeys live
+	// keys.
+	ErrTooManyAPIKeys = errors.New("too many api keys")
+	// ErrInvalidSubjectToken means the API key of a token exchange is
+	// malformed, unknown, expired or revoked. It is an ErrInvalidGrant.
+	ErrInvalidSubjectToken = fmt.Errorf("%w: api key", ErrInvalidGrant)
+)
 
 // APIKey is a long-lived credential a user makes for a program. Only the
 // SHA-256 of the key is stored; the key is shown once, at creation.

@@ -259,7 +259,7 @@ func (k *APIKeys) Exchange(ctx context.Context, key string, scope []string) (*To
 	c, err := k.Authenticate(ctx, key)
 	switch {
 	case errors.Is(err, domain.ErrTokenInvalid), errors.Is(err, domain.ErrTokenExpired), errors.Is(err, domain.ErrTokenRevoked):
-		return nil, fmt.Errorf("api key: %w (%v)", domain.ErrInvalidGrant, err) // not %w: a 400, never a 401
+		return nil, fmt.Errorf("%w (%v)", domain.ErrInvalidSubjectToken, err) // not %w: a 400, never a 401
 	case err != nil:
 		return nil, err
 	}

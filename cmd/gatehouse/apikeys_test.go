@@ -259,7 +259,8 @@ func TestAPIKeyExchange(t *testing.T) {
 	if r := exchange(key, "urn:ietf:params:oauth:token-type:access_token", ""); r.status != 400 || r.json(t)["error"] != "invalid_request" {
 		t.Errorf("exchange with another subject_token_type = %d %s; want 400 invalid_request", r.status, r.body)
 	}
-	if r := exchange(key[:len(key)-1]+"x", "urn:gatehouse:token-type:api-key", ""); r.status != 400 || r.json(t)["error"] != "invalid_grant" {
+	if r := exchange(key[:len(key)-1]+"x", "urn:gatehouse:token-type:api-key", ""); r.status != 400 || r.json(t)["error"] != "invalid_grant" ||
+		r.json(t)["error_description"] != "The API key is invalid, expired or revoked" {
 		t.Errorf("exchange of a bad key = %d %s; want 400 invalid_grant", r.status, r.body)
 	}
 	if r := exchange(key, "urn:gatehouse:token-type:api-key", "openid"); r.status != 400 || r.json(t)["error"] != "invalid_scope" {

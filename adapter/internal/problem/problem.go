@@ -169,6 +169,8 @@ func classify(err error) Problem {
 		return Problem{http.StatusUnauthorized, InvalidToken, "Invalid token"}
 	case errors.Is(err, domain.ErrInvalidClient):
 		return Problem{http.StatusUnauthorized, InvalidClient, "Client authentication failed"}
+	case errors.Is(err, domain.ErrInvalidSubjectToken):
+		return Problem{http.StatusBadRequest, InvalidGrant, "The API key is invalid, expired or revoked"}
 	case errors.Is(err, domain.ErrInvalidGrant):
 		return Problem{http.StatusBadRequest, InvalidGrant, "The refresh token is invalid, expired or revoked"}
 	case errors.Is(err, domain.ErrInvalidScope):
