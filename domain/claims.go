@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Claims is what an access token asserts, independent of its encoding.
 type Claims struct {
@@ -9,6 +12,9 @@ type Claims struct {
 	Username  string // the tutorial's "user" claim; empty for client tokens
 	SessionID string // sid; empty for client tokens
 	ClientID  string // client_id for machine tokens
+	// KeyID is the API key's id when the caller presented an API key
+	// (never encoded in a token).
+	KeyID     string
 	Scope     []string
 	Roles     []string
 	IssuedAt  time.Time
@@ -18,6 +24,13 @@ type Claims struct {
 
 // IsClient reports whether the token was issued to a machine client.
 func (c *Claims) IsClient() bool { return c.ClientID != "" && c.SessionID == "" }
+
+// FromAPIKey reports whether the caller is an API key, or holds a token
+// exchanged from one (its sid is the key's revocation id). Such callers
+// may not manage credentials or sessions.
+func (c *Claims) FromAPIKey() bool {
+	return c.KeyID != "" || strings.HasPrefix(c.SessionID, APIKeyRevocationPrefix)
+}
 
 // HasRole reports whether the claims carry role.
 func (c *Claims) HasRole(role string) bool {

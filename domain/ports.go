@@ -35,9 +35,10 @@ type UserReader interface {
 // UserChanger applies credential and account changes (Revoke).
 type UserChanger interface {
 	// ChangeUser applies ch atomically: the fields it sets, the stamp and
-	// the session revocations of a credential change, in one transaction.
-	// It returns the user as changed and the ids of the sessions it
-	// revoked. ErrNotFound if the user is gone, ErrConflict if ch.IfStamp
+	// the session revocations of a credential change, and the API key
+	// revocations of ch.RevokeAPIKeys, in one transaction. It returns the
+	// user as changed and the revocation ids of the sessions and keys it
+	// revoked (session ids and APIKey.RevocationID). ErrNotFound if the user is gone, ErrConflict if ch.IfStamp
 	// is set and no longer the user's stamp.
 	ChangeUser(ctx context.Context, ch UserChange) (*User, []string, error)
 }
@@ -51,9 +52,10 @@ type UserUpdater interface {
 
 // UserDeleter deletes users (Revoke).
 type UserDeleter interface {
-	// DeleteUser removes the user with its sessions, revoking the live ones
-	// (feed entries expiring at feedExpires) in the same transaction, and
-	// returns their ids; ErrNotFound if absent.
+	// DeleteUser removes the user with its sessions and API keys, revoking
+	// the live ones (feed entries expiring at feedExpires) in the same
+	// transaction, and returns their revocation ids (session ids and
+	// APIKey.RevocationID); ErrNotFound if absent.
 	DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error)
 }
 
@@ -132,6 +134,50 @@ type RevocationFeed interface {
 	RevocationsSince(ctx context.Context, after int64, now time.Time, limit int) ([]Revocation, error)
 	// PruneRevocations deletes feed entries that expired before t.
 	PruneRevocations(ctx context.Context, t time.Time) error
+}
+
+// APIKeyStore persists API keys (usecase.APIKeys). Every store implements
+// all of it. Revocations of keys go to the same feed as sessions', under
+// the key's RevocationID, so every replica and the guard learn them alike.
+type APIKeyStore interface {
+	APIKeyReader
+	APIKeyToucher
+	// CreateAPIKey stores k only while its user exists, is enabled and
+	// holds fewer than max live keys (neither revoked nor expired at
+	// k.CreatedAt): the count and the insert are one atomic step, so of N
+	// concurrent creations no more than max keys are ever live.
+	// ErrTooManyAPIKeys at the limit, ErrNotFound if the user is gone,
+	// ErrConflict if it is disabled or the id or hash is taken.
+	CreateAPIKey(ctx context.Context, k *APIKey, max int) error
+	// APIKeyByID returns the key or ErrNotFound.
+	APIKeyByID(ctx context.Context, id string) (*APIKey, error)
+	// ListAPIKeys returns every key of the user, revoked and expired ones
+	// included, newest first.
+	ListAPIKeys(ctx context.Context, userID string) ([]APIKey, error)
+	// RevokeAPIKey revokes the key r.ID (only if it belongs to r.UserID
+	// when that is set) and appends its feed entry, in one transaction,
+	// and reports whether this call revoked it: a key already revoked is
+	// left as it is and fed no second time (false). ErrNotFound if there
+	// is no such key (or it is another user's).
+	RevokeAPIKey(ctx context.Context, r APIKeyRevocation) (bool, error)
+}
+
+// APIKeyReader finds a presented key (usecase.APIKeys.Authenticate): one
+// indexed read.
+type APIKeyReader interface {
+	// APIKeyGrant returns the key with hash and its user, read in one
+	// round trip; ErrNotFound if either is missing. Revoked or expired keys
+	// and disabled users are returned as they are.
+	APIKeyGrant(ctx context.Context, hash []byte) (*APIKeyGrant, error)
+}
+
+// APIKeyToucher records when keys were used.
+type APIKeyToucher interface {
+	// TouchAPIKey sets the key's LastUsedAt to at, only if it is not
+	// revoked and was last used before at-every (or never): a conditional
+	// write, so replicas together write at most once per key per every.
+	// It reports whether it wrote.
+	TouchAPIKey(ctx context.Context, id string, at time.Time, every time.Duration) (bool, error)
 }
 
 // ClientStore persists machine clients.

@@ -56,6 +56,10 @@ type UserChange struct {
 	// KeepSession, which is carried over to the new stamp.
 	EndSessions bool
 	KeepSession string
+	// RevokeAPIKeys revokes every unrevoked API key of the user (with feed
+	// entries): disabling does; a password change does not (keys survive
+	// it, as on GitHub).
+	RevokeAPIKeys bool
 	// At is the change's time (UpdatedAt, revocation time); FeedExpires is
 	// written to the feed entry of each revoked session.
 	At          time.Time

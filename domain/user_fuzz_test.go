@@ -52,3 +52,19 @@ func FuzzNormalizeUsername(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckAPIKey: CheckAPIKey never panics, and accepts only what has
+// the documented shape and checksum.
+func FuzzCheckAPIKey(f *testing.F) {
+	f.Add("gth_abcdefghijABCDEFGHIJ0123456789klmnopqrst2ywciD")
+	f.Add("gth_")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, key string) {
+		if !domain.CheckAPIKey("gth", key) {
+			return
+		}
+		if len(key) != 50 || !strings.HasPrefix(key, "gth_") || domain.APIKeyChecksum(key[4:44]) != key[44:] {
+			t.Fatalf("CheckAPIKey accepted %q", key)
+		}
+	})
+}

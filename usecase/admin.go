@@ -84,6 +84,9 @@ func (s *Users) Update(ctx context.Context, id string, p UserPatch) (*domain.Use
 		if p.Disabled != nil && *p.Disabled != u.Disabled {
 			ch.Disabled = p.Disabled
 			ch.EndSessions = *p.Disabled
+			// Disabling revokes the user's API keys too; enabling does
+			// not bring them back.
+			ch.RevokeAPIKeys = *p.Disabled
 		}
 		if p.Roles != nil && !slices.Equal(*p.Roles, u.Roles) {
 			roles := slices.Clone(*p.Roles)
@@ -119,8 +122,8 @@ func (s *Users) RevokeSessions(ctx context.Context, id string) error {
 	return err
 }
 
-// Delete removes the user; its sessions are revoked in the same step so
-// replicas refuse its access tokens.
+// Delete removes the user; its sessions and API keys are revoked in the
+// same step so replicas refuse its access tokens and keys.
 func (s *Users) Delete(ctx context.Context, id string) error {
 	return s.revoke.DeleteUser(ctx, s.users, id)
 }

@@ -33,6 +33,9 @@ type env struct {
 	users      *Users
 	clients    *Clients
 	introspect *Introspect
+	apiKeys    *APIKeys
+	// keyStore counts the API-key store calls of apiKeys.
+	keyStore *countingKeyStore
 
 	// events is what build gives the use cases to report to (nil: none).
 	events Events
@@ -72,7 +75,9 @@ func (e *env) build(users domain.UserStore) {
 	now := e.clock.Now
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
-	e.verify = NewVerify(e.tokens, e.revoked, e.events)
+	e.keyStore = &countingKeyStore{APIKeyStore: e.store}
+	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.events)
+	e.verify = NewVerify(e.tokens, e.revoked, e.apiKeys, e.events)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)
 	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.events)

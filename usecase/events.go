@@ -60,6 +60,7 @@ const (
 	GrantPassword          = "password"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	GrantTokenExchange     = "token_exchange"
 )
 
 // Reasons reported through Events.VerifyFailed.

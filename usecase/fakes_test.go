@@ -103,7 +103,7 @@ func (f *fakeTokens) Issue(_ context.Context, c domain.Claims) (string, error) {
 	if c.ID == "" || c.Subject == "" || c.ExpiresAt.IsZero() {
 		return "", fmt.Errorf("fake issuer: incomplete claims %+v", c)
 	}
-	tok := "tok:" + c.Subject + ":" + c.SessionID + ":" + c.ID
+	tok := "tok|" + c.Subject + "|" + c.SessionID + "|" + c.ID
 	c.Scope = slices.Clone(c.Scope)
 	c.Roles = slices.Clone(c.Roles)
 	f.mu.Lock()
@@ -113,7 +113,7 @@ func (f *fakeTokens) Issue(_ context.Context, c domain.Claims) (string, error) {
 }
 
 func (f *fakeTokens) Verify(_ context.Context, token string) (*domain.Claims, error) {
-	parts := strings.Split(token, ":")
+	parts := strings.Split(token, "|")
 	if len(parts) != 4 || parts[0] != "tok" {
 		return nil, domain.ErrTokenInvalid
 	}

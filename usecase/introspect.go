@@ -13,7 +13,7 @@ import (
 // other information.
 type Introspection struct {
 	Active    bool
-	TokenType string // access_token or refresh_token
+	TokenType string // access_token, refresh_token or api_key
 	Claims    domain.Claims
 }
 
@@ -72,6 +72,14 @@ func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string
 		return nil, &domain.ValidationError{Code: "invalid_request", Message: "token is required"}
 	}
 	if c, err := i.verify.Verify(ctx, token); err == nil {
+		if c.KeyID != "" {
+			// sid is the key's revocation id: a resource server that
+			// polls the revocation feed refuses the key as soon as the
+			// feed lists it.
+			in := &Introspection{Active: true, TokenType: "api_key", Claims: *c}
+			in.Claims.SessionID = domain.APIKeyRevocationID(c.KeyID)
+			return in, nil
+		}
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
 	}
 	g, err := i.store.RefreshGrant(ctx, hashToken(token))

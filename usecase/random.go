@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 // newID returns a UUIDv7 string: a millisecond timestamp followed by random
@@ -34,4 +36,24 @@ func newSecret(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) // never fails, see newID
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// newAPIKey returns a new API key with prefix: APIKeyRandomLen characters
+// drawn uniformly from the base62 alphabet (bytes of 248 and over are
+// rejected, so no character is likelier than another), then the checksum.
+func newAPIKey(prefix string) string {
+	var random [domain.APIKeyRandomLen]byte
+	var buf [64]byte
+	n := 0
+	for n < len(random) {
+		rand.Read(buf[:]) // never fails, see newID
+		for _, b := range buf {
+			if b >= 248 || n == len(random) {
+				continue
+			}
+			random[n] = domain.Base62[b%62]
+			n++
+		}
+	}
+	return domain.FormatAPIKey(prefix, string(random[:]))
 }

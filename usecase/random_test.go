@@ -3,10 +3,13 @@ package usecase
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 func TestNewIDFormat(t *testing.T) {
@@ -66,5 +69,34 @@ func TestNewSecret(t *testing.T) {
 	raw, err := base64.RawURLEncoding.DecodeString(a)
 	if err != nil || len(raw) != 32 {
 		t.Fatalf("newSecret(32) = %q decodes to %d bytes (%v); want 32 bytes of unpadded base64url", a, len(raw), err)
+	}
+}
+
+func TestNewAPIKey(t *testing.T) {
+	t.Parallel()
+	counts := map[rune]int{}
+	seen := map[string]bool{}
+	for range 2000 {
+		k := newAPIKey("gth")
+		if !domain.CheckAPIKey("gth", k) {
+			t.Fatalf("newAPIKey() = %q fails CheckAPIKey", k)
+		}
+		if !regexp.MustCompile(`^gth_[0-9A-Za-z]{46}$`).MatchString(k) || seen[k] {
+			t.Fatalf("newAPIKey() = %q: bad shape or repeated", k)
+		}
+		seen[k] = true
+		for _, c := range k[4 : 4+domain.APIKeyRandomLen] {
+			counts[c]++
+		}
+	}
+	// 80,000 characters over 62 symbols: about 1290 each; every symbol
+	// must appear, none far more often than the others.
+	if len(counts) != 62 {
+		t.Fatalf("newAPIKey used %d distinct characters; want 62", len(counts))
+	}
+	for c, n := range counts {
+		if n < 1000 || n > 1600 {
+			t.Errorf("character %q drawn %d times of 80000; want about 1290", c, n)
+		}
 	}
 }

@@ -22,7 +22,7 @@ func TestRevocationListSync(t *testing.T) {
 
 	// A second replica shares the store but not the in-memory list.
 	replica := NewRevocationList(e.store, e.clock.Now, slog.New(slog.DiscardHandler), DefaultMaxStaleness)
-	replicaVerify := NewVerify(e.tokens, replica, nil)
+	replicaVerify := NewVerify(e.tokens, replica, nil, nil)
 	testkit.WantErr(t, "replica Sync", replica.Sync(e.ctx), nil)
 	if !replica.LastSync().Equal(e.clock.Now()) {
 		t.Errorf("LastSync = %v; want %v", replica.LastSync(), e.clock.Now())

@@ -13,14 +13,16 @@ import (
 type Verify struct {
 	verifier domain.TokenVerifier
 	revoked  *RevocationList
+	keys     *APIKeys
 	events   Events
 }
 
 // NewVerify returns a Verify that reports every refused token to events
 // (from protected routes, introspection and revocation alike); nil
-// reports nothing.
-func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, events Events) *Verify {
-	return &Verify{verifier: verifier, revoked: revoked, events: orNoEvents(events)}
+// reports nothing. With keys (nil: none), a token with the shape of an API
+// key ("<prefix>_" and its length) is judged as one, never as a JWT.
+func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, keys *APIKeys, events Events) *Verify {
+	return &Verify{verifier: verifier, revoked: revoked, keys: keys, events: orNoEvents(events)}
 }
 
 // Verify returns the token's claims, or domain.ErrTokenMissing,
@@ -36,6 +38,9 @@ func (v *Verify) Verify(ctx context.Context, token string) (*domain.Claims, erro
 func (v *Verify) verify(ctx context.Context, token string) (*domain.Claims, error) {
 	if strings.TrimSpace(token) == "" {
 		return nil, domain.ErrTokenMissing
+	}
+	if v.keys != nil && domain.LooksLikeAPIKey(v.keys.Prefix(), token) {
+		return v.keys.Authenticate(ctx, token)
 	}
 	c, err := v.verifier.Verify(ctx, token)
 	if err != nil {

@@ -26,10 +26,21 @@ import (
 // in the Echo context (Gatehouse's own routes use it too).
 const ContextKey = "gatehouse.claims"
 
+// HeaderAPIKey is the header an API key may be presented in (it may also
+// come as "Authorization: Bearer <key>" or a bare "Authorization: <key>").
+const HeaderAPIKey = "X-API-Key"
+
 // Verifier checks an access token's signature and claims: in a resource
 // server a *token.RemoteVerifier, in Gatehouse its own verifier.
 type Verifier interface {
 	Verify(ctx context.Context, token string) (*domain.Claims, error)
+}
+
+// KeyVerifier checks API keys: IsKey says whether a token has a key's
+// shape, Verify returns its claims. A *KeyIntrospector is one.
+type KeyVerifier interface {
+	IsKey(token string) bool
+	Verify(ctx context.Context, key string) (*domain.Claims, error)
 }
 
 // RevocationChecker reports whether a session was revoked. A *Poller is
@@ -46,6 +57,11 @@ type Config struct {
 	// Revocations, when set, refuses tokens whose session (sid) it reports
 	// revoked. Client tokens have no session and are not affected.
 	Revocations RevocationChecker
+	// Keys, when set, accepts Gatehouse API keys (Authorization: Bearer,
+	// bare Authorization, or X-API-Key) by introspecting each one once
+	// and caching the answer briefly (a *KeyIntrospector). Without it a
+	// key is refused as an invalid token.
+	Keys KeyVerifier
 	// Log (nil: discarded) receives the cause of 5xx answers and, at debug
 	// level, why a token was refused (expired, unknown kid, wrong
 	// algorithm, revoked...). Tokens are never logged.
@@ -54,7 +70,8 @@ type Config struct {
 
 // New returns the middleware other Echo services put in front of their
 // routes. It reads "Authorization: Bearer <t>" or the tutorial's bare
-// "Authorization: <t>", verifies the token, refuses revoked sessions, and
+// "Authorization: <t>" (and, with Config.Keys, "X-API-Key: <key>"),
+// verifies the token or key, refuses revoked sessions, and
 // stores the claims for Claims and RequireScope. It writes refusals itself,
 // with Gatehouse's status, body and WWW-Authenticate header ("Token is
 // missing", "Token has expired", "Token has been revoked", "Invalid
@@ -70,10 +87,17 @@ func New(cfg Config) echo.MiddlewareFunc {
 				return refuse(c, log, errors.New("guard: no verifier configured"))
 			}
 			tok := BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+			if tok == "" && cfg.Keys != nil {
+				tok = strings.TrimSpace(c.Request().Header.Get(HeaderAPIKey))
+			}
 			if tok == "" {
 				return refuse(c, log, domain.ErrTokenMissing)
 			}
-			cl, err := cfg.Verifier.Verify(c.Request().Context(), tok)
+			verify := cfg.Verifier.Verify
+			if cfg.Keys != nil && cfg.Keys.IsKey(tok) {
+				verify = cfg.Keys.Verify
+			}
+			cl, err := verify(c.Request().Context(), tok)
 			if err != nil {
 				return refuse(c, log, err)
 			}

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"strings"
 
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
@@ -13,8 +14,9 @@ import (
 
 // requireToken is echo-jwt configured to delegate parsing to v, so there is
 // one verifier. It reads "Authorization: Bearer <t>" and the tutorial's bare
-// "Authorization: <t>" as the guard does, and stores the claims where the
-// guard does (guard.ContextKey).
+// "Authorization: <t>" as the guard does, then "X-API-Key: <key>", and
+// stores the claims where the guard does (guard.ContextKey). v judges API
+// keys and tokens alike.
 func requireToken(v Verifier) echo.MiddlewareFunc {
 	return echojwt.WithConfig(echojwt.Config{
 		ContextKey:       guard.ContextKey,
@@ -41,9 +43,12 @@ func requireToken(v Verifier) echo.MiddlewareFunc {
 var errNoToken = errors.New("no token in authorization header")
 
 // authorizationToken extracts the token from the Authorization header,
-// with or without the Bearer scheme.
+// with or without the Bearer scheme, or else an API key from X-API-Key.
 func authorizationToken(c echo.Context) ([]string, error) {
 	t := guard.BearerToken(c.Request().Header.Get(echo.HeaderAuthorization))
+	if t == "" {
+		t = strings.TrimSpace(c.Request().Header.Get(guard.HeaderAPIKey))
+	}
 	if t == "" {
 		return nil, errNoToken
 	}

@@ -20,7 +20,14 @@ type oauthParams map[string]string
 
 // oauthFields are the parameters the OAuth endpoints read.
 var oauthFields = []string{"grant_type", "username", "password", "scope", "refresh_token",
-	"client_id", "client_secret", "token", "token_type_hint"}
+	"client_id", "client_secret", "token", "token_type_hint", "subject_token", "subject_token_type"}
+
+// RFC 8693 token exchange of an API key.
+const (
+	grantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeAPIKey      = "urn:gatehouse:token-type:api-key"
+	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+)
 
 func readOAuthParams(c echo.Context) (oauthParams, error) {
 	p := oauthParams{}
@@ -89,10 +96,24 @@ func (s *Server) token(c echo.Context) error {
 	case "client_credentials":
 		id, secret, _ := clientCredentials(c, p)
 		pair, err = s.d.Clients.Grant(ctx, id, secret, domain.ParseScope(p["scope"]))
+	case grantTokenExchange:
+		switch {
+		case p["subject_token"] == "":
+			return badRequest("subject_token is required")
+		case p["subject_token_type"] != tokenTypeAPIKey:
+			return badRequest("subject_token_type must be " + tokenTypeAPIKey)
+		}
+		pair, err = s.d.APIKeys.Exchange(ctx, p["subject_token"], domain.ParseScope(p["scope"]))
+		if err != nil {
+			return err
+		}
+		resp := newTokenResponse(pair)
+		resp.IssuedTokenType = tokenTypeAccessToken
+		return problem.JSON(c, http.StatusOK, resp)
 	case "":
 		return badRequest("grant_type is required")
 	default:
-		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token or client_credentials"}
+		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token, client_credentials or " + grantTokenExchange}
 	}
 	if err != nil {
 		return err
@@ -151,7 +172,7 @@ func (s *Server) introspect(c echo.Context) error {
 		Username:  cl.Username,
 		Scope:     joinScope(cl.Scope),
 		Exp:       cl.ExpiresAt.Unix(),
-		Iat:       cl.IssuedAt.Unix(),
+		Iat:       unixOrZero(cl.IssuedAt),
 		JTI:       cl.ID,
 		ClientID:  cl.ClientID,
 		TokenType: in.TokenType,
@@ -224,3 +245,11 @@ func formDecode(v string) string {
 }
 
 func joinScope(s []string) string { return strings.Join(s, " ") }
+
+// unixOrZero is t in Unix seconds, 0 (omitted) for the zero time.
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}

@@ -68,6 +68,17 @@ type UserAdmin interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// APIKeyService manages API keys and exchanges them for tokens
+// (usecase.APIKeys).
+type APIKeyService interface {
+	Create(ctx context.Context, userID string, in usecase.APIKeyInput) (*domain.APIKey, string, error)
+	List(ctx context.Context, userID string) ([]domain.APIKey, error)
+	ListOf(ctx context.Context, userID string) ([]domain.APIKey, error)
+	Delete(ctx context.Context, userID, id string) error
+	DeleteAny(ctx context.Context, id string) error
+	Exchange(ctx context.Context, key string, scope []string) (*usecase.TokenPair, error)
+}
+
 // KeyService rotates signing keys (usecase.Keys).
 type KeyService interface {
 	Rotate(ctx context.Context) (string, error)

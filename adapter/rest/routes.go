@@ -16,8 +16,13 @@ func (s *Server) routes(e *echo.Echo) {
 
 	e.POST("/users", s.signUp)
 	e.GET("/me", chain(s.me, auth))
-	e.POST("/me/password", chain(s.changePassword, auth))
-	e.POST("/logout", chain(s.logout, auth))
+	// Credentials and sessions: a user token from a login, never an API
+	// key nor a token exchanged from one.
+	e.POST("/me/password", chain(s.changePassword, auth, userTokenOnly))
+	e.POST("/logout", chain(s.logout, auth, userTokenOnly))
+	e.POST("/me/api-keys", chain(s.createAPIKey, auth, userTokenOnly, noStore))
+	e.GET("/me/api-keys", chain(s.listAPIKeys, auth, userTokenOnly))
+	e.DELETE("/me/api-keys/:id", chain(s.deleteAPIKey, auth, userTokenOnly))
 
 	// Every error of the OAuth endpoints takes RFC 6749's shape here.
 	oauth := e.Group("/oauth", oauthErrors, noStore)
@@ -28,7 +33,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
-	admin := e.Group("/admin", auth, requireRole(s.d.Account, domain.RoleAdmin), noStore)
+	admin := e.Group("/admin", auth, userTokenOnly, requireRole(s.d.Account, domain.RoleAdmin), noStore)
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)
 	admin.PATCH("/users/:id", s.patchUser)
@@ -38,6 +43,8 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.GET("/clients", s.listClients)
 	admin.DELETE("/clients/:id", s.deleteClient)
 	admin.POST("/keys/rotate", s.rotateKey)
+	admin.GET("/users/:id/api-keys", s.listUserAPIKeys)
+	admin.DELETE("/api-keys/:id", s.adminDeleteAPIKey)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

@@ -30,6 +30,7 @@ type Deps struct {
 	Account    AccountService
 	Users      UserAdmin
 	Keys       KeyService
+	APIKeys    APIKeyService
 	Feed       RevocationFeed
 	Revoked    RevocationHealth
 	JWKS       JWKSSource

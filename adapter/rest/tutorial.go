@@ -19,6 +19,8 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// IssuedTokenType is RFC 8693's, for the token exchange only.
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 func newTokenResponse(p *usecase.TokenPair) tokenResponse {

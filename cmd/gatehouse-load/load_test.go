@@ -54,7 +54,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	hasher := password.New(cheap, 0, 0)
 	issuer := token.NewIssuer(ring, iss, aud)
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
-	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked, nil)
+	verify := usecase.NewVerify(token.NewVerifier(ring, iss, aud, policy.Leeway, now, 1024), revoked, nil, nil)
 	clients := usecase.NewClients(st, issuer, policy, now, nil)
 	h := rest.New(rest.Deps{
 		Verify:   verify,

@@ -33,6 +33,7 @@ type store interface {
 	domain.ClientStore
 	domain.KeyStore
 	domain.AttemptStore
+	domain.APIKeyStore
 	Ping(ctx context.Context) error
 }
 
@@ -57,6 +58,7 @@ type app struct {
 	account  *usecase.Account
 	keys     *usecase.Keys
 	intro    *usecase.Introspect
+	apiKeys  *usecase.APIKeys
 	// metrics collects the use cases' events and the HTTP requests; nil
 	// when GATEHOUSE_METRICS is off.
 	metrics *metrics.Metrics
@@ -145,7 +147,13 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 
 	a.revoked = usecase.NewRevocationList(st, now, log, cfg.RevocationMaxStale)
 	events := a.buildMetrics()
-	a.verify = usecase.NewVerify(a.verifier, a.revoked, events)
+	a.apiKeys = usecase.NewAPIKeys(st, st, a.revoked, issuer, usecase.APIKeyPolicy{
+		Prefix:    cfg.APIKeyPrefix,
+		MaxTTL:    cfg.APIKeyMaxTTL,
+		CacheTTL:  cfg.RevocationSync,
+		CacheSize: verifyCacheSize,
+	}, policy, now, events)
+	a.verify = usecase.NewVerify(a.verifier, a.revoked, a.apiKeys, events)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
 	throttle := usecase.DefaultThrottlePolicy()
 	throttle.PairFailures = cfg.LoginPairFailures
@@ -224,6 +232,7 @@ func (a *app) httpDeps() rest.Deps {
 		Account:    a.account,
 		Users:      a.users,
 		Keys:       a.keys,
+		APIKeys:    a.apiKeys,
 		Feed:       a.revoked,
 		Revoked:    a.revoked,
 		JWKS:       a.ring,

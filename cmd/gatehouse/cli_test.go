@@ -81,6 +81,39 @@ func TestCLIUsersClientsKeys(t *testing.T) {
 	if keys := mustRun("", "keys", "list"); !strings.Contains(keys, kid) || !strings.Contains(keys, "retired") {
 		t.Errorf("keys list after rotate = %q; want new kid %s and a retired key", keys, kid)
 	}
+	// API keys: add prints id and api_key once; list never shows the key;
+	// revoke takes the id.
+	mustRun("a fourth good password\n", "user", "add", "carol", "--password-stdin")
+	out = mustRun("", "apikey", "add", "carol", "--name", "ci job", "--expires-in", "720h")
+	var keyID, apiKey string
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "id: "); ok {
+			keyID = v
+		}
+		if v, ok := strings.CutPrefix(line, "api_key: "); ok {
+			apiKey = v
+		}
+	}
+	if keyID == "" || !keyPattern.MatchString(apiKey) {
+		t.Fatalf("apikey add output = %q; want id and api_key lines", out)
+	}
+	if list := mustRun("", "apikey", "list", "carol"); !strings.Contains(list, keyID) || !strings.Contains(list, "ci job") || strings.Contains(list, apiKey) {
+		t.Errorf("apikey list = %q; want the id and name, never the key", list)
+	}
+	mustRun("", "apikey", "revoke", keyID)
+	if list := mustRun("", "apikey", "list", "carol"); strings.Contains(list, keyID) {
+		t.Errorf("apikey list after revoke = %q", list)
+	}
+	if _, errOut, code := cli(t, db, "", "apikey", "revoke", keyID); code == 0 || !strings.Contains(errOut, "no such API key") {
+		t.Errorf("apikey revoke (again) = exit %d %q; want a failure", code, errOut)
+	}
+	if _, errOut, code := cli(t, db, "", "apikey", "add", "carol", "--name", "x", "--expires-in", "30s"); code == 0 || !strings.Contains(errOut, "expires_in") {
+		t.Errorf("apikey add --expires-in 30s = exit %d %q; want a refusal", code, errOut)
+	}
+	if _, errOut, code := cli(t, db, "", "apikey", "add", "carol"); code == 0 || !strings.Contains(errOut, "--name") {
+		t.Errorf("apikey add without --name = exit %d %q; want a refusal naming --name", code, errOut)
+	}
+
 	if out := mustRun("", "version"); !strings.HasPrefix(out, "gatehouse ") {
 		t.Errorf("version = %q", out)
 	}

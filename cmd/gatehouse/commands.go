@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 )
 
@@ -35,6 +38,11 @@ type commandLine struct {
 		List   keysListCmd   `cmd:"" help:"list the stored signing keys of every algorithm, newest first"`
 		Rotate keysRotateCmd `cmd:"" help:"make a new signing key the active one"`
 	} `cmd:"" help:"manage signing keys"`
+	Apikey struct {
+		Add    apikeyAddCmd    `cmd:"" help:"create an API key for a user; prints id and api_key once"`
+		List   apikeyListCmd   `cmd:"" help:"list a user's API keys (never the keys)"`
+		Revoke apikeyRevokeCmd `cmd:"" help:"revoke an API key everywhere within the revocation sync interval"`
+	} `cmd:"" help:"manage users' API keys"`
 	Version versionCmd `cmd:"" help:"print the version"`
 }
 
@@ -153,4 +161,45 @@ type versionCmd struct{}
 func (versionCmd) Run(e env) error {
 	_, err := fmt.Fprintln(e.stdout, "gatehouse", version)
 	return err
+}
+
+type apikeyAddCmd struct {
+	User      string        `arg:"" name:"USER" help:"the username"`
+	Name      string        `required:"" placeholder:"N" help:"the key's name (1-64 characters)"`
+	Scope     []string      `placeholder:"S" sep:"none" help:"give the key the scope S, one of --user-scopes (repeatable, or space-separated)"`
+	ExpiresIn time.Duration `placeholder:"DURATION" help:"the key's lifetime, e.g. 720h (default 2160h, at most --api-key-max-ttl)"`
+}
+
+func (apikeyAddCmd) Help() string {
+	return `The key is printed once and not stored (only its SHA-256 is); it cannot be
+shown again. See docs/api-keys.md.`
+}
+
+func (c apikeyAddCmd) Run(ctx context.Context, e env, cfg config.Config) error {
+	return apikeyAdd(ctx, e, cfg, c.User, c.Name, c.Scope, c.ExpiresIn)
+}
+
+type apikeyListCmd struct {
+	User string `arg:"" name:"USER" help:"the username"`
+}
+
+func (c apikeyListCmd) Run(ctx context.Context, e env, cfg config.Config) error {
+	return withApp(ctx, e, cfg, func(a *app) error { return listAPIKeys(ctx, e, a, c.User) })
+}
+
+type apikeyRevokeCmd struct {
+	ID string `arg:"" name:"ID" help:"the key's id"`
+}
+
+func (c apikeyRevokeCmd) Run(ctx context.Context, e env, cfg config.Config) error {
+	return withApp(ctx, e, cfg, func(a *app) error {
+		if err := a.apiKeys.DeleteAny(ctx, c.ID); err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return errors.New("no such API key (or already revoked)")
+			}
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "revoked API key %s\n", c.ID)
+		return nil
+	})
 }

@@ -98,15 +98,19 @@ func groupLines(group *kong.Node) []string {
 	return lines
 }
 
-// synopsis is a command's words, arguments and own flags: "user add NAME
-// [--role R] [--password-stdin]".
+// synopsis is a command's words, arguments and own flags, optional ones in
+// brackets: "user add NAME [--role R] [--password-stdin]".
 func synopsis(node *kong.Node) string {
 	parts := []string{node.Path()}
 	for _, arg := range node.Positional {
 		parts = append(parts, arg.Name)
 	}
 	for _, f := range visibleFlags(node.Flags) {
-		parts = append(parts, "["+flagUsage(f)+"]")
+		if f.Required {
+			parts = append(parts, flagUsage(f))
+		} else {
+			parts = append(parts, "["+flagUsage(f)+"]")
+		}
 	}
 	return strings.Join(parts, " ")
 }

@@ -39,6 +39,11 @@ var helpCases = []struct {
 	{[]string{"keys", "list", "--help"}, "gatehouse keys list"},
 	{[]string{"keys", "rotate", "--help"}, "--alg"},
 	{[]string{"keys", "rotate", "-h"}, "gatehouse keys rotate"},
+	{[]string{"apikey", "--help"}, "apikey add USER --name N"},
+	{[]string{"apikey", "add", "--help"}, "--expires-in"},
+	{[]string{"apikey", "add", "alice", "-h"}, "--name"},
+	{[]string{"apikey", "list", "--help"}, "gatehouse apikey list USER"},
+	{[]string{"apikey", "revoke", "--help"}, "gatehouse apikey revoke ID"},
 	{[]string{"version", "--help"}, "gatehouse version"},
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,7 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	jobs := usecase.NewScheduler(append(a.revoked.Jobs(cfg.RevocationSync), a.jobs(cfg.RevocationSync)...)...)
+	jobs := usecase.NewScheduler(slices.Concat(a.revoked.Jobs(cfg.RevocationSync), a.jobs(cfg.RevocationSync), a.apiKeys.Jobs())...)
 	wg.Go(func() { jobs.Run(bg) })
 	if cfg.PprofAddr != "" {
 		wg.Add(1)

@@ -76,7 +76,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	hasher := password.New(cheapHash, 2, 64)
 	issuer := token.NewIssuer(ring, ghIssuer, ghAudience)
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
-	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked, nil)
+	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked, nil, nil)
 	revoke := usecase.NewRevoke(st, verify, revoked, policy, now)
 	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil)
 	gh := &gatehouse{

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 // Config is every setting of the service. The tags are the only place a
@@ -44,6 +46,8 @@ type Config struct {
 	TrustedProxies       []*net.IPNet  `name:"trusted-proxies" env:"GATEHOUSE_TRUSTED_PROXIES" type:"cidrs" placeholder:"CIDRS" help:"comma-separated CIDRs whose X-Forwarded-For is trusted"`
 	Metrics              bool          `name:"metrics" env:"GATEHOUSE_METRICS" default:"true" negatable:"" help:"serve GET /metrics"`
 	UserScopes           []string      `name:"user-scopes" env:"GATEHOUSE_USER_SCOPES" type:"fields" placeholder:"SCOPES" help:"space-separated scopes users may request"`
+	APIKeyPrefix         string        `name:"api-key-prefix" env:"GATEHOUSE_API_KEY_PREFIX" default:"gth" placeholder:"PREFIX" help:"prefix of new API keys: 2-16 of a-z 0-9, starting with a letter"`
+	APIKeyMaxTTL         time.Duration `name:"api-key-max-ttl" env:"GATEHOUSE_API_KEY_MAX_TTL" default:"8760h" placeholder:"DURATION" help:"longest lifetime of an API key"`
 	HashConcurrency      int           `name:"hash-concurrency" env:"GATEHOUSE_HASH_CONCURRENCY" default:"0" placeholder:"N" help:"password hashes run at once (0: number of CPUs)"`
 	HashQueue            int           `name:"hash-queue" env:"GATEHOUSE_HASH_QUEUE" default:"0" placeholder:"N" help:"logins waiting for a hash slot before 503 (0: 32 per slot)"`
 	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: 1 for SQLite, 20 for Postgres)"`
@@ -75,6 +79,7 @@ func (c Config) Complete() (Config, error) {
 	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
 	c.AccessLog = strings.ToLower(strings.TrimSpace(c.AccessLog))
 	c.PprofAddr = strings.TrimSpace(c.PprofAddr)
+	c.APIKeyPrefix = strings.TrimSpace(c.APIKeyPrefix)
 	var err error
 	if c.JWTSecret, err = loadSecret("--jwt-secret-file", c.JWTSecretFile, c.JWTSecret); err != nil {
 		return Config{}, err
@@ -144,12 +149,17 @@ func (c Config) Check() error {
 		return errors.New("--login-max-delay, --login-ip-window: must be at least 1s")
 	case c.SignupIPLimit > 0 && c.SignupIPWindow < time.Second:
 		return errors.New("--signup-ip-window: must be at least 1s")
+	case c.APIKeyMaxTTL < time.Minute:
+		return errors.New("--api-key-max-ttl: must be at least 1m")
 	case c.Issuer == "":
 		return errors.New("--issuer: must not be empty")
 	case c.Audience == "":
 		return errors.New("--audience: must not be empty")
 	case c.DB == "":
 		return errors.New("--db: must not be empty")
+	}
+	if err := domain.ValidateAPIKeyPrefix(c.APIKeyPrefix); err != nil {
+		return fmt.Errorf("--api-key-prefix: %w", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

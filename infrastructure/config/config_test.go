@@ -24,7 +24,8 @@ func TestDefaultsMatchDesign(t *testing.T) {
 		c.SigningAlg != "EdDSA" || c.AccessTTL != 15*time.Minute || c.RefreshTTL != 720*time.Hour ||
 		c.RefreshReuseInterval != 10*time.Second || c.RevocationSync != 2*time.Second || c.Leeway != 30*time.Second ||
 		!c.Signup || c.PasswordMinLength != 8 || c.LogLevel != "info" || c.LogFormat != "json" ||
-		c.LoginPairFailures != 5 || c.LoginUserFailures != 20 || c.LoginIPFailures != 50 {
+		c.LoginPairFailures != 5 || c.LoginUserFailures != 20 || c.LoginIPFailures != 50 ||
+		c.APIKeyPrefix != "gth" || c.APIKeyMaxTTL != 8760*time.Hour {
 		t.Errorf("defaults = %+v; want DESIGN.md's", c)
 	}
 }
@@ -61,6 +62,10 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		{"nist ceiling", map[string]string{"GATEHOUSE_LOGIN_USER_FAILURES": "101"}, "--login-user-failures"},
 		{"short kek", map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": "short"}, "GATEHOUSE_KEY_ENCRYPTION_KEY"},
 		{"bad log level", map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}, "--log-level"},
+		{"api key prefix with capitals", map[string]string{"GATEHOUSE_API_KEY_PREFIX": "Gth"}, "--api-key-prefix"},
+		{"api key prefix too short", map[string]string{"GATEHOUSE_API_KEY_PREFIX": "g"}, "--api-key-prefix"},
+		{"api key prefix starting with a digit", map[string]string{"GATEHOUSE_API_KEY_PREFIX": "1gh"}, "--api-key-prefix"},
+		{"api key max ttl too short", map[string]string{"GATEHOUSE_API_KEY_MAX_TTL": "30s"}, "--api-key-max-ttl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

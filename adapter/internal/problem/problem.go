@@ -41,6 +41,7 @@ const (
 	WeakPassword         Code = "weak_password"
 	InvalidUsername      Code = "invalid_username"
 	NotFound             Code = "not_found"
+	TooManyAPIKeys       Code = "too_many_api_keys"
 	Conflict             Code = "conflict"
 	Forbidden            Code = "forbidden"
 	SignupDisabled       Code = "signup_disabled"
@@ -168,6 +169,8 @@ func classify(err error) Problem {
 		return Problem{http.StatusUnauthorized, InvalidToken, "Invalid token"}
 	case errors.Is(err, domain.ErrInvalidClient):
 		return Problem{http.StatusUnauthorized, InvalidClient, "Client authentication failed"}
+	case errors.Is(err, domain.ErrInvalidSubjectToken):
+		return Problem{http.StatusBadRequest, InvalidGrant, "The API key is invalid, expired or revoked"}
 	case errors.Is(err, domain.ErrInvalidGrant):
 		return Problem{http.StatusBadRequest, InvalidGrant, "The refresh token is invalid, expired or revoked"}
 	case errors.Is(err, domain.ErrInvalidScope):
@@ -176,6 +179,8 @@ func classify(err error) Problem {
 		return Problem{http.StatusConflict, UsernameTaken, "Username is already taken"}
 	case errors.Is(err, domain.ErrNotFound):
 		return Problem{http.StatusNotFound, NotFound, "Not found"}
+	case errors.Is(err, domain.ErrTooManyAPIKeys):
+		return Problem{http.StatusUnprocessableEntity, TooManyAPIKeys, "At most 100 live API keys per user; delete one first"}
 	case errors.Is(err, domain.ErrConflict):
 		return Problem{http.StatusConflict, Conflict, "The account changed meanwhile; retry"}
 	case errors.Is(err, domain.ErrForbidden):

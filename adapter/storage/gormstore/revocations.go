@@ -94,3 +94,8 @@ func (s *Store) PruneRevocations(ctx context.Context, t time.Time) error {
 	err := s.conn(ctx).Where("expires <= ?", utc(t)).Delete(&revocationRow{}).Error
 	return translate(err, "prune revocation feed", domain.ErrConflict)
 }
+
+// sortRows sorts rows by the key key returns.
+func sortRows[T any](rows []T, key func(T) string) {
+	slices.SortFunc(rows, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+}

@@ -97,13 +97,19 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 	update += " RETURNING id, username, password_hash, roles, disabled, stamp, created_at, updated_at"
 
 	var rows []userRow
-	var revoked []string
+	var revoked, keys []string
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Raw(update, args...).Scan(&rows).Error; err != nil {
 			return translate(err, what, domain.ErrConflict)
 		}
 		if len(rows) == 0 {
 			return missingOrStale(tx, ch.UserID, what)
+		}
+		if ch.RevokeAPIKeys {
+			var err error
+			if keys, err = revokeAPIKeysIn(tx, "user_id = ?", []any{ch.UserID}, ch.At, ch.FeedExpires); err != nil {
+				return err
+			}
 		}
 		if !ch.EndSessions {
 			return nil
@@ -124,7 +130,7 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: decode: %w", what, err)
 	}
-	return &u, revoked, nil
+	return &u, append(revoked, keys...), nil
 }
 
 // missingOrStale tells why a conditional UPDATE of a user matched nothing.
@@ -157,6 +163,14 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.
 		var err error
 		if revoked, err = revokeIn(tx, domain.SessionRevocation{UserID: id, At: at, FeedExpires: feedExpires}); err != nil {
 			return err
+		}
+		keys, err := revokeAPIKeysIn(tx, "user_id = ?", []any{id}, at, feedExpires)
+		if err != nil {
+			return err
+		}
+		revoked = append(revoked, keys...)
+		if err := tx.Where("user_id = ?", id).Delete(&apiKeyRow{}).Error; err != nil {
+			return translate(err, what+": api keys", domain.ErrConflict)
 		}
 		sessions := tx.Model(&sessionRow{}).Select("id").Where("user_id = ?", id)
 		if err := tx.Where("session_id IN (?)", sessions).Delete(&refreshTokenRow{}).Error; err != nil {

@@ -32,6 +32,10 @@ type Store struct {
 	feed    []domain.Revocation // ascending Seq
 	lastSeq int64
 
+	apiKeys     map[string]domain.APIKey       // id -> key
+	apiKeyHash  map[string]string              // string(hash) -> key id
+	userAPIKeys map[string]map[string]struct{} // user id -> key ids
+
 	clients map[string]domain.Client
 	keys    map[string]domain.SigningKey
 
@@ -47,6 +51,9 @@ func New() *Store {
 		userSessions:  make(map[string]map[string]struct{}),
 		tokens:        make(map[string]domain.RefreshToken),
 		sessionTokens: make(map[string][]string),
+		apiKeys:       make(map[string]domain.APIKey),
+		apiKeyHash:    make(map[string]string),
+		userAPIKeys:   make(map[string]map[string]struct{}),
 		clients:       make(map[string]domain.Client),
 		keys:          make(map[string]domain.SigningKey),
 		attempts:      make(map[string]domain.Attempt),
@@ -60,6 +67,7 @@ var (
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)
+	_ domain.APIKeyStore  = (*Store)(nil)
 )
 
 // Ping always succeeds unless ctx is done: memory is always reachable.
@@ -121,5 +129,11 @@ func cloneClient(c domain.Client) domain.Client {
 
 func cloneKey(k domain.SigningKey) domain.SigningKey {
 	k.Private = cloneBytes(k.Private)
+	return k
+}
+
+func cloneAPIKey(k domain.APIKey) domain.APIKey {
+	k.Scope = cloneStrings(k.Scope)
+	k.Hash = cloneBytes(k.Hash)
 	return k
 }

@@ -85,6 +85,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 			s.sessions[keep.ID] = keep
 		}
 	}
+	if ch.RevokeAPIKeys {
+		revoked = append(revoked, s.revokeUserAPIKeys(u.ID, ch.At, ch.FeedExpires)...)
+	}
 	s.users[u.ID] = u
 	out := cloneUser(u)
 	return &out, revoked, nil
@@ -104,6 +107,12 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.
 		return nil, fmt.Errorf("delete user %s: %w", id, domain.ErrNotFound)
 	}
 	revoked := s.revoke(domain.SessionRevocation{UserID: id, At: at, FeedExpires: feedExpires})
+	revoked = append(revoked, s.revokeUserAPIKeys(id, at, feedExpires)...)
+	for kid := range s.userAPIKeys[id] {
+		delete(s.apiKeyHash, string(s.apiKeys[kid].Hash))
+		delete(s.apiKeys, kid)
+	}
+	delete(s.userAPIKeys, id)
 	for sid := range s.userSessions[id] {
 		for _, h := range s.sessionTokens[sid] {
 			delete(s.tokens, h)

@@ -26,6 +26,7 @@ type Stores interface {
 	domain.ClientStore
 	domain.KeyStore
 	domain.AttemptStore
+	domain.APIKeyStore
 }
 
 // factory returns a fresh, empty store for one subtest. It registers its own
@@ -51,6 +52,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"clients", testClients},
 		{"keys", testKeys},
 		{"attempts", testAttempts},
+		{"api keys", testAPIKeys},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,4 @@
+package domain
+
+// CRCIEEE exposes crcIEEE to the tests.
+var CRCIEEE = crcIEEE

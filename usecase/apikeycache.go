@@ -1,0 +1,101 @@
+package usecase
+
+import (
+	"crypto/sha256"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// keyEntry is a verified API key as the cache holds it.
+type keyEntry struct {
+	claims       domain.Claims
+	revocationID string
+	cachedAt     time.Time
+
+	// lastTouch is the last use recorded (or read from the store), in
+	// Unix nanoseconds; 0 for never.
+	lastTouch atomic.Int64
+}
+
+// touchDue reports whether the key's last use should be recorded now, and
+// if so marks it recorded: at most once per apiKeyTouchEvery per entry,
+// whatever the number of concurrent requests (a compare-and-swap).
+func (e *keyEntry) touchDue(now time.Time) bool {
+	last := e.lastTouch.Load()
+	if last != 0 && now.UnixNano()-last < int64(apiKeyTouchEvery) {
+		return false
+	}
+	return e.lastTouch.CompareAndSwap(last, now.UnixNano())
+}
+
+// keyCache is a bounded cache of verified API keys, keyed by the key's
+// SHA-256 (the key itself is not kept). An entry lives at most ttl; when
+// the cache is full an arbitrary entry makes room.
+type keyCache struct {
+	ttl time.Duration
+	max int
+
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]*keyEntry
+}
+
+func newKeyCache(max int, ttl time.Duration) *keyCache {
+	if max <= 0 {
+		max = 65536
+	}
+	if ttl <= 0 {
+		ttl = 2 * time.Second
+	}
+	return &keyCache{ttl: ttl, max: max, m: make(map[[sha256.Size]byte]*keyEntry)}
+}
+
+func (c *keyCache) get(key string, now time.Time) (*keyEntry, bool) {
+	h := sha256.Sum256([]byte(key))
+	c.mu.RLock()
+	e, ok := c.m[h]
+	c.mu.RUnlock()
+	if !ok || now.Sub(e.cachedAt) >= c.ttl || now.Before(e.cachedAt) {
+		return nil, false
+	}
+	return e, true
+}
+
+func (c *keyCache) put(key string, e *keyEntry) {
+	h := sha256.Sum256([]byte(key))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[h]; !ok && len(c.m) >= c.max {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[h] = e
+}
+
+// touchQueue collects the keys used since the last flush, with their
+// latest use.
+type touchQueue struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+func newTouchQueue() *touchQueue { return &touchQueue{m: make(map[string]time.Time)} }
+
+func (q *touchQueue) add(id string, at time.Time) {
+	q.mu.Lock()
+	q.m[id] = at
+	q.mu.Unlock()
+}
+
+func (q *touchQueue) take() map[string]time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := maps.Clone(q.m)
+	clear(q.m)
+	return out
+}

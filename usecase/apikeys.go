@@ -1,0 +1,294 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// Defaults of API keys (DESIGN.md "API keys").
+const (
+	// DefaultAPIKeyTTL is a key's lifetime when none is asked for.
+	DefaultAPIKeyTTL = 90 * 24 * time.Hour
+	// MinAPIKeyTTL is the shortest lifetime a key may be given.
+	MinAPIKeyTTL = time.Minute
+	// DefaultAPIKeyMaxTTL is GATEHOUSE_API_KEY_MAX_TTL's default.
+	DefaultAPIKeyMaxTTL = 8760 * time.Hour
+	// apiKeyTouchEvery is how often at most a key's last_used_at is
+	// written.
+	apiKeyTouchEvery = time.Minute
+)
+
+// APIKeyPolicy shapes API keys.
+type APIKeyPolicy struct {
+	Prefix string        // GATEHOUSE_API_KEY_PREFIX
+	MaxTTL time.Duration // GATEHOUSE_API_KEY_MAX_TTL
+	// CacheTTL is how long a verified key is trusted without reading the
+	// store again: the revocation sync interval, so that a revocation the
+	// feed has not brought yet is seen at most that late.
+	CacheTTL time.Duration
+	// CacheSize bounds the verified-key cache (entries).
+	CacheSize int
+}
+
+// APIKeyInput is what a user asks for when creating a key.
+type APIKeyInput struct {
+	Name  string
+	Scope []string
+	// ExpiresIn is the key's lifetime; nil is DefaultAPIKeyTTL.
+	ExpiresIn *time.Duration
+}
+
+// APIKeys manages users' API keys and authenticates requests that present
+// one. A key presented on a request is checked offline first (shape and
+// checksum), then against a bounded in-memory cache of verified keys, and
+// only for a key not seen within the cache lifetime against the store (one
+// indexed read). Revocation is the revoked set's, as for sessions; the
+// time of last use is written at most once a minute per key, by a
+// background job, never on the request path.
+type APIKeys struct {
+	store   domain.APIKeyStore
+	users   domain.UserReader
+	revoked *RevocationList
+	issuer  domain.TokenIssuer
+	policy  APIKeyPolicy
+	tokens  TokenPolicy
+	now     func() time.Time
+	cache   *keyCache
+	touches *touchQueue
+	events  Events
+}
+
+// NewAPIKeys returns an APIKeys. issuer signs the tokens of the token
+// exchange; events (nil: none) is told of tokens issued.
+func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, events Events) *APIKeys {
+	if policy.Prefix == "" {
+		policy.Prefix = domain.DefaultAPIKeyPrefix
+	}
+	if policy.MaxTTL <= 0 {
+		policy.MaxTTL = DefaultAPIKeyMaxTTL
+	}
+	return &APIKeys{
+		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
+		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), events: orNoEvents(events),
+	}
+}
+
+// Prefix returns the prefix of the keys this service issues and accepts.
+func (k *APIKeys) Prefix() string { return k.policy.Prefix }
+
+// Create makes a key for the user and returns it with the key itself,
+// which is not stored and cannot be shown again.
+func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*domain.APIKey, string, error) {
+	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
+		return nil, "", err
+	}
+	for _, s := range in.Scope {
+		if !slices.Contains(k.tokens.UserScopes, s) {
+			return nil, "", domain.ErrInvalidScope
+		}
+	}
+	ttl := DefaultAPIKeyTTL
+	if in.ExpiresIn != nil {
+		ttl = *in.ExpiresIn
+	}
+	if ttl < MinAPIKeyTTL || ttl > k.policy.MaxTTL {
+		return nil, "", &domain.ValidationError{Code: "invalid_request",
+			Message: fmt.Sprintf("expires_in must be between %d and %d seconds", int64(MinAPIKeyTTL.Seconds()), int64(k.policy.MaxTTL.Seconds()))}
+	}
+	now := k.now().UTC().Truncate(time.Microsecond)
+	secret := newAPIKey(k.policy.Prefix)
+	key := &domain.APIKey{
+		ID:        newID(now),
+		UserID:    userID,
+		Name:      in.Name,
+		Hint:      secret[:domain.APIKeyHintLen],
+		Scope:     slices.Clone(in.Scope),
+		Hash:      hashToken(secret),
+		CreatedAt: now,
+		ExpiresAt: now.Add(ttl),
+	}
+	if err := k.store.CreateAPIKey(ctx, key, domain.MaxLiveAPIKeys); err != nil {
+		if errors.Is(err, domain.ErrConflict) {
+			return nil, "", domain.ErrTokenRevoked // the user was disabled meanwhile
+		}
+		return nil, "", fmt.Errorf("create api key: %w", err)
+	}
+	return key, secret, nil
+}
+
+// List returns the user's keys that are not revoked, newest first.
+func (k *APIKeys) List(ctx context.Context, userID string) ([]domain.APIKey, error) {
+	keys, err := k.store.ListAPIKeys(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return slices.DeleteFunc(keys, func(key domain.APIKey) bool { return key.Revoked() }), nil
+}
+
+// ListOf is List for an admin: domain.ErrNotFound for an unknown user.
+func (k *APIKeys) ListOf(ctx context.Context, userID string) ([]domain.APIKey, error) {
+	if _, err := k.users.UserByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	return k.List(ctx, userID)
+}
+
+// Delete revokes the user's key id: here at once, on other replicas and in
+// the guard through the revocation feed. Another user's key, or an unknown
+// or already deleted one, is domain.ErrNotFound.
+func (k *APIKeys) Delete(ctx context.Context, userID, id string) error {
+	if userID == "" {
+		return domain.ErrNotFound
+	}
+	return k.revoke(ctx, userID, id)
+}
+
+// DeleteAny revokes any user's key id (admin, CLI); an unknown or already
+// deleted one is domain.ErrNotFound.
+func (k *APIKeys) DeleteAny(ctx context.Context, id string) error { return k.revoke(ctx, "", id) }
+
+func (k *APIKeys) revoke(ctx context.Context, userID, id string) error {
+	now := k.now().UTC()
+	expires := now.Add(k.tokens.revocationLifetime())
+	revoked, err := k.store.RevokeAPIKey(ctx, domain.APIKeyRevocation{ID: id, UserID: userID, At: now, FeedExpires: expires})
+	if err != nil {
+		return fmt.Errorf("revoke api key: %w", err)
+	}
+	if !revoked {
+		// Deleted before: gone from the lists, so gone here too.
+		return fmt.Errorf("revoke api key %s: already revoked: %w", id, domain.ErrNotFound)
+	}
+	k.revoked.Add([]string{domain.APIKeyRevocationID(id)}, expires)
+	return nil
+}
+
+// Authenticate checks a key presented on a request and returns the claims
+// it acts with: its user, its scope, no roles, and KeyID. It refuses a
+// malformed key or a bad checksum (domain.ErrTokenInvalid) before any
+// lookup; an unknown key is ErrTokenInvalid, an expired one
+// ErrTokenExpired, a revoked one (or one whose user is disabled)
+// ErrTokenRevoked.
+func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims, error) {
+	if !domain.CheckAPIKey(k.policy.Prefix, key) {
+		return nil, domain.ErrTokenInvalid
+	}
+	now := k.now()
+	e, ok := k.cache.get(key, now)
+	if !ok {
+		var err error
+		if e, err = k.load(ctx, key, now); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case !now.Before(e.claims.ExpiresAt):
+		return nil, domain.ErrTokenExpired
+	case k.revoked.Revoked(e.revocationID):
+		return nil, domain.ErrTokenRevoked
+	}
+	if e.touchDue(now) {
+		k.touches.add(e.claims.KeyID, now)
+	}
+	c := e.claims
+	return &c, nil
+}
+
+// load reads a key not in the cache from the store (one indexed read) and
+// caches it when it is usable.
+func (k *APIKeys) load(ctx context.Context, key string, now time.Time) (*keyEntry, error) {
+	g, err := k.store.APIKeyGrant(ctx, hashToken(key))
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		return nil, domain.ErrTokenInvalid
+	case err != nil:
+		return nil, fmt.Errorf("find api key: %w", err)
+	case g.Key.Revoked() || g.User.Disabled:
+		return nil, domain.ErrTokenRevoked
+	case !now.Before(g.Key.ExpiresAt):
+		return nil, domain.ErrTokenExpired
+	}
+	e := &keyEntry{
+		claims: domain.Claims{
+			Subject:   g.User.ID,
+			Username:  g.User.Username,
+			Scope:     slices.Clip(g.Key.Scope),
+			KeyID:     g.Key.ID,
+			IssuedAt:  g.Key.CreatedAt,
+			ExpiresAt: g.Key.ExpiresAt,
+		},
+		revocationID: g.Key.RevocationID(),
+		cachedAt:     now,
+	}
+	if !g.Key.LastUsedAt.IsZero() {
+		e.lastTouch.Store(g.Key.LastUsedAt.UnixNano())
+	}
+	k.cache.put(key, e)
+	return e, nil
+}
+
+// Jobs is the periodic work of the key cache: writing last_used_at of the
+// keys used since the last run (at most once a minute per key, by a
+// conditional store write that holds across replicas too).
+func (k *APIKeys) Jobs() []Job {
+	return []Job{{Name: "api key last use", Every: 5 * time.Second, Run: k.FlushLastUse}}
+}
+
+// FlushLastUse writes the last use of the keys used since the previous
+// flush. A failed write is dropped: last_used_at is a hint.
+func (k *APIKeys) FlushLastUse(ctx context.Context) {
+	for id, at := range k.touches.take() {
+		if ctx.Err() != nil {
+			return
+		}
+		_, _ = k.store.TouchAPIKey(ctx, id, at, apiKeyTouchEvery) // a hint; the next use retries
+	}
+}
+
+// Exchange is the RFC 8693 token exchange of a key for a short-lived
+// access token: the key's user and scope (or the requested subset of it),
+// no roles, no refresh token. The token's sid is the key's revocation id,
+// so revoking the key revokes the token through the same revoked set, and
+// it never outlives the key. A key that does not authenticate is
+// domain.ErrInvalidGrant; a scope beyond the key's domain.ErrInvalidScope.
+func (k *APIKeys) Exchange(ctx context.Context, key string, scope []string) (*TokenPair, error) {
+	c, err := k.Authenticate(ctx, key)
+	switch {
+	case errors.Is(err, domain.ErrTokenInvalid), errors.Is(err, domain.ErrTokenExpired), errors.Is(err, domain.ErrTokenRevoked):
+		return nil, fmt.Errorf("%w (%v)", domain.ErrInvalidSubjectToken, err) // not %w: a 400, never a 401
+	case err != nil:
+		return nil, err
+	}
+	if len(scope) == 0 {
+		scope = c.Scope
+	}
+	for _, s := range scope {
+		if !slices.Contains(c.Scope, s) {
+			return nil, domain.ErrInvalidScope
+		}
+	}
+	now := k.now().UTC()
+	exp := now.Add(k.tokens.AccessTTL)
+	if c.ExpiresAt.Before(exp) {
+		exp = c.ExpiresAt.UTC()
+	}
+	token, err := k.issuer.Issue(ctx, domain.Claims{
+		ID:        newID(now),
+		Subject:   c.Subject,
+		Username:  c.Username,
+		SessionID: domain.APIKeyRevocationID(c.KeyID),
+		Scope:     scope,
+		IssuedAt:  now,
+		NotBefore: now,
+		ExpiresAt: exp,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue access token: %w", err)
+	}
+	k.events.TokenIssued(GrantTokenExchange)
+	return &TokenPair{AccessToken: token, ExpiresIn: exp.Sub(now), Scope: scope}, nil
+}
