@@ -64,9 +64,17 @@ type UserDeleter interface {
 // only the part it uses (the ports below it).
 type SessionStore interface {
 	SessionCreator
+	SessionLister
 	RefreshStore
 	RevokeStore
 	RevocationFeed
+}
+
+// SessionLister lists a user's devices (usecase.Sessions).
+type SessionLister interface {
+	// ListSessions returns the user's live sessions (not revoked, ExpiresAt
+	// after now), newest first (CreatedAt, then ID, descending).
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 }
 
 // SessionCreator opens sessions (Login).

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Session is one login of a user: the chain of refresh tokens issued from
 // it, and the id carried by its access tokens as "sid".
@@ -29,7 +32,34 @@ type Session struct {
 	// derived from the previous one (empty for generation 0).
 	SealedSuccessor []byte
 	RevokedAt       time.Time // zero while the session is live
+	// LastUsedAt is the time of the session's last refresh (CreatedAt
+	// until the first one); a rotation sets it to Rotation.At.
+	LastUsedAt time.Time
+	// IP and UserAgent describe the client that logged in, for the user's
+	// list of devices; UserAgent holds at most MaxUserAgentLen bytes.
+	IP        string
+	UserAgent string
 }
+
+// MaxUserAgentLen bounds the User-Agent a session keeps.
+const MaxUserAgentLen = 256
+
+// TruncateUserAgent cuts ua to at most MaxUserAgentLen bytes without
+// splitting a UTF-8 sequence.
+func TruncateUserAgent(ua string) string {
+	if len(ua) <= MaxUserAgentLen {
+		return ua
+	}
+	cut := MaxUserAgentLen
+	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+		cut--
+	}
+	return ua[:cut]
+}
+
+// Live reports whether the session can still be used at now: not revoked
+// and not past its end.
+func (s *Session) Live(now time.Time) bool { return !s.Revoked() && now.Before(s.ExpiresAt) }
 
 // Revoked reports whether the session has been revoked.
 func (s *Session) Revoked() bool { return !s.RevokedAt.IsZero() }
@@ -58,7 +88,9 @@ type Rotation struct {
 	FromGeneration  int64
 	NewHash         []byte
 	SealedSuccessor []byte
-	At              time.Time
+	// At is when the rotation happens: the new generation's RotatedAt and
+	// the session's LastUsedAt.
+	At time.Time
 }
 
 // Revocation is one entry of the revocation feed that replicas and other

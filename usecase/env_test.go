@@ -34,6 +34,7 @@ type env struct {
 	clients    *Clients
 	introspect *Introspect
 	apiKeys    *APIKeys
+	devices    *Devices
 	// keyStore counts the API-key store calls of apiKeys.
 	keyStore *countingKeyStore
 
@@ -86,6 +87,7 @@ func (e *env) build(users domain.UserStore) {
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.store, e.tokens, e.policy, now, e.events)
 	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.store, now)
+	e.devices = NewDevices(e.store, users, e.revoke, now)
 }
 
 // resourceServer registers a machine client and returns it as a Caller of

@@ -15,7 +15,10 @@ type LoginInput struct {
 	Username string
 	Password string
 	Scope    []string
-	IP       string // client address, for throttling
+	IP       string // client address, for throttling and the session
+	// UserAgent is the client's User-Agent, kept (truncated) with the
+	// session.
+	UserAgent string
 }
 
 // Login checks a username and password and opens a session. Unknown user,
@@ -66,7 +69,7 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 			return nil, domain.ErrInvalidScope
 		}
 	}
-	pair, err := l.sessions.start(ctx, u, in.Scope)
+	pair, err := l.sessions.start(ctx, u, in.Scope, in.IP, in.UserAgent)
 	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
 		// The user changed (password, disabled, roles) or went while the
 		// password was checked: what was checked no longer holds.

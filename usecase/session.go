@@ -31,19 +31,23 @@ type sessions struct {
 	minter
 }
 
-// start opens a session for u and returns its first token pair. The store
-// refuses it (ErrConflict) if u's stamp has moved on since u was read.
-func (s *sessions) start(ctx context.Context, u *domain.User, scope []string) (*TokenPair, error) {
+// start opens a session for u from the client at ip with userAgent and
+// returns its first token pair. The store refuses it (ErrConflict) if u's
+// stamp has moved on since u was read.
+func (s *sessions) start(ctx context.Context, u *domain.User, scope []string, ip, userAgent string) (*TokenPair, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	refresh := newSecret(refreshTokenBytes)
 	sess := &domain.Session{
-		ID:        newID(now),
-		UserID:    u.ID,
-		UserStamp: u.Stamp,
-		Scope:     slices.Clone(scope),
-		CreatedAt: now,
-		ExpiresAt: now.Add(s.policy.RefreshTTL),
-		RotatedAt: now,
+		ID:         newID(now),
+		UserID:     u.ID,
+		UserStamp:  u.Stamp,
+		Scope:      slices.Clone(scope),
+		CreatedAt:  now,
+		ExpiresAt:  now.Add(s.policy.RefreshTTL),
+		RotatedAt:  now,
+		LastUsedAt: now,
+		IP:         ip,
+		UserAgent:  domain.TruncateUserAgent(userAgent),
 	}
 	first := domain.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, CreatedAt: now}
 	if err := s.store.CreateSession(ctx, sess, first); err != nil {

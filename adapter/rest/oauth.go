@@ -83,10 +83,11 @@ func (s *Server) token(c echo.Context) error {
 			return badRequest("username and password are required")
 		}
 		pair, err = s.d.Login.Login(ctx, usecase.LoginInput{
-			Username: p["username"],
-			Password: p["password"],
-			Scope:    domain.ParseScope(p["scope"]),
-			IP:       c.RealIP(),
+			Username:  p["username"],
+			Password:  p["password"],
+			Scope:     domain.ParseScope(p["scope"]),
+			IP:        c.RealIP(),
+			UserAgent: c.Request().UserAgent(),
 		})
 	case "refresh_token":
 		if p["refresh_token"] == "" {

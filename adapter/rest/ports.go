@@ -79,6 +79,13 @@ type APIKeyService interface {
 	Exchange(ctx context.Context, key string, scope []string) (*usecase.TokenPair, error)
 }
 
+// DeviceService lists and ends users' sessions (usecase.Devices).
+type DeviceService interface {
+	Mine(ctx context.Context, c *domain.Claims) ([]usecase.Device, error)
+	End(ctx context.Context, c *domain.Claims, id string) error
+	Of(ctx context.Context, userID string) ([]usecase.Device, error)
+}
+
 // KeyService rotates signing keys (usecase.Keys).
 type KeyService interface {
 	Rotate(ctx context.Context) (string, error)

@@ -23,6 +23,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/me/api-keys", chain(s.createAPIKey, auth, userTokenOnly, noStore))
 	e.GET("/me/api-keys", chain(s.listAPIKeys, auth, userTokenOnly))
 	e.DELETE("/me/api-keys/:id", chain(s.deleteAPIKey, auth, userTokenOnly))
+	e.GET("/me/sessions", chain(s.listSessions, auth, userTokenOnly))
+	e.DELETE("/me/sessions/:id", chain(s.endSession, auth, userTokenOnly))
 
 	// Every error of the OAuth endpoints takes RFC 6749's shape here.
 	oauth := e.Group("/oauth", oauthErrors, noStore)
@@ -39,6 +41,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.PATCH("/users/:id", s.patchUser)
 	admin.DELETE("/users/:id", s.deleteUser)
 	admin.DELETE("/users/:id/sessions", s.revokeUserSessions)
+	admin.GET("/users/:id/sessions", s.listUserSessions)
 	admin.POST("/clients", s.createClient)
 	admin.GET("/clients", s.listClients)
 	admin.DELETE("/clients/:id", s.deleteClient)

@@ -31,6 +31,7 @@ type Deps struct {
 	Users      UserAdmin
 	Keys       KeyService
 	APIKeys    APIKeyService
+	Devices    DeviceService
 	Feed       RevocationFeed
 	Revoked    RevocationHealth
 	JWKS       JWKSSource

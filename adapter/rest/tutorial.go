@@ -41,9 +41,10 @@ func (s *Server) getToken(c echo.Context) error {
 		return err
 	}
 	pair, err := s.d.Login.Login(c.Request().Context(), usecase.LoginInput{
-		Username: in.Username,
-		Password: in.Password,
-		IP:       c.RealIP(),
+		Username:  in.Username,
+		Password:  in.Password,
+		IP:        c.RealIP(),
+		UserAgent: c.Request().UserAgent(),
 	})
 	if err != nil {
 		return err

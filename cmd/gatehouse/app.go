@@ -59,6 +59,7 @@ type app struct {
 	keys     *usecase.Keys
 	intro    *usecase.Introspect
 	apiKeys  *usecase.APIKeys
+	devices  *usecase.Devices
 	// metrics collects the use cases' events and the HTTP requests; nil
 	// when GATEHOUSE_METRICS is off.
 	metrics *metrics.Metrics
@@ -172,6 +173,7 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log)
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
+	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	return a, nil
 }
 
@@ -233,6 +235,7 @@ func (a *app) httpDeps() rest.Deps {
 		Users:      a.users,
 		Keys:       a.keys,
 		APIKeys:    a.apiKeys,
+		Devices:    a.devices,
 		Feed:       a.revoked,
 		Revoked:    a.revoked,
 		JWKS:       a.ring,

@@ -46,6 +46,9 @@ type sessionRow struct {
 	RotatedAt       *time.Time `gorm:"column:rotated_at"`
 	SealedSuccessor []byte     `gorm:"column:sealed_successor"`
 	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+	LastUsedAt      *time.Time `gorm:"column:last_used_at"`
+	IP              string     `gorm:"column:ip"`
+	UserAgent       string     `gorm:"column:user_agent"`
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -190,6 +193,9 @@ func toSessionRow(s *domain.Session) (sessionRow, error) {
 		RotatedAt:       nullTime(s.RotatedAt),
 		SealedSuccessor: nonEmpty(s.SealedSuccessor),
 		RevokedAt:       nullTime(s.RevokedAt),
+		LastUsedAt:      nullTime(s.LastUsedAt),
+		IP:              s.IP,
+		UserAgent:       s.UserAgent,
 	}, err
 }
 
@@ -206,6 +212,9 @@ func (r *sessionRow) toDomain() (domain.Session, error) {
 		RotatedAt:       fromNull(r.RotatedAt),
 		SealedSuccessor: nonEmpty(r.SealedSuccessor),
 		RevokedAt:       fromNull(r.RevokedAt),
+		LastUsedAt:      fromNull(r.LastUsedAt),
+		IP:              r.IP,
+		UserAgent:       r.UserAgent,
 	}, err
 }
 

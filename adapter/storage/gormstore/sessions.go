@@ -67,6 +67,28 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*domain.Session, er
 	return &sess, nil
 }
 
+// ListSessions returns the user's sessions that are neither revoked nor
+// expired at now, newest first (sessions_user_id_idx finds them).
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	var rows []sessionRow
+	err := s.conn(ctx).
+		Where("user_id = ? AND revoked_at IS NULL AND expires_at > ?", userID, utc(now)).
+		Order("created_at DESC, id DESC").
+		Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "list sessions of user "+userID, domain.ErrConflict)
+	}
+	out := make([]domain.Session, 0, len(rows))
+	for i := range rows {
+		sess, err := rows[i].toDomain()
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: session %s: decode: %w", rows[i].ID, err)
+		}
+		out = append(out, sess)
+	}
+	return out, nil
+}
+
 // RefreshTokenByHash returns the token record or ErrNotFound.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.RefreshToken, error) {
 	var row refreshTokenRow
@@ -83,7 +105,7 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 // RefreshGrant.
 const refreshGrantQuery = `SELECT
     t.hash, t.session_id, t.generation, t.created_at,
-    s.id, s.user_id, s.user_stamp, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at,
+    s.id, s.user_id, s.user_stamp, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at, s.last_used_at, s.ip, s.user_agent,
     u.id, u.username, u.password_hash, u.roles, u.disabled, u.stamp, u.created_at, u.updated_at
 FROM refresh_tokens t
 JOIN sessions s ON s.id = t.session_id
@@ -101,7 +123,7 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	t, se, u := &row.Token, &row.Session, &row.User
 	err = st.QueryRowContext(ctx, hash).Scan(
 		&t.Hash, &t.SessionID, &t.Generation, &t.CreatedAt,
-		&se.ID, &se.UserID, &se.UserStamp, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt,
+		&se.ID, &se.UserID, &se.UserStamp, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt, &se.LastUsedAt, &se.IP, &se.UserAgent,
 		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
 	)
 	if err != nil {
@@ -120,7 +142,7 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 // the new token. Their arguments keep the row structs' representation: UTC
 // times, NULL for the zero time and for an empty successor.
 const (
-	rotateSession = `UPDATE sessions SET generation = $1, rotated_at = $2, sealed_successor = $3
+	rotateSession = `UPDATE sessions SET generation = $1, rotated_at = $2, last_used_at = $2, sealed_successor = $3
 WHERE id = $4 AND generation = $5 AND revoked_at IS NULL
   AND user_stamp = (SELECT u.stamp FROM users u WHERE u.id = sessions.user_id AND NOT u.disabled)`
 	insertRefreshToken = `INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES ($1, $2, $3, $4)`

@@ -56,6 +56,26 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*domain.Session, er
 	return get(ctx, s, s.sessions, id, cloneSession, "session "+id)
 }
 
+// ListSessions returns copies of the user's sessions that are neither
+// revoked nor expired at now, newest first.
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]domain.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.Session
+	for id := range s.userSessions[userID] {
+		if sess, ok := s.sessions[id]; ok && sess.Live(now) {
+			out = append(out, cloneSession(sess))
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Session) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+	})
+	return out, nil
+}
+
 // RefreshTokenByHash returns a copy of the token record or ErrNotFound.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.RefreshToken, error) {
 	return get(ctx, s, s.tokens, string(hash), cloneToken, "refresh token")
@@ -108,6 +128,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 	}
 	sess.Generation = r.FromGeneration + 1
 	sess.RotatedAt = r.At
+	sess.LastUsedAt = r.At
 	sess.SealedSuccessor = cloneBytes(r.SealedSuccessor)
 	s.sessions[r.SessionID] = sess
 	s.addToken(domain.RefreshToken{Hash: r.NewHash, SessionID: r.SessionID, Generation: sess.Generation, CreatedAt: r.At})

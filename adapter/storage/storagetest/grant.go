@@ -80,6 +80,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed-1"), At: elsewhere(at(time.Hour))}
 		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed-1")
+		sess.LastUsedAt = sess.RotatedAt
 
 		// The previous token still leads to the session, now a generation
 		// ahead of it: that is how a racing client gets the successor.
@@ -114,6 +115,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		rot := domain.Rotation{SessionID: "s0001", NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed"), At: at(time.Hour)}
 		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = 1, at(time.Hour), []byte("sealed")
+		sess.LastUsedAt = sess.RotatedAt
 
 		got := mustGrant(t, s, "s0001/1")
 		got.Token.Hash[0] ^= 0xff

@@ -15,13 +15,14 @@ import (
 func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires time.Time, gens int) *domain.Session {
 	t.Helper()
 	sess := &domain.Session{
-		ID:        id,
-		UserID:    userID,
-		UserStamp: 1,
-		Scope:     []string{"openid"},
-		CreatedAt: at(0),
-		ExpiresAt: expires,
-		RotatedAt: at(0),
+		ID:         id,
+		UserID:     userID,
+		UserStamp:  1,
+		Scope:      []string{"openid"},
+		CreatedAt:  at(0),
+		ExpiresAt:  expires,
+		RotatedAt:  at(0),
+		LastUsedAt: at(0),
 	}
 	first := domain.RefreshToken{Hash: hash(id + "/0"), SessionID: id, CreatedAt: at(0)}
 	testkit.WantErr(t, fmt.Sprintf("CreateSession(%q)", id), s.CreateSession(ctx(t), sess, first), nil)
@@ -35,6 +36,7 @@ func mustCreateSessionUntil(t *testing.T, s Stores, userID, id string, expires t
 		}
 		testkit.WantErr(t, fmt.Sprintf("RotateRefreshToken(%q, %d)", id, g), s.RotateRefreshToken(ctx(t), r), nil)
 		sess.Generation, sess.RotatedAt, sess.SealedSuccessor = r.FromGeneration+1, r.At, r.SealedSuccessor
+		sess.LastUsedAt = sess.RotatedAt
 	}
 	return sess
 }

@@ -21,6 +21,7 @@ func testRotation(t *testing.T, newStores factory) {
 		rot := domain.Rotation{SessionID: "s0001", FromGeneration: 0, NewHash: hash("s0001/1"), SealedSuccessor: []byte("sealed-1"), At: elsewhere(at(time.Hour))}
 		testkit.WantErr(t, "RotateRefreshToken(0->1)", s.RotateRefreshToken(ctx(t), rot), nil)
 		want.Generation, want.RotatedAt, want.SealedSuccessor = 1, at(time.Hour), []byte("sealed-1")
+		want.LastUsedAt = want.RotatedAt
 		covers(t, want, "RevokedAt") // round-tripped by the refresh grant tests
 		got, err := s.SessionByID(ctx(t), "s0001")
 		testkit.WantErr(t, "SessionByID", err, nil)

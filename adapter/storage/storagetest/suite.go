@@ -118,13 +118,16 @@ func mustCreateUser(t *testing.T, s Stores, id, username string) *domain.User {
 func mustCreateSession(t *testing.T, s Stores, userID, id string) *domain.Session {
 	t.Helper()
 	sess := &domain.Session{
-		ID:        id,
-		UserID:    userID,
-		UserStamp: 1,
-		Scope:     []string{"openid", "profile"},
-		CreatedAt: at(time.Minute),
-		ExpiresAt: at(30 * 24 * time.Hour),
-		RotatedAt: at(time.Minute),
+		ID:         id,
+		UserID:     userID,
+		UserStamp:  1,
+		Scope:      []string{"openid", "profile"},
+		CreatedAt:  at(time.Minute),
+		ExpiresAt:  at(30 * 24 * time.Hour),
+		RotatedAt:  at(time.Minute),
+		LastUsedAt: at(time.Minute),
+		IP:         "192.0.2.7",
+		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64) storagetest/" + id,
 	}
 	first := domain.RefreshToken{Hash: hash(id + "/0"), SessionID: id, CreatedAt: at(time.Minute)}
 	testkit.WantErr(t, fmt.Sprintf("CreateSession(%q)", id), s.CreateSession(ctx(t), sess, first), nil)
