@@ -50,29 +50,7 @@ func TestStartupLineHidesDSNSecrets(t *testing.T) {
 // that nothing printed holds secret and the line holds want.
 func checkStartupLine(t *testing.T, dsn, secret, want string) {
 	t.Helper()
-	env := map[string]string{"GATEHOUSE_DB": dsn, "GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_LOG_LEVEL": "info"}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr testkit.LogBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
-	}()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), "starting gatehouse") {
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited with %d before its start-up line:\n%s", code, stderr.String())
-		case <-deadline:
-			t.Fatalf("no start-up line within 30 s:\n%s", stderr.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("serve exited with %d after cancel; want 0\n%s", code, stderr.String())
-	}
-	out := stdout.String() + stderr.String()
+	out := serveUntilStarted(t, map[string]string{"GATEHOUSE_DB": dsn, "GATEHOUSE_ADDR": "127.0.0.1:0", "GATEHOUSE_LOG_LEVEL": "info"})
 	if strings.Contains(out, secret) {
 		t.Errorf("serve output leaks the database password:\n%s", out)
 	}

@@ -136,7 +136,7 @@ func TestIssuerWarningAtStartUp(t *testing.T) {
 }
 
 // serveUntilStarted runs serve in-process until its start-up lines are
-// out, stops it and returns its log.
+// out, stops it and returns everything it printed (stdout, then stderr).
 func serveUntilStarted(t *testing.T, env map[string]string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,7 +160,7 @@ func serveUntilStarted(t *testing.T, env map[string]string) string {
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited with %d after cancel; want 0\n%s", code, stderr.String())
 	}
-	return stderr.String()
+	return stdout.String() + stderr.String()
 }
 
 // TestREADMEMatchesUsage: the README's command block and configuration
