@@ -29,6 +29,17 @@ func (e *testEnv) newAPIKey(tok any, body map[string]any) map[string]any {
 	return r.json(e.t)
 }
 
+// mistyped returns key with its last checksum character changed, so the
+// checksum no longer matches (appending a fixed letter would leave 1 key in
+// 62 unchanged).
+func mistyped(key string) string {
+	last := "x"
+	if strings.HasSuffix(key, last) {
+		last = "y"
+	}
+	return key[:len(key)-1] + last
+}
+
 func TestAPIKeysOverHTTP(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, map[string]string{"GATEHOUSE_USER_SCOPES": "reports:read reports:write"})
@@ -259,7 +270,7 @@ func TestAPIKeyExchange(t *testing.T) {
 	if r := exchange(key, "urn:ietf:params:oauth:token-type:access_token", ""); r.status != 400 || r.json(t)["error"] != "invalid_request" {
 		t.Errorf("exchange with another subject_token_type = %d %s; want 400 invalid_request", r.status, r.body)
 	}
-	if r := exchange(key[:len(key)-1]+"x", "urn:gatehouse:token-type:api-key", ""); r.status != 400 || r.json(t)["error"] != "invalid_grant" ||
+	if r := exchange(mistyped(key), "urn:gatehouse:token-type:api-key", ""); r.status != 400 || r.json(t)["error"] != "invalid_grant" ||
 		r.json(t)["error_description"] != "The API key is invalid, expired or revoked" {
 		t.Errorf("exchange of a bad key = %d %s; want 400 invalid_grant", r.status, r.body)
 	}

@@ -72,7 +72,7 @@ func TestGuardAcceptsAPIKeys(t *testing.T) {
 	if n := calls.n.Load(); n != 1 {
 		t.Errorf("three uses of one key made %d introspection calls; want 1", n)
 	}
-	bad := key[:len(key)-1] + "x"
+	bad := mistyped(key)
 	if got := get(map[string]string{"X-API-Key": bad}); got != 401 {
 		t.Errorf("bad checksum = %d; want 401", got)
 	}
