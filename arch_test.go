@@ -79,7 +79,7 @@ func classes() []class {
 		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite", "github.com/pressly/goose/v3"}},
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},
-		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Events
+		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
 	}

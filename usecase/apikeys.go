@@ -60,12 +60,12 @@ type APIKeys struct {
 	now     func() time.Time
 	cache   *keyCache
 	touches *touchQueue
-	events  Events
+	metrics  Metrics
 }
 
 // NewAPIKeys returns an APIKeys. issuer signs the tokens of the token
-// exchange; events (nil: none) is told of tokens issued.
-func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, events Events) *APIKeys {
+// exchange; metrics (nil: none) is told of tokens issued.
+func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, metrics Metrics) *APIKeys {
 	if policy.Prefix == "" {
 		policy.Prefix = domain.DefaultAPIKeyPrefix
 	}
@@ -74,7 +74,7 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 	}
 	return &APIKeys{
 		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
-		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), events: orNoEvents(events),
+		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), metrics: orNoMetrics(metrics),
 	}
 }
 
@@ -289,6 +289,6 @@ func (k *APIKeys) Exchange(ctx context.Context, key string, scope []string) (*To
 	if err != nil {
 		return nil, fmt.Errorf("issue access token: %w", err)
 	}
-	k.events.TokenIssued(GrantTokenExchange)
+	k.metrics.TokenIssued(GrantTokenExchange)
 	return &TokenPair{AccessToken: token, ExpiresIn: exp.Sub(now), Scope: scope}, nil
 }

@@ -21,13 +21,13 @@ type Clients struct {
 	issuer domain.TokenIssuer
 	policy TokenPolicy
 	now    func() time.Time
-	events Events
+	metrics Metrics
 }
 
 // NewClients returns a Clients that reports the tokens of the
-// client_credentials grant to events (nil reports nothing).
-func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy TokenPolicy, now func() time.Time, events Events) *Clients {
-	return &Clients{store: store, issuer: issuer, policy: policy, now: now, events: orNoEvents(events)}
+// client_credentials grant to metrics (nil reports nothing).
+func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy TokenPolicy, now func() time.Time, metrics Metrics) *Clients {
+	return &Clients{store: store, issuer: issuer, policy: policy, now: now, metrics: orNoMetrics(metrics)}
 }
 
 // Create registers a client and returns it with its secret, which is not
@@ -90,7 +90,7 @@ func (s *Clients) Authenticate(ctx context.Context, id, secret string) (*domain.
 func (s *Clients) Grant(ctx context.Context, id, secret string, scope []string) (*TokenPair, error) {
 	pair, err := s.grant(ctx, id, secret, scope)
 	if err == nil {
-		s.events.TokenIssued(GrantClientCredentials)
+		s.metrics.TokenIssued(GrantClientCredentials)
 	}
 	return pair, err
 }

@@ -38,8 +38,8 @@ type env struct {
 	// keyStore counts the API-key store calls of apiKeys.
 	keyStore *countingKeyStore
 
-	// events is what build gives the use cases to report to (nil: none).
-	events Events
+	// metrics is what build gives the use cases to report to (nil: none).
+	metrics Metrics
 }
 
 // option changes the token policy before the use cases are built.
@@ -77,15 +77,15 @@ func (e *env) build(users domain.UserStore) {
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
 	e.keyStore = &countingKeyStore{APIKeyStore: e.store}
-	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.events)
-	e.verify = NewVerify(e.tokens, e.revoked, e.apiKeys, e.events)
+	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.metrics)
+	e.verify = NewVerify(e.tokens, e.revoked, e.apiKeys, e.metrics)
 	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
 	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)
-	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.events)
-	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log, e.events)
+	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.metrics)
+	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log, e.metrics)
 	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
-	e.clients = NewClients(e.store, e.tokens, e.policy, now, e.events)
+	e.clients = NewClients(e.store, e.tokens, e.policy, now, e.metrics)
 	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.store, now)
 	e.devices = NewDevices(e.store, users, e.revoke, now)
 }

@@ -28,11 +28,11 @@ type Login struct {
 	creds    *passwordCheck
 	sessions sessions
 	policy   TokenPolicy
-	events   Events
+	metrics   Metrics
 }
 
 // NewLogin returns a Login. throttle may be nil to disable throttling.
-// Each login's outcome and the tokens it issues are reported to events
+// Each login's outcome and the tokens it issues are reported to metrics
 // (nil reports nothing).
 //
 // A login that checked the password of the user as it was read opens its
@@ -40,21 +40,21 @@ type Login struct {
 // security stamp atomically with the insert), so a password change,
 // disable or role change that commits during the hash always wins.
 func NewLogin(users domain.UserUpdater, store domain.SessionCreator, hasher domain.PasswordHasher,
-	issuer domain.TokenIssuer, throttle *Throttle, policy TokenPolicy, now func() time.Time, log *slog.Logger, events Events) *Login {
+	issuer domain.TokenIssuer, throttle *Throttle, policy TokenPolicy, now func() time.Time, log *slog.Logger, metrics Metrics) *Login {
 	return &Login{
 		creds:    newPasswordCheck(users, hasher, throttle, now, log),
 		sessions: sessions{store: store, minter: minter{issuer: issuer, policy: policy, now: now}},
 		policy:   policy,
-		events:   orNoEvents(events),
+		metrics:   orNoMetrics(metrics),
 	}
 }
 
 // Login authenticates in and returns a fresh token pair.
 func (l *Login) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	pair, err := l.login(ctx, in)
-	l.events.LoginResult(LoginOutcome(err))
+	l.metrics.LoginResult(LoginOutcome(err))
 	if err == nil {
-		l.events.TokenIssued(GrantPassword)
+		l.metrics.TokenIssued(GrantPassword)
 	}
 	return pair, err
 }

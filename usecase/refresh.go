@@ -21,14 +21,14 @@ type Refresh struct {
 	policy  TokenPolicy
 	now     func() time.Time
 	log     *slog.Logger
-	events  Events
+	metrics  Metrics
 }
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
 // Refresh revokes for reuse. The tokens it issues and every reuse it
-// detects are reported to events (nil reports nothing).
+// detects are reported to metrics (nil reports nothing).
 func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
-	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger, events Events) *Refresh {
+	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger, metrics Metrics) *Refresh {
 	return &Refresh{
 		store:   store,
 		revoked: revoked,
@@ -36,7 +36,7 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 		policy:  policy,
 		now:     now,
 		log:     log,
-		events:  orNoEvents(events),
+		metrics:  orNoMetrics(metrics),
 	}
 }
 
@@ -45,7 +45,7 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
 	pair, err := r.refresh(ctx, token)
 	if err == nil {
-		r.events.TokenIssued(GrantRefreshToken)
+		r.metrics.TokenIssued(GrantRefreshToken)
 	}
 	return pair, err
 }
@@ -115,7 +115,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
-	r.events.RefreshReuse()
+	r.metrics.RefreshReuse()
 	expires := now.Add(r.policy.revocationLifetime())
 	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires})
 	if err != nil {

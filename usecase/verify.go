@@ -14,15 +14,15 @@ type Verify struct {
 	verifier domain.TokenVerifier
 	revoked  *RevocationList
 	keys     *APIKeys
-	events   Events
+	metrics   Metrics
 }
 
-// NewVerify returns a Verify that reports every refused token to events
+// NewVerify returns a Verify that reports every refused token to metrics
 // (from protected routes, introspection and revocation alike); nil
 // reports nothing. With keys (nil: none), a token with the shape of an API
 // key ("<prefix>_" and its length) is judged as one, never as a JWT.
-func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, keys *APIKeys, events Events) *Verify {
-	return &Verify{verifier: verifier, revoked: revoked, keys: keys, events: orNoEvents(events)}
+func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, keys *APIKeys, metrics Metrics) *Verify {
+	return &Verify{verifier: verifier, revoked: revoked, keys: keys, metrics: orNoMetrics(metrics)}
 }
 
 // Verify returns the token's claims, or domain.ErrTokenMissing,
@@ -30,7 +30,7 @@ func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, keys *API
 func (v *Verify) Verify(ctx context.Context, token string) (*domain.Claims, error) {
 	c, err := v.verify(ctx, token)
 	if err != nil {
-		v.events.VerifyFailed(VerifyReason(err))
+		v.metrics.VerifyFailed(VerifyReason(err))
 	}
 	return c, err
 }

@@ -7,13 +7,13 @@ import (
 )
 
 // The metrics collector is what the use cases report their events to.
-var _ usecase.Events = (*metrics.Metrics)(nil)
+var _ usecase.Metrics = (*metrics.Metrics)(nil)
 
 // buildMetrics creates the metrics collector when GATEHOUSE_METRICS is on
 // and returns what the use cases report their events to: the collector,
 // or nil (they report nothing). The gauges read the hasher, the revoked
 // set and the verifier, so assemble calls it once those are built.
-func (a *app) buildMetrics() usecase.Events {
+func (a *app) buildMetrics() usecase.Metrics {
 	if !a.cfg.Metrics {
 		return nil
 	}

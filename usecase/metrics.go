@@ -6,13 +6,13 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// Events is told what the use cases did, for metrics. Implementations must
+// Metrics is told what the use cases did, to count it. Implementations must
 // be safe for concurrent use and cheap: they run on the request path. The
 // arguments are fixed words (the constants below), never user input.
 //
 // Login, Refresh, Verify and Clients take one in their constructor; nil
 // reports nothing.
-type Events interface {
+type Metrics interface {
 	// LoginResult reports how a password login ended: one of the
 	// Login* outcome constants.
 	LoginResult(outcome string)
@@ -27,23 +27,23 @@ type Events interface {
 	VerifyFailed(reason string)
 }
 
-// noEvents is the Events of a use case given none: it reports nothing.
-type noEvents struct{}
+// noMetrics is the Metrics of a use case given none: it reports nothing.
+type noMetrics struct{}
 
-func (noEvents) LoginResult(string)  {}
-func (noEvents) TokenIssued(string)  {}
-func (noEvents) RefreshReuse()       {}
-func (noEvents) VerifyFailed(string) {}
+func (noMetrics) LoginResult(string)  {}
+func (noMetrics) TokenIssued(string)  {}
+func (noMetrics) RefreshReuse()       {}
+func (noMetrics) VerifyFailed(string) {}
 
-// orNoEvents returns ev, or noEvents when ev is nil.
-func orNoEvents(ev Events) Events {
+// orNoMetrics returns ev, or noMetrics when ev is nil.
+func orNoMetrics(ev Metrics) Metrics {
 	if ev == nil {
-		return noEvents{}
+		return noMetrics{}
 	}
 	return ev
 }
 
-// Login outcomes reported through Events.LoginResult.
+// Login outcomes reported through Metrics.LoginResult.
 const (
 	LoginSuccess            = "success"
 	LoginInvalidCredentials = "invalid_credentials"
@@ -54,7 +54,7 @@ const (
 	LoginError              = "error"
 )
 
-// Grant types reported through Events.TokenIssued (RFC 6749 names). The
+// Grant types reported through Metrics.TokenIssued (RFC 6749 names). The
 // tutorial's POST /get_token is a password grant.
 const (
 	GrantPassword          = "password"
@@ -63,7 +63,7 @@ const (
 	GrantTokenExchange     = "token_exchange"
 )
 
-// Reasons reported through Events.VerifyFailed.
+// Reasons reported through Metrics.VerifyFailed.
 const (
 	VerifyMissing = "missing"
 	VerifyExpired = "expired"

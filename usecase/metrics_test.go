@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// recorder is an Events that remembers what it was told, as "kind:value".
+// recorder is an Metrics that remembers what it was told, as "kind:value".
 type recorder struct {
 	mu   sync.Mutex
 	seen map[string]int
@@ -47,7 +47,7 @@ func (r *recorder) String() string {
 func observed(t *testing.T) (*env, *recorder) {
 	e := newEnv(t)
 	rec := newRecorder()
-	e.events = rec
+	e.metrics = rec
 	e.build(e.store)
 	return e, rec
 }
@@ -88,7 +88,7 @@ func TestEventsLoginStoreOutage(t *testing.T) {
 	e, _ := observed(t)
 	e.addUser("alice", "alice's password")
 	rec := newRecorder()
-	e.events = rec
+	e.metrics = rec
 	e.build(outageUsers{e.store})
 	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "alice's password", IP: "192.0.2.1"})
 	if err == nil {
