@@ -85,6 +85,8 @@ type APIKeyRevocation struct {
 	At     time.Time
 	// FeedExpires is written to the key's feed entry.
 	FeedExpires time.Time
+	// Events commit with the revocation when it revokes the key.
+	Events []Event
 }
 
 // RevocationID is the key's id in the revocation feed and revoked set.

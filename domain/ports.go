@@ -5,6 +5,12 @@ import (
 	"time"
 )
 
+// Auth events and state changes: every store method that changes a
+// credential takes the auth events that record the change and commits them
+// in the change's own transaction (nothing when there are none), together
+// with one outbox Delivery per event and per webhook that wants its type.
+// A change that fails or changes nothing writes none of its events.
+
 // UserStore persists users. Usernames are unique after normalisation.
 // Every store implements all of it; each use case takes only the part it
 // uses (the ports below it).
@@ -19,8 +25,9 @@ type UserStore interface {
 
 // UserCreator stores new users (Register).
 type UserCreator interface {
-	// CreateUser stores u; ErrUsernameTaken if the username is in use.
-	CreateUser(ctx context.Context, u *User) error
+	// CreateUser stores u with events; ErrUsernameTaken if the username
+	// is in use.
+	CreateUser(ctx context.Context, u *User, events []Event) error
 }
 
 // UserReader finds users.
@@ -35,8 +42,8 @@ type UserReader interface {
 // UserChanger applies credential and account changes (Revoke).
 type UserChanger interface {
 	// ChangeUser applies ch atomically: the fields it sets, the stamp and
-	// the session revocations of a credential change, and the API key
-	// revocations of ch.RevokeAPIKeys, in one transaction. It returns the
+	// the session revocations of a credential change, the API key
+	// revocations of ch.RevokeAPIKeys and ch.Events, in one transaction. It returns the
 	// user as changed and the revocation ids of the sessions and keys it
 	// revoked (session ids and APIKey.RevocationID). ErrNotFound if the user is gone, ErrConflict if ch.IfStamp
 	// is set and no longer the user's stamp.
@@ -52,11 +59,12 @@ type UserUpdater interface {
 
 // UserDeleter deletes users (Revoke).
 type UserDeleter interface {
-	// DeleteUser removes the user with its sessions and API keys, revoking
-	// the live ones (feed entries expiring at feedExpires) in the same
-	// transaction, and returns their revocation ids (session ids and
-	// APIKey.RevocationID); ErrNotFound if absent.
-	DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error)
+	// DeleteUser removes the user d.ID with its sessions and API keys,
+	// revoking the live ones (feed entries expiring at d.FeedExpires) and
+	// writing d.Events in the same transaction, and returns their
+	// revocation ids (session ids and APIKey.RevocationID); ErrNotFound if
+	// absent. The user's past events stay.
+	DeleteUser(ctx context.Context, d UserDeletion) ([]string, error)
 }
 
 // SessionStore persists sessions, the hashes of their refresh tokens and the
@@ -101,8 +109,8 @@ type GrantReader interface {
 // SessionRevoker ends sessions (Revoke, and Refresh on reuse).
 type SessionRevoker interface {
 	// RevokeSessions revokes the live sessions selected by r, appends one
-	// feed entry per revoked session in the same transaction, and returns
-	// their IDs.
+	// feed entry per revoked session and, when it revoked any, r.Events in
+	// the same transaction, and returns their IDs.
 	RevokeSessions(ctx context.Context, r SessionRevocation) ([]string, error)
 }
 
@@ -155,15 +163,17 @@ type APIKeyStore interface {
 	// k.CreatedAt): the count and the insert are one atomic step, so of N
 	// concurrent creations no more than max keys are ever live.
 	// ErrTooManyAPIKeys at the limit, ErrNotFound if the user is gone,
-	// ErrConflict if it is disabled or the id or hash is taken.
-	CreateAPIKey(ctx context.Context, k *APIKey, max int) error
+	// ErrConflict if it is disabled or the id or hash is taken. events
+	// commit with the key.
+	CreateAPIKey(ctx context.Context, k *APIKey, max int, events []Event) error
 	// APIKeyByID returns the key or ErrNotFound.
 	APIKeyByID(ctx context.Context, id string) (*APIKey, error)
 	// ListAPIKeys returns every key of the user, revoked and expired ones
 	// included, newest first.
 	ListAPIKeys(ctx context.Context, userID string) ([]APIKey, error)
 	// RevokeAPIKey revokes the key r.ID (only if it belongs to r.UserID
-	// when that is set) and appends its feed entry, in one transaction,
+	// when that is set) and appends its feed entry and r.Events, in one
+	// transaction,
 	// and reports whether this call revoked it: a key already revoked is
 	// left as it is and fed no second time (false). ErrNotFound if there
 	// is no such key (or it is another user's).
@@ -188,14 +198,77 @@ type APIKeyToucher interface {
 	TouchAPIKey(ctx context.Context, id string, at time.Time, every time.Duration) (bool, error)
 }
 
+// EventStore keeps the auth events (usecase.EventLog, usecase.Events).
+type EventStore interface {
+	EventAppender
+	EventReader
+	// PruneEvents deletes the events whose Time is before before, with
+	// their deliveries, and returns how many events it deleted. A large
+	// backlog may be split into several transactions.
+	PruneEvents(ctx context.Context, before time.Time) (int64, error)
+}
+
+// EventAppender writes events that record no state change of their own
+// (login events), in batches.
+type EventAppender interface {
+	// AppendEvents writes events and their deliveries in one transaction.
+	AppendEvents(ctx context.Context, events []Event) error
+}
+
+// EventReader reads events.
+type EventReader interface {
+	// ListEvents returns up to q.Limit events selected by q, newest first
+	// (ID descending).
+	ListEvents(ctx context.Context, q EventQuery) ([]Event, error)
+}
+
+// WebhookStore keeps webhooks and their outbox (usecase.Webhooks).
+type WebhookStore interface {
+	Outbox
+	// CreateWebhook stores w while fewer than max webhooks exist (the count
+	// and the insert one atomic step); ErrTooManyWebhooks at the limit.
+	// Events written after it commits get deliveries to it; earlier ones
+	// do not.
+	CreateWebhook(ctx context.Context, w *Webhook, max int) error
+	// ListWebhooks returns every webhook, oldest first.
+	ListWebhooks(ctx context.Context) ([]Webhook, error)
+	// DeleteWebhook removes the webhook and its deliveries, pending ones
+	// included; ErrNotFound if absent.
+	DeleteWebhook(ctx context.Context, id string) error
+	// ListDeliveries returns up to limit deliveries of the webhook, newest
+	// event first; ErrNotFound if there is no such webhook.
+	ListDeliveries(ctx context.Context, webhookID string, limit int) ([]Delivery, error)
+}
+
+// Outbox hands due deliveries to the replicas that send them
+// (usecase.Dispatcher).
+type Outbox interface {
+	// ClaimDeliveries claims up to c.Limit due deliveries (pending,
+	// NextAttemptAt not after c.Now, no claim holding at c.Now), oldest
+	// NextAttemptAt first, marking each with c.Token until c.Now+c.Lease,
+	// and returns them with their webhook and event. Concurrent claims,
+	// from any replica, never return the same delivery while a claim on it
+	// holds (on Postgres, FOR UPDATE SKIP LOCKED).
+	ClaimDeliveries(ctx context.Context, c DeliveryClaim) ([]DeliveryJob, error)
+	// FinishDelivery records the attempt r of a delivery claimed with
+	// r.Claim (Attempts one more, the status, code, error and next
+	// attempt) and releases the claim. ErrConflict if the claim is no
+	// longer r.Claim (it lapsed and another replica claimed the
+	// delivery); ErrNotFound if the delivery is gone.
+	FinishDelivery(ctx context.Context, r DeliveryResult) error
+	// OutboxStats counts the pending deliveries.
+	OutboxStats(ctx context.Context) (OutboxStats, error)
+}
+
 // ClientStore persists machine clients.
 type ClientStore interface {
-	CreateClient(ctx context.Context, c *Client) error
+	// CreateClient stores c with events.
+	CreateClient(ctx context.Context, c *Client, events []Event) error
 	// ClientByID returns the client or ErrNotFound.
 	ClientByID(ctx context.Context, id string) (*Client, error)
 	ListClients(ctx context.Context) ([]Client, error)
-	// DeleteClient removes the client; ErrNotFound if absent.
-	DeleteClient(ctx context.Context, id string) error
+	// DeleteClient removes the client with events; ErrNotFound if absent.
+	DeleteClient(ctx context.Context, id string, events []Event) error
 }
 
 // KeyStore persists signing keys.
@@ -203,8 +276,8 @@ type KeyStore interface {
 	// ListKeys returns every stored key, newest first.
 	ListKeys(ctx context.Context) ([]SigningKey, error)
 	// RotateKey retires every active key at k.CreatedAt and stores k as the
-	// only active one, in one transaction.
-	RotateKey(ctx context.Context, k *SigningKey) error
+	// only active one, with events, in one transaction.
+	RotateKey(ctx context.Context, k *SigningKey, events []Event) error
 	// DeleteKey removes a retired key; ErrNotFound if absent.
 	DeleteKey(ctx context.Context, id string) error
 }
@@ -235,8 +308,9 @@ type TokenVerifier interface {
 // KeyManager generates and rotates signing keys.
 type KeyManager interface {
 	// Rotate makes a newly generated key the active signing key and returns
-	// its kid.
-	Rotate(ctx context.Context) (string, error)
+	// its kid. When event.Type is set, event commits with the rotation,
+	// its Details.Kid and Details.Alg filled in with the new key's.
+	Rotate(ctx context.Context, event Event) (string, error)
 	// Keys lists the known keys, newest first.
 	Keys(ctx context.Context) ([]SigningKey, error)
 }

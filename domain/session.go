@@ -46,15 +46,18 @@ const MaxUserAgentLen = 256
 
 // TruncateUserAgent cuts ua to at most MaxUserAgentLen bytes without
 // splitting a UTF-8 sequence.
-func TruncateUserAgent(ua string) string {
-	if len(ua) <= MaxUserAgentLen {
-		return ua
+func TruncateUserAgent(ua string) string { return truncate(ua, MaxUserAgentLen) }
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	cut := MaxUserAgentLen
-	for cut > 0 && !utf8.RuneStart(ua[cut]) {
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return ua[:cut]
+	return s[:cut]
 }
 
 // Live reports whether the session can still be used at now: not revoked
@@ -115,4 +118,6 @@ type SessionRevocation struct {
 	At        time.Time
 	// FeedExpires is written to the feed entry of each revoked session.
 	FeedExpires time.Time
+	// Events commit with the revocation when it revokes any session.
+	Events []Event
 }

@@ -64,6 +64,19 @@ type UserChange struct {
 	// written to the feed entry of each revoked session.
 	At          time.Time
 	FeedExpires time.Time
+	// Events commit with the change.
+	Events []Event
+}
+
+// UserDeletion selects a user to delete (UserStore.DeleteUser).
+type UserDeletion struct {
+	ID string
+	// At is the revocation time of the user's live sessions and keys;
+	// FeedExpires is written to their feed entries.
+	At          time.Time
+	FeedExpires time.Time
+	// Events commit with the deletion.
+	Events []Event
 }
 
 // HasRole reports whether the user holds role.
