@@ -45,12 +45,12 @@ var EventTypes = []EventType{
 }
 
 // ParseEventType returns the event type named s, or a ValidationError with
-// code invalid_event_type.
+// code invalid_request (a 400 at the HTTP edge).
 func ParseEventType(s string) (EventType, error) {
 	if t := EventType(s); slices.Contains(EventTypes, t) {
 		return t, nil
 	}
-	return "", &ValidationError{Code: "invalid_event_type", Message: fmt.Sprintf("unknown event type %q", truncate(s, 64))}
+	return "", &ValidationError{Code: "invalid_request", Message: fmt.Sprintf("unknown event type %q", truncate(s, 64))}
 }
 
 // ActorType says who caused an event.
