@@ -48,6 +48,8 @@ type Config struct {
 	UserScopes           []string      `name:"user-scopes" env:"GATEHOUSE_USER_SCOPES" type:"fields" placeholder:"SCOPES" help:"space-separated scopes users may request"`
 	APIKeyPrefix         string        `name:"api-key-prefix" env:"GATEHOUSE_API_KEY_PREFIX" default:"gth" placeholder:"PREFIX" help:"prefix of new API keys: 2-16 of a-z 0-9, starting with a letter"`
 	APIKeyMaxTTL         time.Duration `name:"api-key-max-ttl" env:"GATEHOUSE_API_KEY_MAX_TTL" default:"8760h" placeholder:"DURATION" help:"longest lifetime of an API key"`
+	EventRetention       time.Duration `name:"event-retention" env:"GATEHOUSE_EVENT_RETENTION" default:"2160h" placeholder:"DURATION" help:"how long auth events are kept"`
+	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE" default:"false" negatable:"" help:"allow webhooks to loopback, private and link-local addresses"`
 	HashConcurrency      int           `name:"hash-concurrency" env:"GATEHOUSE_HASH_CONCURRENCY" default:"0" placeholder:"N" help:"password hashes run at once (0: number of CPUs)"`
 	HashQueue            int           `name:"hash-queue" env:"GATEHOUSE_HASH_QUEUE" default:"0" placeholder:"N" help:"logins waiting for a hash slot before 503 (0: 32 per slot)"`
 	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: 1 for SQLite, 20 for Postgres)"`
@@ -151,6 +153,8 @@ func (c Config) Check() error {
 		return errors.New("--signup-ip-window: must be at least 1s")
 	case c.APIKeyMaxTTL < time.Minute:
 		return errors.New("--api-key-max-ttl: must be at least 1m")
+	case c.EventRetention < time.Hour:
+		return errors.New("--event-retention: must be at least 1h")
 	case c.Issuer == "":
 		return errors.New("--issuer: must not be empty")
 	case c.Audience == "":

@@ -25,7 +25,8 @@ func TestDefaultsMatchDesign(t *testing.T) {
 		c.RefreshReuseInterval != 10*time.Second || c.RevocationSync != 2*time.Second || c.Leeway != 30*time.Second ||
 		!c.Signup || c.PasswordMinLength != 8 || c.LogLevel != "info" || c.LogFormat != "json" ||
 		c.LoginPairFailures != 5 || c.LoginUserFailures != 20 || c.LoginIPFailures != 50 ||
-		c.APIKeyPrefix != "gth" || c.APIKeyMaxTTL != 8760*time.Hour {
+		c.APIKeyPrefix != "gth" || c.APIKeyMaxTTL != 8760*time.Hour ||
+		c.EventRetention != 2160*time.Hour || c.WebhookAllowPrivate {
 		t.Errorf("defaults = %+v; want DESIGN.md's", c)
 	}
 }
@@ -66,6 +67,8 @@ func TestBadSettingsNameTheSetting(t *testing.T) {
 		{"api key prefix too short", map[string]string{"GATEHOUSE_API_KEY_PREFIX": "g"}, "--api-key-prefix"},
 		{"api key prefix starting with a digit", map[string]string{"GATEHOUSE_API_KEY_PREFIX": "1gh"}, "--api-key-prefix"},
 		{"api key max ttl too short", map[string]string{"GATEHOUSE_API_KEY_MAX_TTL": "30s"}, "--api-key-max-ttl"},
+		{"event retention too short", map[string]string{"GATEHOUSE_EVENT_RETENTION": "10m"}, "--event-retention"},
+		{"bad webhook allow private", map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "sometimes"}, "--webhook-allow-private"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
