@@ -60,7 +60,7 @@ type APIKeys struct {
 	now     func() time.Time
 	cache   *keyCache
 	touches *touchQueue
-	metrics  Metrics
+	metrics Metrics
 }
 
 // NewAPIKeys returns an APIKeys. issuer signs the tokens of the token

@@ -17,10 +17,10 @@ const clientSecretBytes = 32
 
 // Clients manages machine clients and runs the client_credentials grant.
 type Clients struct {
-	store  domain.ClientStore
-	issuer domain.TokenIssuer
-	policy TokenPolicy
-	now    func() time.Time
+	store   domain.ClientStore
+	issuer  domain.TokenIssuer
+	policy  TokenPolicy
+	now     func() time.Time
 	metrics Metrics
 }
 

@@ -28,7 +28,7 @@ type Login struct {
 	creds    *passwordCheck
 	sessions sessions
 	policy   TokenPolicy
-	metrics   Metrics
+	metrics  Metrics
 }
 
 // NewLogin returns a Login. throttle may be nil to disable throttling.
@@ -45,7 +45,7 @@ func NewLogin(users domain.UserUpdater, store domain.SessionCreator, hasher doma
 		creds:    newPasswordCheck(users, hasher, throttle, now, log),
 		sessions: sessions{store: store, minter: minter{issuer: issuer, policy: policy, now: now}},
 		policy:   policy,
-		metrics:   orNoMetrics(metrics),
+		metrics:  orNoMetrics(metrics),
 	}
 }
 

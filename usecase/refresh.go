@@ -21,7 +21,7 @@ type Refresh struct {
 	policy  TokenPolicy
 	now     func() time.Time
 	log     *slog.Logger
-	metrics  Metrics
+	metrics Metrics
 }
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
@@ -36,7 +36,7 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 		policy:  policy,
 		now:     now,
 		log:     log,
-		metrics:  orNoMetrics(metrics),
+		metrics: orNoMetrics(metrics),
 	}
 }
 
