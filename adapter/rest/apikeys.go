@@ -142,6 +142,7 @@ func userTokenOnly(next echo.HandlerFunc) echo.HandlerFunc {
 		if cl.FromAPIKey() {
 			return domain.ErrForbidden
 		}
+		actAs(c, domain.Actor{Type: domain.ActorUser, ID: cl.Subject})
 		return next(c)
 	}
 }

@@ -82,6 +82,9 @@ func requireRole(acct AccountService, role string) echo.MiddlewareFunc {
 			if err := acct.Authorize(c.Request().Context(), cl, role); err != nil {
 				return err
 			}
+			if role == domain.RoleAdmin {
+				actAs(c, domain.Actor{Type: domain.ActorAdmin, ID: cl.Subject})
+			}
 			return next(c)
 		}
 	}

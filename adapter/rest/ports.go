@@ -86,6 +86,20 @@ type DeviceService interface {
 	Of(ctx context.Context, userID string) ([]usecase.Device, error)
 }
 
+// EventService reads auth events (usecase.Events).
+type EventService interface {
+	Mine(ctx context.Context, userID, cursor string, limit int) (*usecase.EventPage, error)
+	List(ctx context.Context, in usecase.EventListInput) (*usecase.EventPage, error)
+}
+
+// WebhookService manages webhooks (usecase.Webhooks).
+type WebhookService interface {
+	Create(ctx context.Context, in usecase.WebhookInput) (*domain.Webhook, error)
+	List(ctx context.Context) ([]domain.Webhook, error)
+	Delete(ctx context.Context, id string) error
+	Deliveries(ctx context.Context, webhookID string, limit int) ([]domain.Delivery, error)
+}
+
 // KeyService rotates signing keys (usecase.Keys).
 type KeyService interface {
 	Rotate(ctx context.Context) (string, error)

@@ -11,23 +11,24 @@ func (s *Server) routes(e *echo.Echo) {
 	auth := requireToken(s.d.Verify)
 
 	// The tutorial's interface.
-	e.POST("/get_token", chain(s.getToken, noStore))
+	e.POST("/get_token", chain(s.getToken, origin, noStore))
 	e.GET("/protected_resource", chain(s.protectedResource, auth))
 
-	e.POST("/users", s.signUp)
+	e.POST("/users", chain(s.signUp, origin))
 	e.GET("/me", chain(s.me, auth))
-	// Credentials and sessions: a user token from a login, never an API
-	// key nor a token exchanged from one.
-	e.POST("/me/password", chain(s.changePassword, auth, userTokenOnly))
-	e.POST("/logout", chain(s.logout, auth, userTokenOnly))
-	e.POST("/me/api-keys", chain(s.createAPIKey, auth, userTokenOnly, noStore))
+	// Credentials, sessions and the security log: a user token from a
+	// login, never an API key nor a token exchanged from one.
+	e.POST("/me/password", chain(s.changePassword, origin, auth, userTokenOnly))
+	e.POST("/logout", chain(s.logout, origin, auth, userTokenOnly))
+	e.POST("/me/api-keys", chain(s.createAPIKey, origin, auth, userTokenOnly, noStore))
 	e.GET("/me/api-keys", chain(s.listAPIKeys, auth, userTokenOnly))
-	e.DELETE("/me/api-keys/:id", chain(s.deleteAPIKey, auth, userTokenOnly))
+	e.DELETE("/me/api-keys/:id", chain(s.deleteAPIKey, origin, auth, userTokenOnly))
 	e.GET("/me/sessions", chain(s.listSessions, auth, userTokenOnly))
-	e.DELETE("/me/sessions/:id", chain(s.endSession, auth, userTokenOnly))
+	e.DELETE("/me/sessions/:id", chain(s.endSession, origin, auth, userTokenOnly))
+	e.GET("/me/events", chain(s.myEvents, auth, userTokenOnly))
 
 	// Every error of the OAuth endpoints takes RFC 6749's shape here.
-	oauth := e.Group("/oauth", oauthErrors, noStore)
+	oauth := e.Group("/oauth", oauthErrors, noStore, origin)
 	oauth.POST("/token", s.token)
 	oauth.POST("/revoke", s.revoke)
 	oauth.POST("/introspect", s.introspect)
@@ -35,7 +36,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
-	admin := e.Group("/admin", auth, userTokenOnly, requireRole(s.d.Account, domain.RoleAdmin), noStore)
+	admin := e.Group("/admin", origin, auth, userTokenOnly, requireRole(s.d.Account, domain.RoleAdmin), noStore)
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)
 	admin.PATCH("/users/:id", s.patchUser)
@@ -48,6 +49,11 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/keys/rotate", s.rotateKey)
 	admin.GET("/users/:id/api-keys", s.listUserAPIKeys)
 	admin.DELETE("/api-keys/:id", s.adminDeleteAPIKey)
+	admin.GET("/events", s.listEvents)
+	admin.POST("/webhooks", s.createWebhook)
+	admin.GET("/webhooks", s.listWebhooks)
+	admin.DELETE("/webhooks/:id", s.deleteWebhook)
+	admin.GET("/webhooks/:id/deliveries", s.listDeliveries)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)

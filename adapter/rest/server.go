@@ -32,6 +32,8 @@ type Deps struct {
 	Keys       KeyService
 	APIKeys    APIKeyService
 	Devices    DeviceService
+	Events     EventService
+	Webhooks   WebhookService
 	Feed       RevocationFeed
 	Revoked    RevocationHealth
 	JWKS       JWKSSource

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
+	"github.com/gatehouse-auth/gatehouse/adapter/webhook"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
@@ -34,6 +35,8 @@ type store interface {
 	domain.KeyStore
 	domain.AttemptStore
 	domain.APIKeyStore
+	domain.EventStore
+	domain.WebhookStore
 	Ping(ctx context.Context) error
 }
 
@@ -60,6 +63,11 @@ type app struct {
 	intro    *usecase.Introspect
 	apiKeys  *usecase.APIKeys
 	devices  *usecase.Devices
+	// eventLog writes login events in batches; events reads them.
+	eventLog *usecase.EventLog
+	events   *usecase.Events
+	webhooks *usecase.Webhooks
+	dispatch *usecase.Dispatcher
 	// metrics collects the use cases' events and the HTTP requests; nil
 	// when GATEHOUSE_METRICS is off.
 	metrics *metrics.Metrics
@@ -174,6 +182,10 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
+	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)
+	sender := webhook.NewSender(cfg.WebhookAllowPrivate)
+	a.webhooks = usecase.NewWebhooks(st, sender, now)
+	a.dispatch = usecase.NewDispatcher(st, sender, now, log, events)
 	return a, nil
 }
 
@@ -236,6 +248,8 @@ func (a *app) httpDeps() rest.Deps {
 		Keys:       a.keys,
 		APIKeys:    a.apiKeys,
 		Devices:    a.devices,
+		Events:     a.events,
+		Webhooks:   a.webhooks,
 		Feed:       a.revoked,
 		Revoked:    a.revoked,
 		JWKS:       a.ring,

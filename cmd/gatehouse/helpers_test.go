@@ -12,12 +12,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/api"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
+	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // testParams are cheap argon2id parameters so tests run fast under -race;
@@ -80,6 +82,12 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 		TrustedProxies: cfg.TrustedProxies,
 		OpenAPI:        api.Spec(),
 	}, a.log)
+	// The background work serve runs that events and webhooks need: the
+	// event log's batches and the webhook dispatcher.
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { a.eventLog.Run(bg) })
+	wg.Go(func() { usecase.NewScheduler(a.dispatch.Jobs(200 * time.Millisecond)...).Run(bg) })
 	srv := httptest.NewServer(h)
 	// Every response a test receives through srv.Client() (e.do, e.form,
 	// the oauth2 clients) is checked against api/openapi.yaml.
@@ -87,6 +95,8 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	client.Transport = newSpecChecker(t, client.Transport, t.Errorf)
 	t.Cleanup(func() {
 		srv.Close()
+		stopBG()
+		wg.Wait()
 		if err := a.close(); err != nil {
 			t.Errorf("close store: %v", err)
 		}

@@ -16,7 +16,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
+	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if err != nil {
 		return usageError(e, parser.Model, args, err)
+	}
+	if kctx.Command() != "serve" {
+		// The auth events of a command's changes name the CLI as actor.
+		ctx = usecase.WithOrigin(ctx, usecase.Origin{Actor: domain.Actor{Type: domain.ActorCLI}})
 	}
 	kctx.BindTo(ctx, (*context.Context)(nil))
 	kctx.Bind(e)

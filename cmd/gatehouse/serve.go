@@ -47,8 +47,12 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	jobs := usecase.NewScheduler(slices.Concat(a.revoked.Jobs(cfg.RevocationSync), a.jobs(cfg.RevocationSync), a.apiKeys.Jobs())...)
+	jobs := usecase.NewScheduler(slices.Concat(a.revoked.Jobs(cfg.RevocationSync), a.jobs(cfg.RevocationSync), a.apiKeys.Jobs(),
+		a.events.Jobs(), a.dispatch.Jobs(webhookPoll))...)
 	wg.Go(func() { jobs.Run(bg) })
+	// Stopped after the HTTP server has drained, the event log writes the
+	// login events of the last requests before serve returns.
+	wg.Go(func() { a.eventLog.Run(bg) })
 	if cfg.PprofAddr != "" {
 		wg.Add(1)
 		go func() {
@@ -75,6 +79,9 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	a.log.Info("stopped")
 	return err
 }
+
+// webhookPoll is how often each replica looks for due webhook deliveries.
+const webhookPoll = time.Second
 
 // issuerMissesLoopback reports whether issuer names a loopback host
 // (localhost, 127.0.0.0/8, ::1) on a port other than the one served: the

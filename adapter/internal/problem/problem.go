@@ -42,6 +42,7 @@ const (
 	InvalidUsername      Code = "invalid_username"
 	NotFound             Code = "not_found"
 	TooManyAPIKeys       Code = "too_many_api_keys"
+	TooManyWebhooks      Code = "too_many_webhooks"
 	Conflict             Code = "conflict"
 	Forbidden            Code = "forbidden"
 	SignupDisabled       Code = "signup_disabled"
@@ -181,6 +182,8 @@ func classify(err error) Problem {
 		return Problem{http.StatusNotFound, NotFound, "Not found"}
 	case errors.Is(err, domain.ErrTooManyAPIKeys):
 		return Problem{http.StatusUnprocessableEntity, TooManyAPIKeys, "At most 100 live API keys per user; delete one first"}
+	case errors.Is(err, domain.ErrTooManyWebhooks):
+		return Problem{http.StatusUnprocessableEntity, TooManyWebhooks, "At most 100 webhooks; delete one first"}
 	case errors.Is(err, domain.ErrConflict):
 		return Problem{http.StatusConflict, Conflict, "The account changed meanwhile; retry"}
 	case errors.Is(err, domain.ErrForbidden):
