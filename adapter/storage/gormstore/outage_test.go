@@ -31,7 +31,7 @@ func TestOutageIsUnavailable(t *testing.T) {
 	now := time.Now().UTC()
 	calls := map[string]error{}
 	_, calls["UserByID"] = s.UserByID(ctx, "nobody")
-	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now})
+	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now}, nil)
 	calls["CreateSession"] = s.CreateSession(ctx, &domain.Session{ID: "s1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.RefreshToken{Hash: []byte("h"), CreatedAt: now})
 	_, calls["RefreshGrant"] = s.RefreshGrant(ctx, []byte("h"))
 	calls["RotateRefreshToken"] = s.RotateRefreshToken(ctx, domain.Rotation{SessionID: "s1", NewHash: []byte("h2"), At: now})

@@ -108,7 +108,7 @@ func mustCreateUser(t *testing.T, s Stores, id, username string) *domain.User {
 		CreatedAt:    at(0),
 		UpdatedAt:    at(0),
 	}
-	testkit.WantErr(t, fmt.Sprintf("CreateUser(%q)", id), s.CreateUser(ctx(t), u), nil)
+	testkit.WantErr(t, fmt.Sprintf("CreateUser(%q)", id), s.CreateUser(ctx(t), u, nil), nil)
 	return u
 }
 
