@@ -259,7 +259,7 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		_, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0002", At: at(time.Minute), FeedExpires: at(time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey", err, nil)
 
-		ids, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(time.Hour), FeedExpires: at(2*time.Hour)})
+		ids, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
 		slices.Sort(ids)
 		if !slices.Equal(ids, []string{"key:k0001", "s0001"}) {

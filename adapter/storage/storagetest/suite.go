@@ -27,6 +27,8 @@ type Stores interface {
 	domain.KeyStore
 	domain.AttemptStore
 	domain.APIKeyStore
+	domain.EventStore
+	domain.WebhookStore
 }
 
 // factory returns a fresh, empty store for one subtest. It registers its own
@@ -53,6 +55,8 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"keys", testKeys},
 		{"attempts", testAttempts},
 		{"api keys", testAPIKeys},
+		{"events", testEvents},
+		{"webhooks", testWebhooks},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -119,7 +119,7 @@ func testUsers(t *testing.T, newStores factory) {
 		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 
 		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0002", At: at(time.Hour), FeedExpires: at(2 * time.Hour)}, "s0002")
-		revoked, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: elsewhere(at(2*time.Hour)), FeedExpires: at(3*time.Hour)})
+		revoked, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: elsewhere(at(2 * time.Hour)), FeedExpires: at(3 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
 		if fmt.Sprint(revoked) != "[s0001]" {
 			t.Errorf("DeleteUser revoked %v; want [s0001], its one live session", revoked)
@@ -147,7 +147,7 @@ func testUsers(t *testing.T, newStores factory) {
 		if _, err := s.RefreshTokenByHash(ctx(t), hash("s0003/0")); err != nil {
 			t.Fatalf("RefreshTokenByHash of another user = %v; want nil", err)
 		}
-		_, err = s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(4*time.Hour), FeedExpires: at(5*time.Hour)})
+		_, err = s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(4 * time.Hour), FeedExpires: at(5 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser(again)", err, domain.ErrNotFound)
 		// The username is free again.
 		mustCreateUser(t, s, "u0003", "alice")
