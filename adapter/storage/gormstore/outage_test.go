@@ -38,6 +38,12 @@ func TestOutageIsUnavailable(t *testing.T) {
 	_, calls["RevokeSessions"] = s.RevokeSessions(ctx, domain.SessionRevocation{SessionID: "s1", At: now, FeedExpires: now})
 	_, calls["RevocationsSince"] = s.RevocationsSince(ctx, 0, now, 10)
 	_, calls["PruneSessions"] = s.PruneSessions(ctx, now)
+	calls["AppendEvents"] = s.AppendEvents(ctx, []domain.Event{{ID: "e1", Time: now, Type: domain.EventLoginFailed}})
+	_, calls["ListEvents"] = s.ListEvents(ctx, domain.EventQuery{Limit: 10})
+	calls["CreateWebhook"] = s.CreateWebhook(ctx, &domain.Webhook{ID: "w1", URL: "https://example.com", CreatedAt: now}, 10)
+	_, calls["ClaimDeliveries"] = s.ClaimDeliveries(ctx, domain.DeliveryClaim{Now: now, Lease: time.Minute, Limit: 10, Token: "t"})
+	calls["FinishDelivery"] = s.FinishDelivery(ctx, domain.DeliveryResult{DeliveryID: "d1", Claim: "t", At: now, Status: domain.DeliveryDelivered})
+	_, calls["OutboxStats"] = s.OutboxStats(ctx)
 	calls["Ping"] = s.Ping(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, domain.ErrUnavailable) {
