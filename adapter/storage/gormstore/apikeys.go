@@ -16,8 +16,8 @@ import (
 // creations for one user queue on the lock, so the count each one sees
 // includes every key committed before it and no more than max are live.
 // ChangeUser and DeleteUser take the same row lock, so a key cannot be
-// added behind a disable.
-func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int) error {
+// added behind a disable. events commit with the key.
+func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int, events []domain.Event) error {
 	what := "create api key " + k.ID
 	row, err := toAPIKeyRow(k)
 	if err != nil {
@@ -48,7 +48,10 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int) err
 		if live >= int64(max) {
 			return fmt.Errorf("%s: %w", what, domain.ErrTooManyAPIKeys)
 		}
-		return translate(tx.Create(&row).Error, what, domain.ErrConflict)
+		if err := tx.Create(&row).Error; err != nil {
+			return translate(err, what, domain.ErrConflict)
+		}
+		return writeEvents(tx, events)
 	})
 }
 
@@ -120,8 +123,9 @@ func (s *Store) ListAPIKeys(ctx context.Context, userID string) ([]domain.APIKey
 }
 
 // RevokeAPIKey revokes the key by a conditional UPDATE ... RETURNING and
-// feeds it in the same transaction: of concurrent revocations one feeds
-// it, the others find it revoked.
+// feeds it and writes r.Events in the same transaction: of concurrent
+// revocations one feeds it and writes the events, the others find it
+// revoked and write nothing.
 func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bool, error) {
 	what := "revoke api key " + r.ID
 	conds, args := []string{"id = ?"}, []any{r.ID}
@@ -132,9 +136,12 @@ func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bo
 	var revoked bool
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		ids, err := revokeAPIKeysIn(tx, cond, args, r.At, r.FeedExpires)
-		if err != nil || len(ids) > 0 {
-			revoked = len(ids) > 0
+		if err != nil {
 			return err
+		}
+		if len(ids) > 0 {
+			revoked = true
+			return writeEvents(tx, r.Events)
 		}
 		var n int64
 		if err := tx.Model(&apiKeyRow{}).Where(cond, args...).Count(&n).Error; err != nil {

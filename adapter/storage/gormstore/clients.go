@@ -5,15 +5,22 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"gorm.io/gorm"
 )
 
-// CreateClient stores c; ErrConflict if the id is taken.
-func (s *Store) CreateClient(ctx context.Context, c *domain.Client) error {
+// CreateClient stores c with events in one transaction; ErrConflict if the
+// id is taken.
+func (s *Store) CreateClient(ctx context.Context, c *domain.Client, events []domain.Event) error {
 	row, err := toClientRow(c)
 	if err != nil {
 		return fmt.Errorf("create client %s: %w", c.ID, err)
 	}
-	return translate(s.conn(ctx).Create(&row).Error, "create client "+c.ID, domain.ErrConflict)
+	return s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return translate(err, "create client "+c.ID, domain.ErrConflict)
+		}
+		return writeEvents(tx, events)
+	})
 }
 
 // clientByID is the lookup of every client_credentials grant, run as a
@@ -55,14 +62,17 @@ func (s *Store) ListClients(ctx context.Context) ([]domain.Client, error) {
 	return out, nil
 }
 
-// DeleteClient removes the client; ErrNotFound if absent.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	res := s.conn(ctx).Where("id = ?", id).Delete(&clientRow{})
-	if res.Error != nil {
-		return translate(res.Error, "delete client "+id, domain.ErrConflict)
-	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("delete client %s: %w", id, domain.ErrNotFound)
-	}
-	return nil
+// DeleteClient removes the client with events in one transaction;
+// ErrNotFound if absent.
+func (s *Store) DeleteClient(ctx context.Context, id string, events []domain.Event) error {
+	return s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("id = ?", id).Delete(&clientRow{})
+		if res.Error != nil {
+			return translate(res.Error, "delete client "+id, domain.ErrConflict)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("delete client %s: %w", id, domain.ErrNotFound)
+		}
+		return writeEvents(tx, events)
+	})
 }

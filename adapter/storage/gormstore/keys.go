@@ -23,11 +23,11 @@ func (s *Store) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
 }
 
 // RotateKey retires every active key at k.CreatedAt and stores k as the
-// only active key, in one transaction. On Postgres the table is locked for
+// only active key, with events, in one transaction. On Postgres the table is locked for
 // the transaction so that two concurrent rotations cannot both leave an
 // active key; on SQLite the immediate transaction already serialises them.
 // ErrConflict if the id is taken.
-func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
+func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey, events []domain.Event) error {
 	row := toKeyRow(k)
 	row.RetiredAt = nil
 	return s.transaction(ctx, func(tx *gorm.DB) error {
@@ -40,7 +40,10 @@ func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
 		if err != nil {
 			return translate(err, "rotate key "+k.ID+": retire active", domain.ErrConflict)
 		}
-		return translate(tx.Create(&row).Error, "rotate key "+k.ID, domain.ErrConflict)
+		if err := tx.Create(&row).Error; err != nil {
+			return translate(err, "rotate key "+k.ID, domain.ErrConflict)
+		}
+		return writeEvents(tx, events)
 	})
 }
 

@@ -31,13 +31,19 @@ func TestOutageIsUnavailable(t *testing.T) {
 	now := time.Now().UTC()
 	calls := map[string]error{}
 	_, calls["UserByID"] = s.UserByID(ctx, "nobody")
-	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now})
+	calls["CreateUser"] = s.CreateUser(ctx, &domain.User{ID: "u1", Username: "alice", CreatedAt: now, UpdatedAt: now}, nil)
 	calls["CreateSession"] = s.CreateSession(ctx, &domain.Session{ID: "s1", UserID: "u1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, domain.RefreshToken{Hash: []byte("h"), CreatedAt: now})
 	_, calls["RefreshGrant"] = s.RefreshGrant(ctx, []byte("h"))
 	calls["RotateRefreshToken"] = s.RotateRefreshToken(ctx, domain.Rotation{SessionID: "s1", NewHash: []byte("h2"), At: now})
 	_, calls["RevokeSessions"] = s.RevokeSessions(ctx, domain.SessionRevocation{SessionID: "s1", At: now, FeedExpires: now})
 	_, calls["RevocationsSince"] = s.RevocationsSince(ctx, 0, now, 10)
 	_, calls["PruneSessions"] = s.PruneSessions(ctx, now)
+	calls["AppendEvents"] = s.AppendEvents(ctx, []domain.Event{{ID: "e1", Time: now, Type: domain.EventLoginFailed}})
+	_, calls["ListEvents"] = s.ListEvents(ctx, domain.EventQuery{Limit: 10})
+	calls["CreateWebhook"] = s.CreateWebhook(ctx, &domain.Webhook{ID: "w1", URL: "https://example.com", CreatedAt: now}, 10)
+	_, calls["ClaimDeliveries"] = s.ClaimDeliveries(ctx, domain.DeliveryClaim{Now: now, Lease: time.Minute, Limit: 10, Token: "t"})
+	calls["FinishDelivery"] = s.FinishDelivery(ctx, domain.DeliveryResult{DeliveryID: "d1", Claim: "t", At: now, Status: domain.DeliveryDelivered})
+	_, calls["OutboxStats"] = s.OutboxStats(ctx)
 	calls["Ping"] = s.Ping(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, domain.ErrUnavailable) {

@@ -13,7 +13,8 @@ import (
 // RevokeSessions revokes the live sessions matching every non-empty field of
 // the selector (SessionID, UserID, and not ExceptID) and appends one feed
 // entry per revoked session, in one transaction, returning their IDs in ID
-// order. A selector with neither SessionID nor UserID selects nothing.
+// order, and writes r.Events with them when it revoked any. A selector with
+// neither SessionID nor UserID selects nothing.
 func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) ([]string, error) {
 	if r.SessionID == "" && r.UserID == "" {
 		return nil, nil
@@ -22,7 +23,10 @@ func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) 
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var err error
 		ids, err = revokeIn(tx, r)
-		return err
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		return writeEvents(tx, r.Events)
 	})
 	if err != nil {
 		return nil, err

@@ -36,6 +36,9 @@ var (
 	_ domain.SessionStore = (*Store)(nil)
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)
+	_ domain.APIKeyStore  = (*Store)(nil)
+	_ domain.EventStore   = (*Store)(nil)
+	_ domain.WebhookStore = (*Store)(nil)
 )
 
 // Ping checks that the database answers.

@@ -5,24 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"gorm.io/gorm"
 )
 
-// CreateUser stores u; ErrUsernameTaken if the username is in use,
-// ErrConflict if the id is.
-func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
+// CreateUser stores u with events in one transaction; ErrUsernameTaken if
+// the username is in use, ErrConflict if the id is.
+func (s *Store) CreateUser(ctx context.Context, u *domain.User, events []domain.Event) error {
 	row, err := toUserRow(u)
 	if err != nil {
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
-	err = s.conn(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
+	duplicate := false
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			duplicate = errors.Is(err, gorm.ErrDuplicatedKey)
+			return translate(err, "create user "+u.ID, domain.ErrConflict)
+		}
+		return writeEvents(tx, events)
+	})
+	if duplicate {
 		return s.duplicateUser(ctx, u, "create user")
 	}
-	return translate(err, "create user "+u.ID, domain.ErrConflict)
+	return err
 }
 
 // duplicateUser tells a taken username from a taken id after a unique
@@ -105,23 +111,26 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		if len(rows) == 0 {
 			return missingOrStale(tx, ch.UserID, what)
 		}
+		var err error
 		if ch.RevokeAPIKeys {
-			var err error
 			if keys, err = revokeAPIKeysIn(tx, "user_id = ?", []any{ch.UserID}, ch.At, ch.FeedExpires); err != nil {
 				return err
 			}
 		}
-		if !ch.EndSessions {
-			return nil
+		if ch.EndSessions {
+			revoked, err = revokeIn(tx, domain.SessionRevocation{UserID: ch.UserID, ExceptID: ch.KeepSession, At: ch.At, FeedExpires: ch.FeedExpires})
+			if err != nil {
+				return err
+			}
 		}
-		var err error
-		revoked, err = revokeIn(tx, domain.SessionRevocation{UserID: ch.UserID, ExceptID: ch.KeepSession, At: ch.At, FeedExpires: ch.FeedExpires})
-		if err != nil || ch.KeepSession == "" {
-			return err
+		if ch.EndSessions && ch.KeepSession != "" {
+			err = tx.Exec("UPDATE sessions SET user_stamp = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+				rows[0].Stamp, ch.KeepSession, ch.UserID).Error
+			if err != nil {
+				return translate(err, what+": keep session", domain.ErrConflict)
+			}
 		}
-		err = tx.Exec("UPDATE sessions SET user_stamp = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-			rows[0].Stamp, ch.KeepSession, ch.UserID).Error
-		return translate(err, what+": keep session", domain.ErrConflict)
+		return writeEvents(tx, ch.Events)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -145,11 +154,14 @@ func missingOrStale(tx *gorm.DB, id, what string) error {
 	return fmt.Errorf("%s: stamp moved: %w", what, domain.ErrConflict)
 }
 
-// DeleteUser removes the user, its sessions and their refresh-token hashes
-// in one transaction, feeding the live sessions as revoked, and returns
-// their ids; ErrNotFound if absent. It starts by moving the user's stamp on,
+// DeleteUser removes the user d.ID, its sessions and their refresh-token
+// hashes and its API keys in one transaction with d.Events, feeding the
+// live sessions and keys as revoked, and returns their revocation ids;
+// ErrNotFound if absent. The user's events stay (events have no foreign
+// key to users). It starts by moving the user's stamp on,
 // which locks the row against a racing CreateSession as ChangeUser does.
-func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error) {
+func (s *Store) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string, error) {
+	id, at, feedExpires := d.ID, d.At, d.FeedExpires
 	what := "delete user " + id
 	var revoked []string
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
@@ -182,7 +194,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.
 		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
 			return translate(err, what, domain.ErrConflict)
 		}
-		return nil
+		return writeEvents(tx, d.Events)
 	})
 	if err != nil {
 		return nil, err

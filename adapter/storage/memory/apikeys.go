@@ -11,8 +11,9 @@ import (
 )
 
 // CreateAPIKey stores a copy of k under the lock, only while its user
-// exists, is enabled and holds fewer than max live keys at k.CreatedAt.
-func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int) error {
+// exists, is enabled and holds fewer than max live keys at k.CreatedAt,
+// with events.
+func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int, events []domain.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -40,12 +41,16 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int) err
 	if live >= max {
 		return fmt.Errorf("create api key for user %s: %w", k.UserID, domain.ErrTooManyAPIKeys)
 	}
+	if err := s.checkEvents(events); err != nil {
+		return err
+	}
 	s.apiKeys[k.ID] = cloneAPIKey(*k)
 	s.apiKeyHash[string(k.Hash)] = k.ID
 	if s.userAPIKeys[k.UserID] == nil {
 		s.userAPIKeys[k.UserID] = make(map[string]struct{})
 	}
 	s.userAPIKeys[k.UserID][k.ID] = struct{}{}
+	s.addEvents(events)
 	return nil
 }
 
@@ -98,7 +103,8 @@ func newestFirst(a, b domain.APIKey) int {
 	return cmp.Compare(b.ID, a.ID)
 }
 
-// RevokeAPIKey revokes the key and feeds it, under the lock.
+// RevokeAPIKey revokes the key, feeds it and writes r.Events, under the
+// lock; a key already revoked gets none of them.
 func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -112,7 +118,11 @@ func (s *Store) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bo
 	if k.Revoked() {
 		return false, nil
 	}
+	if err := s.checkEvents(r.Events); err != nil {
+		return false, err
+	}
 	s.revokeAPIKey(k, r.At, r.FeedExpires)
+	s.addEvents(r.Events)
 	return true, nil
 }
 

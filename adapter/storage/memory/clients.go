@@ -9,8 +9,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// CreateClient stores a copy of c; ErrConflict if the id is taken.
-func (s *Store) CreateClient(ctx context.Context, c *domain.Client) error {
+// CreateClient stores a copy of c with events; ErrConflict if the id is
+// taken.
+func (s *Store) CreateClient(ctx context.Context, c *domain.Client, events []domain.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -19,7 +20,11 @@ func (s *Store) CreateClient(ctx context.Context, c *domain.Client) error {
 	if _, ok := s.clients[c.ID]; ok {
 		return fmt.Errorf("create client %s: %w", c.ID, domain.ErrConflict)
 	}
+	if err := s.checkEvents(events); err != nil {
+		return err
+	}
 	s.clients[c.ID] = cloneClient(*c)
+	s.addEvents(events)
 	return nil
 }
 
@@ -43,8 +48,8 @@ func (s *Store) ListClients(ctx context.Context) ([]domain.Client, error) {
 	return out, nil
 }
 
-// DeleteClient removes the client; ErrNotFound if absent.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
+// DeleteClient removes the client with events; ErrNotFound if absent.
+func (s *Store) DeleteClient(ctx context.Context, id string, events []domain.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -53,6 +58,10 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if _, ok := s.clients[id]; !ok {
 		return fmt.Errorf("delete client %s: %w", id, domain.ErrNotFound)
 	}
+	if err := s.checkEvents(events); err != nil {
+		return err
+	}
 	delete(s.clients, id)
+	s.addEvents(events)
 	return nil
 }

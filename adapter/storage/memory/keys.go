@@ -32,8 +32,8 @@ func (s *Store) ListKeys(ctx context.Context) ([]domain.SigningKey, error) {
 }
 
 // RotateKey retires every active key at k.CreatedAt and stores a copy of k
-// as the only active key. ErrConflict if the id is taken.
-func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
+// as the only active key, with events. ErrConflict if the id is taken.
+func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey, events []domain.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -41,6 +41,9 @@ func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
 	defer s.mu.Unlock()
 	if _, ok := s.keys[k.ID]; ok {
 		return fmt.Errorf("rotate key %s: %w", k.ID, domain.ErrConflict)
+	}
+	if err := s.checkEvents(events); err != nil {
+		return err
 	}
 	for id, old := range s.keys {
 		if old.Active() {
@@ -51,6 +54,7 @@ func (s *Store) RotateKey(ctx context.Context, k *domain.SigningKey) error {
 	nk := cloneKey(*k)
 	nk.RetiredAt = time.Time{}
 	s.keys[k.ID] = nk
+	s.addEvents(events)
 	return nil
 }
 

@@ -137,19 +137,43 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error
 
 // RevokeSessions revokes the live sessions matching every non-empty field of
 // the selector (SessionID, UserID, and not ExceptID), appends one feed entry
-// per revoked session, and returns their IDs in ID order. A selector with
-// neither SessionID nor UserID selects nothing.
+// per revoked session and, when it revoked any, r.Events, and returns their
+// IDs in ID order. A selector with neither SessionID nor UserID selects
+// nothing.
 func (s *Store) RevokeSessions(ctx context.Context, r domain.SessionRevocation) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.revoke(r), nil
+	if len(s.revocable(r)) == 0 {
+		return nil, nil
+	}
+	if err := s.checkEvents(r.Events); err != nil {
+		return nil, err
+	}
+	revoked := s.revoke(r)
+	s.addEvents(r.Events)
+	return revoked, nil
 }
 
-// revoke does the work of RevokeSessions; the caller holds s.mu.
+// revoke does the work of RevokeSessions but for the events; the caller
+// holds s.mu.
 func (s *Store) revoke(r domain.SessionRevocation) []string {
+	revoked := s.revocable(r)
+	for _, id := range revoked {
+		sess := s.sessions[id]
+		sess.RevokedAt = r.At
+		s.sessions[id] = sess
+		s.lastSeq++
+		s.feed = append(s.feed, domain.Revocation{Seq: s.lastSeq, SessionID: id, UserID: sess.UserID, At: r.At, Expires: r.FeedExpires})
+	}
+	return revoked
+}
+
+// revocable returns the IDs of the live sessions r selects, in ID order;
+// the caller holds s.mu.
+func (s *Store) revocable(r domain.SessionRevocation) []string {
 	var candidates []string
 	switch {
 	case r.SessionID != "":
@@ -168,13 +192,6 @@ func (s *Store) revoke(r domain.SessionRevocation) []string {
 		revoked = append(revoked, id)
 	}
 	sort.Strings(revoked)
-	for _, id := range revoked {
-		sess := s.sessions[id]
-		sess.RevokedAt = r.At
-		s.sessions[id] = sess
-		s.lastSeq++
-		s.feed = append(s.feed, domain.Revocation{Seq: s.lastSeq, SessionID: id, UserID: sess.UserID, At: r.At, Expires: r.FeedExpires})
-	}
 	return revoked
 }
 

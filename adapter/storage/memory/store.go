@@ -15,7 +15,10 @@ import (
 )
 
 // Store keeps users, sessions, refresh-token hashes, the revocation feed,
-// clients and signing keys in memory.
+// clients, signing keys, auth events, webhooks and their outbox in memory.
+// A change and its events are written under one hold of the lock, after
+// every check that could refuse the change (events included): a refused
+// change writes nothing.
 type Store struct {
 	mu sync.Mutex
 
@@ -40,6 +43,10 @@ type Store struct {
 	keys    map[string]domain.SigningKey
 
 	attempts map[string]domain.Attempt
+
+	events     map[string]domain.Event   // id -> event
+	webhooks   map[string]domain.Webhook // id -> webhook
+	deliveries map[string]*delivery      // id -> outbox row
 }
 
 // New returns an empty store.
@@ -57,6 +64,9 @@ func New() *Store {
 		clients:       make(map[string]domain.Client),
 		keys:          make(map[string]domain.SigningKey),
 		attempts:      make(map[string]domain.Attempt),
+		events:        make(map[string]domain.Event),
+		webhooks:      make(map[string]domain.Webhook),
+		deliveries:    make(map[string]*delivery),
 	}
 }
 
@@ -68,6 +78,8 @@ var (
 	_ domain.ClientStore  = (*Store)(nil)
 	_ domain.KeyStore     = (*Store)(nil)
 	_ domain.APIKeyStore  = (*Store)(nil)
+	_ domain.EventStore   = (*Store)(nil)
+	_ domain.WebhookStore = (*Store)(nil)
 )
 
 // Ping always succeeds unless ctx is done: memory is always reachable.

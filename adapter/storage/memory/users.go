@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// CreateUser stores a copy of u; ErrUsernameTaken if the username is in use.
-func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
+// CreateUser stores a copy of u with events; ErrUsernameTaken if the
+// username is in use.
+func (s *Store) CreateUser(ctx context.Context, u *domain.User, events []domain.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -23,8 +23,12 @@ func (s *Store) CreateUser(ctx context.Context, u *domain.User) error {
 	if _, ok := s.users[u.ID]; ok {
 		return fmt.Errorf("create user %s: %w", u.ID, domain.ErrConflict)
 	}
+	if err := s.checkEvents(events); err != nil {
+		return err
+	}
 	s.users[u.ID] = cloneUser(*u)
 	s.usernames[u.Username] = u.ID
+	s.addEvents(events)
 	return nil
 }
 
@@ -66,6 +70,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 	case ch.IfStamp != 0 && ch.IfStamp != u.Stamp:
 		return nil, nil, fmt.Errorf("change user %s: stamp moved: %w", ch.UserID, domain.ErrConflict)
 	}
+	if err := s.checkEvents(ch.Events); err != nil {
+		return nil, nil, err
+	}
 	if ch.PasswordHash != "" {
 		u.PasswordHash = ch.PasswordHash
 	}
@@ -89,14 +96,17 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		revoked = append(revoked, s.revokeUserAPIKeys(u.ID, ch.At, ch.FeedExpires)...)
 	}
 	s.users[u.ID] = u
+	s.addEvents(ch.Events)
 	out := cloneUser(u)
 	return &out, revoked, nil
 }
 
-// DeleteUser removes the user, its sessions and their refresh-token hashes,
-// feeding the live sessions as revoked, and returns their ids; ErrNotFound
-// if absent. Feed entries stay: they outlive their sessions.
-func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.Time) ([]string, error) {
+// DeleteUser removes the user d.ID, its sessions and their refresh-token
+// hashes and its API keys, feeding the live ones as revoked, writes
+// d.Events, and returns the revocation ids; ErrNotFound if absent. Feed
+// entries and the user's events stay.
+func (s *Store) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string, error) {
+	id, at, feedExpires := d.ID, d.At, d.FeedExpires
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -105,6 +115,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.
 	u, ok := s.users[id]
 	if !ok {
 		return nil, fmt.Errorf("delete user %s: %w", id, domain.ErrNotFound)
+	}
+	if err := s.checkEvents(d.Events); err != nil {
+		return nil, err
 	}
 	revoked := s.revoke(domain.SessionRevocation{UserID: id, At: at, FeedExpires: feedExpires})
 	revoked = append(revoked, s.revokeUserAPIKeys(id, at, feedExpires)...)
@@ -123,6 +136,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string, at, feedExpires time.
 	delete(s.userSessions, id)
 	delete(s.usernames, u.Username)
 	delete(s.users, id)
+	s.addEvents(d.Events)
 	return revoked, nil
 }
 

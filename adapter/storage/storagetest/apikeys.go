@@ -30,7 +30,7 @@ func newKey(userID, id string, created time.Time) *domain.APIKey {
 
 func mustCreateKey(t *testing.T, s Stores, k *domain.APIKey) {
 	t.Helper()
-	testkit.WantErr(t, fmt.Sprintf("CreateAPIKey(%q)", k.ID), s.CreateAPIKey(ctx(t), k, domain.MaxLiveAPIKeys), nil)
+	testkit.WantErr(t, fmt.Sprintf("CreateAPIKey(%q)", k.ID), s.CreateAPIKey(ctx(t), k, domain.MaxLiveAPIKeys, nil), nil)
 }
 
 // keyFeed returns the revocation ids in the feed (live at base).
@@ -84,14 +84,14 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustCreateUser(t, s, "u0001", "alice")
 		mustCreateUser(t, s, "u0002", "bob")
-		testkit.WantErr(t, "CreateAPIKey(no user)", s.CreateAPIKey(ctx(t), newKey("nobody", "k0001", at(0)), 100), domain.ErrNotFound)
+		testkit.WantErr(t, "CreateAPIKey(no user)", s.CreateAPIKey(ctx(t), newKey("nobody", "k0001", at(0)), 100, nil), domain.ErrNotFound)
 		mustCreateKey(t, s, newKey("u0001", "k0001", at(0)))
 		dup := newKey("u0001", "k0002", at(0))
 		dup.Hash = hash("key/k0001")
-		testkit.WantErr(t, "CreateAPIKey(taken hash)", s.CreateAPIKey(ctx(t), dup, 100), domain.ErrConflict)
+		testkit.WantErr(t, "CreateAPIKey(taken hash)", s.CreateAPIKey(ctx(t), dup, 100, nil), domain.ErrConflict)
 		yes := true
 		change(t, s, domain.UserChange{UserID: "u0002", Disabled: &yes, At: at(time.Hour)}, nil)
-		testkit.WantErr(t, "CreateAPIKey(disabled user)", s.CreateAPIKey(ctx(t), newKey("u0002", "k0003", at(2*time.Hour)), 100), domain.ErrConflict)
+		testkit.WantErr(t, "CreateAPIKey(disabled user)", s.CreateAPIKey(ctx(t), newKey("u0002", "k0003", at(2*time.Hour)), 100, nil), domain.ErrConflict)
 	})
 
 	t.Run("at most max live keys; revoked and expired ones do not count", func(t *testing.T) {
@@ -100,17 +100,17 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		mustCreateUser(t, s, "u0001", "alice")
 		mustCreateUser(t, s, "u0002", "bob")
 		for i := range 3 {
-			testkit.WantErr(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), newKey("u0001", fmt.Sprintf("k%04d", i), at(0)), 3), nil)
+			testkit.WantErr(t, "CreateAPIKey", s.CreateAPIKey(ctx(t), newKey("u0001", fmt.Sprintf("k%04d", i), at(0)), 3, nil), nil)
 		}
-		testkit.WantErr(t, "CreateAPIKey(4th)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0010", at(0)), 3), domain.ErrTooManyAPIKeys)
-		testkit.WantErr(t, "CreateAPIKey(other user)", s.CreateAPIKey(ctx(t), newKey("u0002", "k0011", at(0)), 3), nil)
+		testkit.WantErr(t, "CreateAPIKey(4th)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0010", at(0)), 3, nil), domain.ErrTooManyAPIKeys)
+		testkit.WantErr(t, "CreateAPIKey(other user)", s.CreateAPIKey(ctx(t), newKey("u0002", "k0011", at(0)), 3, nil), nil)
 		_, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0000", At: at(time.Minute), FeedExpires: at(time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey", err, nil)
-		testkit.WantErr(t, "CreateAPIKey(after a revocation)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0012", at(2*time.Minute)), 3), nil)
+		testkit.WantErr(t, "CreateAPIKey(after a revocation)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0012", at(2*time.Minute)), 3, nil), nil)
 		short := newKey("u0001", "k0013", at(3*time.Minute))
-		testkit.WantErr(t, "CreateAPIKey(full)", s.CreateAPIKey(ctx(t), short, 3), domain.ErrTooManyAPIKeys)
+		testkit.WantErr(t, "CreateAPIKey(full)", s.CreateAPIKey(ctx(t), short, 3, nil), domain.ErrTooManyAPIKeys)
 		// A year later every key has expired.
-		testkit.WantErr(t, "CreateAPIKey(after expiry)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0014", at(400*24*time.Hour)), 3), nil)
+		testkit.WantErr(t, "CreateAPIKey(after expiry)", s.CreateAPIKey(ctx(t), newKey("u0001", "k0014", at(400*24*time.Hour)), 3, nil), nil)
 	})
 
 	t.Run("of 101 concurrent creations exactly 100 win", func(t *testing.T) {
@@ -121,7 +121,7 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		var wg sync.WaitGroup
 		for i := range domain.MaxLiveAPIKeys + 1 {
 			wg.Go(func() {
-				err := s.CreateAPIKey(ctx(t), newKey("u0001", fmt.Sprintf("k%04d", i), at(0)), domain.MaxLiveAPIKeys)
+				err := s.CreateAPIKey(ctx(t), newKey("u0001", fmt.Sprintf("k%04d", i), at(0)), domain.MaxLiveAPIKeys, nil)
 				switch {
 				case err == nil:
 					won.Add(1)
@@ -259,7 +259,7 @@ func testAPIKeys(t *testing.T, newStores factory) {
 		_, err := s.RevokeAPIKey(ctx(t), domain.APIKeyRevocation{ID: "k0002", At: at(time.Minute), FeedExpires: at(time.Hour)})
 		testkit.WantErr(t, "RevokeAPIKey", err, nil)
 
-		ids, err := s.DeleteUser(ctx(t), "u0001", at(time.Hour), at(2*time.Hour))
+		ids, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
 		slices.Sort(ids)
 		if !slices.Equal(ids, []string{"key:k0001", "s0001"}) {

@@ -17,7 +17,7 @@ func testClients(t *testing.T, newStores factory) {
 		c1 := &domain.Client{ID: "c0001", Name: "reports", SecretHash: hash("secret-1"), CreatedAt: at(2 * time.Hour)}
 		covers(t, c2)
 		for _, c := range []*domain.Client{c2, c1} {
-			testkit.WantErr(t, fmt.Sprintf("CreateClient(%q)", c.ID), s.CreateClient(ctx(t), c), nil)
+			testkit.WantErr(t, fmt.Sprintf("CreateClient(%q)", c.ID), s.CreateClient(ctx(t), c, nil), nil)
 		}
 		c2.Scopes[0] = "mutated after create"
 		c2.Scopes[0] = "read"
@@ -34,10 +34,10 @@ func testClients(t *testing.T, newStores factory) {
 			t.Errorf("ListClients (want id order, -want +got):\n%s", d)
 		}
 
-		testkit.WantErr(t, "DeleteClient", s.DeleteClient(ctx(t), "c0001"), nil)
+		testkit.WantErr(t, "DeleteClient", s.DeleteClient(ctx(t), "c0001", nil), nil)
 		_, err = s.ClientByID(ctx(t), "c0001")
 		testkit.WantErr(t, "ClientByID(deleted)", err, domain.ErrNotFound)
-		testkit.WantErr(t, "DeleteClient(again)", s.DeleteClient(ctx(t), "c0001"), domain.ErrNotFound)
+		testkit.WantErr(t, "DeleteClient(again)", s.DeleteClient(ctx(t), "c0001", nil), domain.ErrNotFound)
 		list, err = s.ListClients(ctx(t))
 		testkit.WantErr(t, "ListClients", err, nil)
 		if len(list) != 1 || list[0].ID != "c0002" {
@@ -56,9 +56,9 @@ func testClients(t *testing.T, newStores factory) {
 			t.Fatalf("ListClients on empty store = %+v; want none", list)
 		}
 		c := &domain.Client{ID: "c0001", Name: "a", SecretHash: hash("a"), CreatedAt: at(0)}
-		testkit.WantErr(t, "CreateClient", s.CreateClient(ctx(t), c), nil)
+		testkit.WantErr(t, "CreateClient", s.CreateClient(ctx(t), c, nil), nil)
 		dup := &domain.Client{ID: "c0001", Name: "b", SecretHash: hash("b"), CreatedAt: at(0)}
-		testkit.WantErr(t, "CreateClient(duplicate)", s.CreateClient(ctx(t), dup), domain.ErrConflict)
+		testkit.WantErr(t, "CreateClient(duplicate)", s.CreateClient(ctx(t), dup, nil), domain.ErrConflict)
 		got, err := s.ClientByID(ctx(t), "c0001")
 		testkit.WantErr(t, "ClientByID", err, nil)
 		if got.Name != "a" {

@@ -35,7 +35,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 			CreatedAt:    at(0),
 			UpdatedAt:    at(time.Second),
 		}
-		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u, nil), nil)
 		mustCreateUser(t, s, "u0002", "bob")
 		sess := mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0002", "s0002")
@@ -63,7 +63,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 		mustCreateUser(t, s, "u0002", "bob")
 		mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0002", "s0002")
-		_, err := s.DeleteUser(ctx(t), "u0001", at(time.Hour), at(2*time.Hour))
+		_, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
 		_, err = s.RefreshGrant(ctx(t), hash("s0001/0"))
 		testkit.WantErr(t, "RefreshGrant(deleted user)", err, domain.ErrNotFound)

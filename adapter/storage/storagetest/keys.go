@@ -25,17 +25,17 @@ func testKeys(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustKeys(t, s)
 		k1 := domain.SigningKey{ID: "k1", Algorithm: "EdDSA", Private: []byte("private-1"), CreatedAt: at(time.Hour)}
-		testkit.WantErr(t, "RotateKey(k1)", s.RotateKey(ctx(t), &k1), nil)
+		testkit.WantErr(t, "RotateKey(k1)", s.RotateKey(ctx(t), &k1, nil), nil)
 		mustKeys(t, s, k1)
 
 		k2 := domain.SigningKey{ID: "k2", Algorithm: "ES256", Private: []byte("private-2"), CreatedAt: elsewhere(at(2 * time.Hour))}
-		testkit.WantErr(t, "RotateKey(k2)", s.RotateKey(ctx(t), &k2), nil)
+		testkit.WantErr(t, "RotateKey(k2)", s.RotateKey(ctx(t), &k2, nil), nil)
 		k1.RetiredAt = k2.CreatedAt
 		covers(t, &k1)
 		mustKeys(t, s, k2, k1)
 
 		k3 := domain.SigningKey{ID: "k3", Algorithm: "EdDSA", Private: []byte("private-3"), CreatedAt: at(3 * time.Hour)}
-		testkit.WantErr(t, "RotateKey(k3)", s.RotateKey(ctx(t), &k3), nil)
+		testkit.WantErr(t, "RotateKey(k3)", s.RotateKey(ctx(t), &k3, nil), nil)
 		k2.RetiredAt = k3.CreatedAt
 		mustKeys(t, s, k3, k2, k1)
 
@@ -60,7 +60,7 @@ func testKeys(t *testing.T, newStores factory) {
 		var keys []domain.SigningKey
 		for i := 1; i <= 3; i++ {
 			k := domain.SigningKey{ID: fmt.Sprintf("k%d", i), Algorithm: "RS256", Private: []byte{byte(i)}, CreatedAt: at(time.Duration(i) * time.Hour)}
-			testkit.WantErr(t, "RotateKey", s.RotateKey(ctx(t), &k), nil)
+			testkit.WantErr(t, "RotateKey", s.RotateKey(ctx(t), &k, nil), nil)
 			if i > 1 {
 				keys[0].RetiredAt = k.CreatedAt
 			}
@@ -86,7 +86,7 @@ func testConcurrentRotateKey(t *testing.T, newStores factory) {
 		for i := range n {
 			wg.Go(func() {
 				k := domain.SigningKey{ID: fmt.Sprintf("k%02d", i), Algorithm: "EdDSA", Private: []byte{byte(i)}, CreatedAt: at(time.Duration(i) * time.Second)}
-				if err := s.RotateKey(ctx(t), &k); err != nil {
+				if err := s.RotateKey(ctx(t), &k, nil); err != nil {
 					t.Errorf("RotateKey(%s) = %v", k.ID, err)
 				}
 			})

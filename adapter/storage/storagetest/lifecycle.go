@@ -206,7 +206,7 @@ func testUserChanges(t *testing.T, newStores factory) {
 		var deleted []string
 		var deleteErr error
 		created := insertsRacing(t, s, func() {
-			deleted, deleteErr = s.DeleteUser(ctx(t), "u0001", at(time.Minute), at(time.Hour))
+			deleted, deleteErr = s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(time.Minute), FeedExpires: at(time.Hour)})
 		}, domain.ErrNotFound, domain.ErrConflict)
 		testkit.WantErr(t, "DeleteUser", deleteErr, nil)
 		fed := map[string]bool{}

@@ -136,7 +136,7 @@ func testPruneSessions(t *testing.T, newStores factory) {
 		}
 		live.RevokedAt = at(2 * time.Hour)
 		wantSessionKept(t, s, live, 0)
-		_, err := s.DeleteUser(ctx(t), "u0001", at(3*time.Hour), at(4*time.Hour))
+		_, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(3 * time.Hour), FeedExpires: at(4 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser after prune", err, nil)
 		wantSessionGone(t, s, "s0002", 0)
 	})

@@ -27,6 +27,8 @@ type Stores interface {
 	domain.KeyStore
 	domain.AttemptStore
 	domain.APIKeyStore
+	domain.EventStore
+	domain.WebhookStore
 }
 
 // factory returns a fresh, empty store for one subtest. It registers its own
@@ -53,6 +55,8 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"keys", testKeys},
 		{"attempts", testAttempts},
 		{"api keys", testAPIKeys},
+		{"events", testEvents},
+		{"webhooks", testWebhooks},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -108,7 +112,7 @@ func mustCreateUser(t *testing.T, s Stores, id, username string) *domain.User {
 		CreatedAt:    at(0),
 		UpdatedAt:    at(0),
 	}
-	testkit.WantErr(t, fmt.Sprintf("CreateUser(%q)", id), s.CreateUser(ctx(t), u), nil)
+	testkit.WantErr(t, fmt.Sprintf("CreateUser(%q)", id), s.CreateUser(ctx(t), u, nil), nil)
 	return u
 }
 

@@ -24,7 +24,7 @@ func testUsers(t *testing.T, newStores factory) {
 			UpdatedAt:    at(time.Second),
 		}
 		covers(t, want, "Disabled") // round-tripped by "a change writes only its own fields"
-		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), want), nil)
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), want, nil), nil)
 		got, err := s.UserByID(ctx(t), want.ID)
 		testkit.WantErr(t, "UserByID", err, nil)
 		if d := mismatch(got, want); d != "" {
@@ -55,12 +55,12 @@ func testUsers(t *testing.T, newStores factory) {
 		s := newStores(t)
 		mustCreateUser(t, s, "u0001", "alice")
 		dup := &domain.User{ID: "u0002", Username: "alice", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
-		testkit.WantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx(t), dup), domain.ErrUsernameTaken)
+		testkit.WantErr(t, "CreateUser(duplicate)", s.CreateUser(ctx(t), dup, nil), domain.ErrUsernameTaken)
 		_, err := s.UserByID(ctx(t), "u0002")
 		testkit.WantErr(t, "UserByID(rejected duplicate)", err, domain.ErrNotFound)
 
 		sameID := &domain.User{ID: "u0001", Username: "bob", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
-		testkit.WantErr(t, "CreateUser(duplicate id)", s.CreateUser(ctx(t), sameID), domain.ErrConflict)
+		testkit.WantErr(t, "CreateUser(duplicate id)", s.CreateUser(ctx(t), sameID, nil), domain.ErrConflict)
 		_, err = s.UserByUsername(ctx(t), "bob")
 		testkit.WantErr(t, "UserByUsername(rejected duplicate id)", err, domain.ErrNotFound)
 	})
@@ -74,7 +74,7 @@ func testUsers(t *testing.T, newStores factory) {
 		for i := range n {
 			wg.Go(func() {
 				u := &domain.User{ID: fmt.Sprintf("u%04d", i), Username: "carol", PasswordHash: "x", CreatedAt: at(0), UpdatedAt: at(0)}
-				errs[i] = s.CreateUser(ctx(t), u)
+				errs[i] = s.CreateUser(ctx(t), u, nil)
 			})
 		}
 		wg.Wait()
@@ -95,7 +95,7 @@ func testUsers(t *testing.T, newStores factory) {
 		t.Parallel()
 		s := newStores(t)
 		u := &domain.User{ID: "u0001", Username: "alice", PasswordHash: "x", Roles: []string{"a", "b"}, CreatedAt: at(0), UpdatedAt: at(0)}
-		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u), nil)
+		testkit.WantErr(t, "CreateUser", s.CreateUser(ctx(t), u, nil), nil)
 		u.Roles[0] = "changed"
 		got, err := s.UserByID(ctx(t), "u0001")
 		testkit.WantErr(t, "UserByID", err, nil)
@@ -119,7 +119,7 @@ func testUsers(t *testing.T, newStores factory) {
 		testkit.WantErr(t, "RotateRefreshToken", s.RotateRefreshToken(ctx(t), rot), nil)
 
 		mustRevoke(t, s, domain.SessionRevocation{SessionID: "s0002", At: at(time.Hour), FeedExpires: at(2 * time.Hour)}, "s0002")
-		revoked, err := s.DeleteUser(ctx(t), "u0001", elsewhere(at(2*time.Hour)), at(3*time.Hour))
+		revoked, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: elsewhere(at(2 * time.Hour)), FeedExpires: at(3 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
 		if fmt.Sprint(revoked) != "[s0001]" {
 			t.Errorf("DeleteUser revoked %v; want [s0001], its one live session", revoked)
@@ -147,7 +147,7 @@ func testUsers(t *testing.T, newStores factory) {
 		if _, err := s.RefreshTokenByHash(ctx(t), hash("s0003/0")); err != nil {
 			t.Fatalf("RefreshTokenByHash of another user = %v; want nil", err)
 		}
-		_, err = s.DeleteUser(ctx(t), "u0001", at(4*time.Hour), at(5*time.Hour))
+		_, err = s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(4 * time.Hour), FeedExpires: at(5 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser(again)", err, domain.ErrNotFound)
 		// The username is free again.
 		mustCreateUser(t, s, "u0003", "alice")
