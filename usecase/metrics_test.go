@@ -31,6 +31,25 @@ func (r *recorder) LoginResult(outcome string) { r.add("login:" + outcome) }
 func (r *recorder) TokenIssued(grant string)   { r.add("issued:" + grant) }
 func (r *recorder) RefreshReuse()              { r.add("reuse") }
 func (r *recorder) VerifyFailed(reason string) { r.add("verify:" + reason) }
+func (r *recorder) EventsWritten(t domain.EventType, n int) {
+	for range n {
+		r.add("event:" + string(t))
+	}
+}
+func (r *recorder) EventsDropped(n int) {
+	for range n {
+		r.add("dropped")
+	}
+}
+func (r *recorder) WebhookDelivery(outcome string)   { r.add("webhook:" + outcome) }
+func (r *recorder) OutboxStats(s domain.OutboxStats) { r.add(fmt.Sprintf("outbox:%d", s.Pending)) }
+
+// count returns how often s was seen.
+func (r *recorder) count(s string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[s]
+}
 
 // String lists the events in a stable order for failure messages.
 func (r *recorder) String() string {

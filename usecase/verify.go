@@ -14,7 +14,7 @@ type Verify struct {
 	verifier domain.TokenVerifier
 	revoked  *RevocationList
 	keys     *APIKeys
-	metrics   Metrics
+	metrics  Metrics
 }
 
 // NewVerify returns a Verify that reports every refused token to metrics
