@@ -14,18 +14,18 @@ import (
 // env wires every use case to one memory store, the fakes and a fixed clock,
 // the way cmd/gatehouse wires the real adapters.
 type env struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *testkit.Clock
-	store  *memory.Store
+	t     *testing.T
+	ctx   context.Context
+	clock *testkit.Clock
+	store *memory.Store
 	// rec is store with the committed auth events recorded; the use cases
 	// run on it.
 	rec *recStore
 	// loginEvents gets the login events of login and account.
 	loginEvents *fakeRecorder
 	hasher      *fakeHasher
-	tokens *fakeTokens
-	policy TokenPolicy
+	tokens      *fakeTokens
+	policy      TokenPolicy
 
 	throttle   *Throttle
 	revoked    *RevocationList
@@ -65,9 +65,9 @@ func newEnv(t *testing.T, opts ...option) *env {
 		o(&policy)
 	}
 	e := &env{
-		t:      t,
-		ctx:    t.Context(),
-		clock:  clk,
+		t:           t,
+		ctx:         t.Context(),
+		clock:       clk,
 		store:       memory.New(),
 		loginEvents: &fakeRecorder{},
 		hasher:      &fakeHasher{},

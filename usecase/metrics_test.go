@@ -95,7 +95,7 @@ func TestEventsLogin(t *testing.T) {
 
 	want := map[string]int{
 		"event:user.created": 1, // the login events go to the recorder, not counted here
-		"login:success": 1, "issued:password": 1, "login:invalid_credentials": 5,
+		"login:success":      1, "issued:password": 1, "login:invalid_credentials": 5,
 		"login:throttled": 1, "login:invalid_scope": 1, "login:overloaded": 1,
 	}
 	if !maps.Equal(rec.seen, want) {
