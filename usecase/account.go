@@ -19,13 +19,19 @@ type Account struct {
 
 // NewAccount returns an Account. throttle (nil for none) limits guesses of
 // the current password, which a stolen access token would otherwise allow
-// without bound; they are throttled like logins. log (nil discards) gets
-// what the throttle could not record.
-func NewAccount(users domain.UserUpdater, hasher domain.PasswordHasher, revoke *Revoke, throttle *Throttle, minLength int, now func() time.Time, log *slog.Logger) *Account {
+// without bound; they are throttled like logins, and recorded like them in
+// events (login.failed, login.throttled; nil records nothing). log (nil
+// discards) gets what the throttle could not record.
+func NewAccount(users domain.UserUpdater, hasher domain.PasswordHasher, revoke *Revoke, throttle *Throttle, minLength int,
+	now func() time.Time, log *slog.Logger, events EventRecorder) *Account {
+	var metrics Metrics
+	if revoke != nil {
+		metrics = revoke.metrics // the hash upgrade's event commits like Revoke's
+	}
 	return &Account{
 		users:     users,
-		check:     newPasswordCheck(users, hasher, throttle, now, log),
-		passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength},
+		check:     newPasswordCheck(users, hasher, throttle, events, now, log, metrics),
+		passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength, now: now},
 	}
 }
 
@@ -77,12 +83,13 @@ func (a *Account) ChangePassword(ctx context.Context, c *domain.Claims, current,
 	if err != nil {
 		return err
 	}
-	checked, err := a.check.authenticate(ctx, u.Username, current, ip)
+	ctx = originDefaults(ctx, ip, "")
+	checked, err := a.check.authenticate(ctx, u.Username, current, ip, "")
 	if err != nil {
 		return err
 	}
 	if checked.ID != u.ID {
 		return domain.ErrInvalidCredentials // the name now belongs to another user
 	}
-	return a.passwords.set(ctx, checked, next, domain.UserChange{IfStamp: checked.Stamp, KeepSession: c.SessionID})
+	return a.passwords.set(ctx, checked, next, domain.UserChange{IfStamp: checked.Stamp, KeepSession: c.SessionID}, selfActor(u.ID))
 }

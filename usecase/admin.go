@@ -15,11 +15,16 @@ type Users struct {
 	users     domain.UserStore
 	revoke    *Revoke
 	passwords passwordSetter
+	now       func() time.Time
 }
 
-// NewUsers returns a Users.
+// NewUsers returns a Users. Its changes commit with their auth events; the
+// actor is the Origin's (the admin API and the CLI set it).
 func NewUsers(users domain.UserStore, hasher domain.PasswordHasher, revoke *Revoke, minLength int, now func() time.Time) *Users {
-	return &Users{users: users, revoke: revoke, passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength}}
+	return &Users{
+		users: users, revoke: revoke, now: now,
+		passwords: passwordSetter{users: users, hasher: hasher, revoke: revoke, minLength: minLength, now: now},
+	}
 }
 
 // UserPatch lists the fields an admin may change; nil leaves a field alone.
@@ -96,6 +101,7 @@ func (s *Users) Update(ctx context.Context, id string, p UserPatch) (*domain.Use
 		if ch.Disabled == nil && ch.Roles == nil {
 			return u, nil
 		}
+		ch.Events = s.updateEvents(ctx, u, ch)
 		changed, err := s.revoke.ChangeUser(ctx, s.users, ch)
 		if errors.Is(err, domain.ErrConflict) {
 			continue
@@ -105,6 +111,29 @@ func (s *Users) Update(ctx context.Context, id string, p UserPatch) (*domain.Use
 	return nil, fmt.Errorf("update user %s: %w", id, domain.ErrConflict)
 }
 
+// updateEvents are the events of ch, a change of u that changes
+// something: user.disabled or user.enabled, and user.roles_changed. The
+// sessions and keys a disable or a role change revokes need none of their
+// own.
+func (s *Users) updateEvents(ctx context.Context, u *domain.User, ch domain.UserChange) []domain.Event {
+	now := s.now()
+	var events []domain.Event
+	if ch.Disabled != nil {
+		t := domain.EventUserEnabled
+		if *ch.Disabled {
+			t = domain.EventUserDisabled
+		}
+		events = append(events, newEvent(ctx, now, t, u.ID, domain.Actor{}))
+	}
+	if ch.Roles != nil {
+		ev := newEvent(ctx, now, domain.EventUserRolesChanged, u.ID, domain.Actor{})
+		ev.Details.Roles = slices.Clone(*ch.Roles)
+		ev.Details.PreviousRoles = slices.Clone(u.Roles)
+		events = append(events, ev)
+	}
+	return events
+}
+
 // SetPassword replaces a user's password (admin or CLI) and revokes every
 // session of the user. It writes only the password (and the stamp).
 func (s *Users) SetPassword(ctx context.Context, id, password string) error {
@@ -112,18 +141,27 @@ func (s *Users) SetPassword(ctx context.Context, id, password string) error {
 	if err != nil {
 		return err
 	}
-	return s.passwords.set(ctx, u, password, domain.UserChange{})
+	return s.passwords.set(ctx, u, password, domain.UserChange{}, domain.Actor{})
 }
 
 // RevokeSessions ends every session of an existing user, and moves its
 // stamp on so that a login in flight cannot open one after.
 func (s *Users) RevokeSessions(ctx context.Context, id string) error {
-	_, err := s.revoke.ChangeUser(ctx, s.users, domain.UserChange{UserID: id, EndSessions: true})
+	ev := newEvent(ctx, s.now(), domain.EventSessionRevoked, id, domain.Actor{})
+	ev.Details.Scope, ev.Details.Reason = revokedAll, reasonAdmin
+	_, err := s.revoke.ChangeUser(ctx, s.users, domain.UserChange{UserID: id, EndSessions: true, Events: []domain.Event{ev}})
 	return err
 }
 
 // Delete removes the user; its sessions and API keys are revoked in the
-// same step so replicas refuse its access tokens and keys.
+// same step so replicas refuse its access tokens and keys. The user.deleted
+// event keeps the username, which the user's other events may not.
 func (s *Users) Delete(ctx context.Context, id string) error {
-	return s.revoke.DeleteUser(ctx, s.users, id)
+	u, err := s.users.UserByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	ev := newEvent(ctx, s.now(), domain.EventUserDeleted, u.ID, domain.Actor{})
+	ev.Details.Username = u.Username
+	return s.revoke.DeleteUser(ctx, s.users, id, []domain.Event{ev})
 }

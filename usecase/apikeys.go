@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -64,7 +65,8 @@ type APIKeys struct {
 }
 
 // NewAPIKeys returns an APIKeys. issuer signs the tokens of the token
-// exchange; metrics (nil: none) is told of tokens issued.
+// exchange; metrics (nil: none) is told of tokens issued and of the
+// api_key.created and api_key.revoked events committed.
 func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, metrics Metrics) *APIKeys {
 	if policy.Prefix == "" {
 		policy.Prefix = domain.DefaultAPIKeyPrefix
@@ -82,7 +84,9 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 func (k *APIKeys) Prefix() string { return k.policy.Prefix }
 
 // Create makes a key for the user and returns it with the key itself,
-// which is not stored and cannot be shown again.
+// which is not stored and cannot be shown again. Its api_key.created event
+// (id, name and scope, never the key) commits with it; the actor is the
+// Origin's, or the user.
 func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*domain.APIKey, string, error) {
 	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
 		return nil, "", err
@@ -112,12 +116,14 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 		CreatedAt: now,
 		ExpiresAt: now.Add(ttl),
 	}
-	if err := k.store.CreateAPIKey(ctx, key, domain.MaxLiveAPIKeys); err != nil {
+	events := []domain.Event{keyEvent(ctx, now, domain.EventAPIKeyCreated, key)}
+	if err := k.store.CreateAPIKey(ctx, key, domain.MaxLiveAPIKeys, events); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
 			return nil, "", domain.ErrTokenRevoked // the user was disabled meanwhile
 		}
 		return nil, "", fmt.Errorf("create api key: %w", err)
 	}
+	countWritten(k.metrics, events)
 	return key, secret, nil
 }
 
@@ -152,19 +158,43 @@ func (k *APIKeys) Delete(ctx context.Context, userID, id string) error {
 // deleted one is domain.ErrNotFound.
 func (k *APIKeys) DeleteAny(ctx context.Context, id string) error { return k.revoke(ctx, "", id) }
 
+// revoke revokes key id (of userID when set) with its api_key.revoked
+// event. The key is read first for the event's name and scope; the store's
+// revocation still decides, atomically, whether this call revoked it.
 func (k *APIKeys) revoke(ctx context.Context, userID, id string) error {
+	key, err := k.store.APIKeyByID(ctx, id)
+	switch {
+	case errors.Is(err, domain.ErrNotFound) || err == nil && userID != "" && key.UserID != userID:
+		return fmt.Errorf("revoke api key %s: %w", id, domain.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("revoke api key: %w", err)
+	case key.Revoked():
+		// Deleted before: gone from the lists, so gone here too.
+		return fmt.Errorf("revoke api key %s: already revoked: %w", id, domain.ErrNotFound)
+	}
 	now := k.now().UTC()
 	expires := now.Add(k.tokens.revocationLifetime())
-	revoked, err := k.store.RevokeAPIKey(ctx, domain.APIKeyRevocation{ID: id, UserID: userID, At: now, FeedExpires: expires})
+	events := []domain.Event{keyEvent(ctx, now, domain.EventAPIKeyRevoked, key)}
+	revoked, err := k.store.RevokeAPIKey(ctx, domain.APIKeyRevocation{ID: id, UserID: userID, At: now, FeedExpires: expires, Events: events})
 	if err != nil {
 		return fmt.Errorf("revoke api key: %w", err)
 	}
 	if !revoked {
-		// Deleted before: gone from the lists, so gone here too.
 		return fmt.Errorf("revoke api key %s: already revoked: %w", id, domain.ErrNotFound)
 	}
+	countWritten(k.metrics, events)
 	k.revoked.Add([]string{domain.APIKeyRevocationID(id)}, expires)
 	return nil
+}
+
+// keyEvent is an api_key.* event of key: its id, name and scope, never
+// the key or its hash. Without an actor in the Origin, the key's user is
+// taken to act on their own keys.
+func keyEvent(ctx context.Context, at time.Time, t domain.EventType, key *domain.APIKey) domain.Event {
+	ev := newEvent(ctx, at, t, key.UserID, selfActor(key.UserID))
+	ev.Details.KeyID, ev.Details.KeyName = key.ID, key.Name
+	ev.Details.Scope = strings.Join(key.Scope, " ")
+	return ev
 }
 
 // Authenticate checks a key presented on a request and returns the claims

@@ -25,7 +25,8 @@ type Clients struct {
 }
 
 // NewClients returns a Clients that reports the tokens of the
-// client_credentials grant to metrics (nil reports nothing).
+// client_credentials grant, and the client.created and client.deleted
+// events it commits, to metrics (nil reports nothing).
 func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy TokenPolicy, now func() time.Time, metrics Metrics) *Clients {
 	return &Clients{store: store, issuer: issuer, policy: policy, now: now, metrics: orNoMetrics(metrics)}
 }
@@ -48,10 +49,20 @@ func (s *Clients) Create(ctx context.Context, name string, scopes []string) (*do
 		Scopes:     slices.Clone(scopes),
 		CreatedAt:  now,
 	}
-	if err := s.store.CreateClient(ctx, c); err != nil {
+	events := []domain.Event{clientEvent(ctx, now, domain.EventClientCreated, c)}
+	if err := s.store.CreateClient(ctx, c, events); err != nil {
 		return nil, "", fmt.Errorf("create client: %w", err)
 	}
+	countWritten(s.metrics, events)
 	return c, secret, nil
+}
+
+// clientEvent is a client.* event of c: its id and name, never the secret
+// or its hash.
+func clientEvent(ctx context.Context, at time.Time, t domain.EventType, c *domain.Client) domain.Event {
+	ev := newEvent(ctx, at, t, "", domain.Actor{})
+	ev.Details.ClientID, ev.Details.ClientName = c.ID, c.Name
+	return ev
 }
 
 // List returns every client.
@@ -59,10 +70,19 @@ func (s *Clients) List(ctx context.Context) ([]domain.Client, error) {
 	return s.store.ListClients(ctx)
 }
 
-// Delete removes a client. Tokens already issued to it run out within the
-// access token lifetime.
+// Delete removes a client with its client.deleted event. Tokens already
+// issued to it run out within the access token lifetime.
 func (s *Clients) Delete(ctx context.Context, id string) error {
-	return s.store.DeleteClient(ctx, id)
+	c, err := s.store.ClientByID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
+	}
+	events := []domain.Event{clientEvent(ctx, s.now(), domain.EventClientDeleted, c)}
+	if err := s.store.DeleteClient(ctx, id, events); err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
+	}
+	countWritten(s.metrics, events)
+	return nil
 }
 
 // Authenticate checks a client id and secret; any mismatch is

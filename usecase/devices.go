@@ -59,7 +59,7 @@ func (d *Devices) End(ctx context.Context, c *domain.Claims, id string) error {
 	}
 	// The selector names the user too, so the store revokes nothing of
 	// anyone else's whatever id says.
-	return d.revoke.revoke(ctx, domain.SessionRevocation{SessionID: id, UserID: c.Subject})
+	return d.revoke.revokeWithEvent(ctx, domain.SessionRevocation{SessionID: id, UserID: c.Subject}, c.Subject, reasonDevice, selfActor(c.Subject))
 }
 
 // Of lists the live sessions of any user, newest first (an admin's view;

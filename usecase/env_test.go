@@ -14,13 +14,18 @@ import (
 // env wires every use case to one memory store, the fakes and a fixed clock,
 // the way cmd/gatehouse wires the real adapters.
 type env struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *testkit.Clock
-	store  *memory.Store
-	hasher *fakeHasher
-	tokens *fakeTokens
-	policy TokenPolicy
+	t     *testing.T
+	ctx   context.Context
+	clock *testkit.Clock
+	store *memory.Store
+	// rec is store with the committed auth events recorded; the use cases
+	// run on it.
+	rec *recStore
+	// loginEvents gets the login events of login and account.
+	loginEvents *fakeRecorder
+	hasher      *fakeHasher
+	tokens      *fakeTokens
+	policy      TokenPolicy
 
 	throttle   *Throttle
 	revoked    *RevocationList
@@ -32,6 +37,8 @@ type env struct {
 	account    *Account
 	users      *Users
 	clients    *Clients
+	keys       *Keys
+	keyManager *fakeKeys
 	introspect *Introspect
 	apiKeys    *APIKeys
 	devices    *Devices
@@ -58,15 +65,17 @@ func newEnv(t *testing.T, opts ...option) *env {
 		o(&policy)
 	}
 	e := &env{
-		t:      t,
-		ctx:    t.Context(),
-		clock:  clk,
-		store:  memory.New(),
-		hasher: &fakeHasher{},
-		tokens: newFakeTokens(clk),
-		policy: policy,
+		t:           t,
+		ctx:         t.Context(),
+		clock:       clk,
+		store:       memory.New(),
+		loginEvents: &fakeRecorder{},
+		hasher:      &fakeHasher{},
+		tokens:      newFakeTokens(clk),
+		policy:      policy,
 	}
-	e.build(e.store)
+	e.rec = newRecStore(e.store)
+	e.build(e.rec)
 	return e
 }
 
@@ -76,18 +85,20 @@ func (e *env) build(users domain.UserStore) {
 	now := e.clock.Now
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
-	e.keyStore = &countingKeyStore{APIKeyStore: e.store}
+	e.keyStore = &countingKeyStore{APIKeyStore: e.rec}
 	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.metrics)
 	e.verify = NewVerify(e.tokens, e.revoked, e.apiKeys, e.metrics)
-	e.revoke = NewRevoke(e.store, e.verify, e.revoked, e.policy, now)
-	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now)
-	e.login = NewLogin(users, e.store, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.metrics)
-	e.refresh = NewRefresh(e.store, e.tokens, e.revoked, e.policy, now, log, e.metrics)
-	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log)
+	e.revoke = NewRevoke(e.rec, e.verify, e.revoked, e.policy, now, e.metrics)
+	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now, e.metrics)
+	e.login = NewLogin(users, e.rec, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.metrics, e.loginEvents)
+	e.refresh = NewRefresh(e.rec, e.tokens, e.revoked, e.policy, now, log, e.metrics)
+	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log, e.loginEvents)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
-	e.clients = NewClients(e.store, e.tokens, e.policy, now, e.metrics)
-	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.store, now)
-	e.devices = NewDevices(e.store, users, e.revoke, now)
+	e.clients = NewClients(e.rec, e.tokens, e.policy, now, e.metrics)
+	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.rec, now)
+	e.devices = NewDevices(e.rec, users, e.revoke, now)
+	e.keyManager = &fakeKeys{alg: "EdDSA"}
+	e.keys = NewKeys(e.keyManager, "EdDSA", now, log, e.metrics)
 }
 
 // resourceServer registers a machine client and returns it as a Caller of
@@ -121,7 +132,7 @@ func (e *env) setHash(u *domain.User, hash string) {
 // deleteUser deletes the user straight in the store, or fails the test.
 func (e *env) deleteUser(id string) {
 	e.t.Helper()
-	_, err := e.store.DeleteUser(e.ctx, id, e.clock.Now(), e.clock.Now().Add(time.Hour))
+	_, err := e.store.DeleteUser(e.ctx, domain.UserDeletion{ID: id, At: e.clock.Now(), FeedExpires: e.clock.Now().Add(time.Hour)})
 	testkit.WantErr(e.t, "DeleteUser", err, nil)
 }
 

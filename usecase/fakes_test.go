@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
@@ -217,4 +218,182 @@ func damage(s *domain.Session) {
 	if len(s.SealedSuccessor) > 0 {
 		s.SealedSuccessor[len(s.SealedSuccessor)-1] ^= 1
 	}
+}
+
+// recStore is the memory store with the auth events of every state change
+// recorded as they commit: the events handed to a call that failed, or
+// that changed nothing (a revocation of no session, a key revoked before),
+// are not, just as a store writes none of them.
+type recStore struct {
+	*memory.Store
+
+	mu     sync.Mutex
+	events []domain.Event
+	handed int // events handed to the store, committed or not
+}
+
+func newRecStore(s *memory.Store) *recStore { return &recStore{Store: s} }
+
+// commit records events when ok.
+func (s *recStore) commit(events []domain.Event, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handed += len(events)
+	if ok {
+		s.events = append(s.events, events...)
+	}
+}
+
+// take returns the events committed since the last take.
+func (s *recStore) take() []domain.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.events
+	s.events = nil
+	return out
+}
+
+func (s *recStore) CreateUser(ctx context.Context, u *domain.User, events []domain.Event) error {
+	err := s.Store.CreateUser(ctx, u, events)
+	s.commit(events, err == nil)
+	return err
+}
+
+func (s *recStore) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
+	u, ids, err := s.Store.ChangeUser(ctx, ch)
+	s.commit(ch.Events, err == nil)
+	return u, ids, err
+}
+
+func (s *recStore) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string, error) {
+	ids, err := s.Store.DeleteUser(ctx, d)
+	s.commit(d.Events, err == nil)
+	return ids, err
+}
+
+func (s *recStore) RevokeSessions(ctx context.Context, r domain.SessionRevocation) ([]string, error) {
+	ids, err := s.Store.RevokeSessions(ctx, r)
+	s.commit(r.Events, err == nil && len(ids) > 0)
+	return ids, err
+}
+
+func (s *recStore) CreateAPIKey(ctx context.Context, k *domain.APIKey, max int, events []domain.Event) error {
+	err := s.Store.CreateAPIKey(ctx, k, max, events)
+	s.commit(events, err == nil)
+	return err
+}
+
+func (s *recStore) RevokeAPIKey(ctx context.Context, r domain.APIKeyRevocation) (bool, error) {
+	revoked, err := s.Store.RevokeAPIKey(ctx, r)
+	s.commit(r.Events, err == nil && revoked)
+	return revoked, err
+}
+
+func (s *recStore) CreateClient(ctx context.Context, c *domain.Client, events []domain.Event) error {
+	err := s.Store.CreateClient(ctx, c, events)
+	s.commit(events, err == nil)
+	return err
+}
+
+func (s *recStore) DeleteClient(ctx context.Context, id string, events []domain.Event) error {
+	err := s.Store.DeleteClient(ctx, id, events)
+	s.commit(events, err == nil)
+	return err
+}
+
+// fakeRecorder is an EventRecorder that keeps what it is given.
+type fakeRecorder struct {
+	mu        sync.Mutex
+	events    []domain.Event
+	throttled []domain.Event // with Details.Until set to the until given
+}
+
+func (r *fakeRecorder) Record(e domain.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *fakeRecorder) Throttled(e domain.Event, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e.Details.Until = &until
+	r.throttled = append(r.throttled, e)
+}
+
+// take returns the recorded and the throttled events since the last take.
+func (r *fakeRecorder) take() (recorded, throttled []domain.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	recorded, throttled = r.events, r.throttled
+	r.events, r.throttled = nil, nil
+	return recorded, throttled
+}
+
+// fakeEventStore is a domain.EventStore in a slice: AppendEvents keeps the
+// batches (and fails with fail while it is set), ListEvents answers from
+// what was appended and remembers its last query.
+type fakeEventStore struct {
+	mu      sync.Mutex
+	batches [][]domain.Event
+	fail    error
+	calls   int
+	lastQ   domain.EventQuery
+	pruned  []time.Time
+}
+
+func (s *fakeEventStore) AppendEvents(ctx context.Context, events []domain.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.fail != nil {
+		return s.fail
+	}
+	s.batches = append(s.batches, slices.Clone(events))
+	return nil
+}
+
+func (s *fakeEventStore) setFail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = err
+}
+
+// all returns every event appended, in order.
+func (s *fakeEventStore) all() []domain.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.Event
+	for _, b := range s.batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func (s *fakeEventStore) ListEvents(_ context.Context, q domain.EventQuery) ([]domain.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lastQ = q
+	var out []domain.Event
+	for _, b := range s.batches {
+		for _, e := range b {
+			if (q.UserID == "" || e.UserID == q.UserID) && (q.Before == "" || e.ID < q.Before) &&
+				(len(q.Types) == 0 || slices.Contains(q.Types, e.Type)) &&
+				(q.Since.IsZero() || !e.Time.Before(q.Since)) && (q.Until.IsZero() || e.Time.Before(q.Until)) {
+				out = append(out, e)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Event) int { return strings.Compare(b.ID, a.ID) })
+	return out[:min(len(out), q.Limit)], nil
+}
+
+func (s *fakeEventStore) PruneEvents(_ context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pruned = append(s.pruned, before)
+	return 0, s.fail
 }

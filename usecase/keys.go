@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -19,7 +20,9 @@ import (
 type Keys struct {
 	manager domain.KeyManager
 	alg     string
+	now     func() time.Time
 	log     *slog.Logger
+	metrics Metrics
 }
 
 // KeyRotation is one requested rotation.
@@ -32,12 +35,14 @@ type KeyRotation struct {
 }
 
 // NewKeys returns a Keys whose manager makes keys of alg, the configured
-// signing algorithm. A nil log discards the rotation log.
-func NewKeys(manager domain.KeyManager, alg string, log *slog.Logger) *Keys {
+// signing algorithm. A nil log discards the rotation log. Every rotation
+// commits a signing_key.rotated event, reported to metrics (nil reports
+// nothing).
+func NewKeys(manager domain.KeyManager, alg string, now func() time.Time, log *slog.Logger, metrics Metrics) *Keys {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Keys{manager: manager, alg: alg, log: log}
+	return &Keys{manager: manager, alg: alg, now: now, log: log, metrics: orNoMetrics(metrics)}
 }
 
 // Rotate is the admin API's rotation: a new key of the configured
@@ -69,10 +74,16 @@ func (k *Keys) RotateAs(ctx context.Context, r KeyRotation) (string, error) {
 			"the active signing key is %s but the configured algorithm is %s; a rotation keeps the algorithm unless it is chosen explicitly: gatehouse keys rotate --alg %s",
 			prev.Algorithm, k.alg, k.alg)}
 	}
-	kid, err := k.manager.Rotate(ctx)
+	// The manager fills in the new key's kid and alg.
+	ev := newEvent(ctx, k.now(), domain.EventSigningKeyRotated, "", domain.Actor{})
+	if by := rotationActor(r.By); OriginFrom(ctx).Actor.Type == "" && by.Type != "" {
+		ev.Actor = by // the caller said who asked; the Origin did not
+	}
+	kid, err := k.manager.Rotate(ctx, ev)
 	if err != nil {
 		return "", fmt.Errorf("rotate signing key: %w", err)
 	}
+	k.metrics.EventsWritten(domain.EventSigningKeyRotated, 1)
 	attrs := []any{"kid", kid, "alg", k.alg, "by", r.By}
 	if prev != nil {
 		attrs = append(attrs, "previous_kid", prev.ID, "previous_alg", prev.Algorithm)
@@ -83,6 +94,18 @@ func (k *Keys) RotateAs(ctx context.Context, r KeyRotation) (string, error) {
 		k.log.Info("signing key rotated", attrs...)
 	}
 	return kid, nil
+}
+
+// rotationActor is the actor of a rotation asked for by by ("admin" or
+// "cli"), for when the Origin names none.
+func rotationActor(by string) domain.Actor {
+	switch by {
+	case "admin":
+		return domain.Actor{Type: domain.ActorAdmin}
+	case "cli":
+		return domain.Actor{Type: domain.ActorCLI}
+	}
+	return domain.Actor{}
 }
 
 // List returns the known keys, newest first.

@@ -19,14 +19,21 @@ type fakeKeys struct {
 	keys    []domain.SigningKey
 	err     error
 	rotates int
+	// events are the events committed with the rotations, filled in like
+	// the Keyring does.
+	events []domain.Event
 }
 
-func (f *fakeKeys) Rotate(context.Context) (string, error) {
+func (f *fakeKeys) Rotate(_ context.Context, ev domain.Event) (string, error) {
 	if f.err != nil {
 		return "", f.err
 	}
 	f.rotates++
 	kid := "k" + string(rune('0'+len(f.keys)))
+	if ev.Type != "" {
+		ev.Details.Kid, ev.Details.Alg = kid, f.alg
+		f.events = append(f.events, ev)
+	}
 	for i := range f.keys {
 		if f.keys[i].Active() {
 			f.keys[i].RetiredAt = epoch
@@ -58,7 +65,7 @@ func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 func TestKeys(t *testing.T) {
 	t.Parallel()
 	m := &fakeKeys{alg: "EdDSA"}
-	k := NewKeys(m, "EdDSA", nil)
+	k := NewKeys(m, "EdDSA", newClock().Now, nil, nil)
 	for _, want := range []string{"k0", "k1"} {
 		kid, err := k.Rotate(t.Context())
 		if err != nil || kid != want {
@@ -102,7 +109,7 @@ func TestKeysRotationPolicy(t *testing.T) {
 				m.keys = []domain.SigningKey{{ID: "old", Algorithm: tc.active}}
 			}
 			var buf bytes.Buffer
-			k := NewKeys(m, "ES256", slog.New(slog.NewJSONHandler(&buf, nil)))
+			k := NewKeys(m, "ES256", newClock().Now, slog.New(slog.NewJSONHandler(&buf, nil)), nil)
 			kid, err := k.RotateAs(t.Context(), tc.rotation)
 			var ve *domain.ValidationError
 			if tc.wantErr {

@@ -10,8 +10,9 @@ import (
 // be safe for concurrent use and cheap: they run on the request path. The
 // arguments are fixed words (the constants below), never user input.
 //
-// Login, Refresh, Verify and Clients take one in their constructor; nil
-// reports nothing.
+// Login, Refresh, Verify, Clients, APIKeys, EventLog and the other use
+// cases that record auth events take one in their constructor; nil reports
+// nothing.
 type Metrics interface {
 	// LoginResult reports how a password login ended: one of the
 	// Login* outcome constants.
@@ -25,15 +26,31 @@ type Metrics interface {
 	// VerifyFailed reports a refused access token: one of the Verify*
 	// reason constants.
 	VerifyFailed(reason string)
+	// EventsWritten reports n auth events of type t written to the store:
+	// by EventLog after a batch, by a use case after its change committed.
+	EventsWritten(t domain.EventType, n int)
+	// EventsDropped reports n auth events that were never written (the
+	// EventLog's buffer was full, or the store kept failing).
+	EventsDropped(n int)
+	// WebhookDelivery reports one webhook delivery attempt by outcome: one
+	// of the Webhook* outcome constants.
+	WebhookDelivery(outcome string)
+	// OutboxStats reports the pending webhook deliveries, after each claim
+	// round of the dispatcher.
+	OutboxStats(stats domain.OutboxStats)
 }
 
 // noMetrics is the Metrics of a use case given none: it reports nothing.
 type noMetrics struct{}
 
-func (noMetrics) LoginResult(string)  {}
-func (noMetrics) TokenIssued(string)  {}
-func (noMetrics) RefreshReuse()       {}
-func (noMetrics) VerifyFailed(string) {}
+func (noMetrics) LoginResult(string)                  {}
+func (noMetrics) TokenIssued(string)                  {}
+func (noMetrics) RefreshReuse()                       {}
+func (noMetrics) VerifyFailed(string)                 {}
+func (noMetrics) EventsWritten(domain.EventType, int) {}
+func (noMetrics) EventsDropped(int)                   {}
+func (noMetrics) WebhookDelivery(string)              {}
+func (noMetrics) OutboxStats(domain.OutboxStats)      {}
 
 // orNoMetrics returns ev, or noMetrics when ev is nil.
 func orNoMetrics(ev Metrics) Metrics {
@@ -61,6 +78,14 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantTokenExchange     = "token_exchange"
+)
+
+// Webhook delivery outcomes reported through Metrics.WebhookDelivery.
+const (
+	WebhookDelivered = "delivered"  // a 2xx answer in time
+	WebhookRetry     = "retry"      // failed; tried again later
+	WebhookFailed    = "failed"     // failed for good (past domain.WebhookRetryFor)
+	WebhookLostClaim = "lost_claim" // the claim lapsed and another replica took the delivery
 )
 
 // Reasons reported through Metrics.VerifyFailed.

@@ -23,7 +23,9 @@ type saturation interface{ Saturated() bool }
 type passwordCheck struct {
 	users    domain.UserUpdater
 	hasher   domain.PasswordHasher
-	throttle *Throttle // nil admits everything
+	throttle *Throttle     // nil admits everything
+	events   EventRecorder // nil records nothing
+	metrics  Metrics
 	now      func() time.Time
 	log      *slog.Logger
 
@@ -31,19 +33,34 @@ type passwordCheck struct {
 	dummy   string
 }
 
-// newPasswordCheck returns a passwordCheck; a nil log discards.
-func newPasswordCheck(users domain.UserUpdater, hasher domain.PasswordHasher, throttle *Throttle, now func() time.Time, log *slog.Logger) *passwordCheck {
+// newPasswordCheck returns a passwordCheck; a nil log discards, nil events
+// record nothing and nil metrics report nothing.
+func newPasswordCheck(users domain.UserUpdater, hasher domain.PasswordHasher, throttle *Throttle, events EventRecorder,
+	now func() time.Time, log *slog.Logger, metrics Metrics) *passwordCheck {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &passwordCheck{users: users, hasher: hasher, throttle: throttle, now: now, log: log}
+	return &passwordCheck{users: users, hasher: hasher, throttle: throttle, events: events, metrics: orNoMetrics(metrics), now: now, log: log}
 }
+
+// Reasons of login.failed events (EventDetails.Reason): told apart here,
+// never to the caller.
+const (
+	failedCredentials = "invalid_credentials"
+	failedDisabled    = "disabled"
+	failedUnknownUser = "unknown_user"
+	// failedUserChanged: the password matched but the user changed
+	// (password, roles, disabled) or went before the session opened.
+	failedUserChanged = "user_changed"
+)
 
 // authenticate checks username and password under the throttle (ip is the
 // client address) and returns the user; it upgrades the stored hash when
 // the hasher asks for it. A failed check, an unknown user and a disabled
-// one are all domain.ErrInvalidCredentials.
-func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip string) (*domain.User, error) {
+// one are all domain.ErrInvalidCredentials. A failed check is recorded as
+// login.failed and a throttled attempt as login.throttled (grant says how
+// the attempt came, "" for none); the caller records the success.
+func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip, grant string) (*domain.User, error) {
 	// A name that cannot be valid is still looked up and hashed like any
 	// unknown user, so the answer and its timing give nothing away.
 	name, nameErr := domain.NormalizeUsername(username)
@@ -59,6 +76,10 @@ func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip
 	// The attempt counts before its hash: parallel guesses cannot all pass
 	// a check made before any of them failed.
 	if err := c.throttle.Reserve(ctx, name, ip); err != nil {
+		var te *domain.ThrottledError
+		if errors.As(err, &te) {
+			c.throttled(ctx, name, ip, grant, te.RetryAfter)
+		}
 		return nil, err
 	}
 	u, ok, rehash, err := c.check(ctx, name, nameErr == nil, password)
@@ -69,6 +90,7 @@ func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip
 		return nil, err
 	}
 	if !ok || u == nil || u.Disabled {
+		c.failed(ctx, name, ip, grant, u, ok)
 		return nil, domain.ErrInvalidCredentials // counted by Reserve
 	}
 	if err := c.throttle.Success(ctx, name, ip); err != nil {
@@ -78,6 +100,51 @@ func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip
 		c.upgradeHash(ctx, u, password)
 	}
 	return u, nil
+}
+
+// loginEvent is a login.* event of userID ("" when unknown) from ip, the
+// address the throttle counted when the Origin has none.
+func (c *passwordCheck) loginEvent(ctx context.Context, t domain.EventType, userID, ip, grant string) domain.Event {
+	ev := newEvent(ctx, c.now(), t, userID, selfActor(userID))
+	if ev.IP == "" {
+		ev.IP = ip
+	}
+	ev.Details.Grant = grant
+	return ev
+}
+
+// record hands ev to the event recorder, if there is one.
+func (c *passwordCheck) record(ev domain.Event) {
+	if c.events != nil {
+		c.events.Record(ev)
+	}
+}
+
+// failed records the login.failed event of an attempt on name: u is the
+// user found (nil for none) and ok whether the password matched.
+func (c *passwordCheck) failed(ctx context.Context, name, ip, grant string, u *domain.User, ok bool) {
+	userID, reason := "", failedUnknownUser
+	switch {
+	case u == nil:
+	case !ok:
+		userID, reason = u.ID, failedCredentials
+	default:
+		userID, reason = u.ID, failedDisabled
+	}
+	ev := c.loginEvent(ctx, domain.EventLoginFailed, userID, ip, grant)
+	ev.Details.Username, ev.Details.Reason = domain.TruncateUsername(name), reason
+	c.record(ev)
+}
+
+// throttled hands a refused attempt on name to the recorder's summary of
+// its backoff period, which ends retryAfter from now.
+func (c *passwordCheck) throttled(ctx context.Context, name, ip, grant string, retryAfter time.Duration) {
+	if c.events == nil {
+		return
+	}
+	ev := c.loginEvent(ctx, domain.EventLoginThrottled, "", ip, grant)
+	ev.Details.Username = domain.TruncateUsername(name)
+	c.events.Throttled(ev, ev.Time.Add(retryAfter))
 }
 
 // check looks the user up (when the name is valid) and verifies password
@@ -127,11 +194,16 @@ func (c *passwordCheck) storedHash(ctx context.Context, u *domain.User) (string,
 // already succeeded and the next one will try again.
 func (c *passwordCheck) upgradeHash(ctx context.Context, u *domain.User, password string) {
 	hash, err := c.hasher.Hash(ctx, password)
+	var events []domain.Event
 	if err == nil {
-		_, _, err = c.users.ChangeUser(ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, IfStamp: u.Stamp, At: c.now().UTC()})
+		ev := newEvent(ctx, c.now(), domain.EventUserUpdated, u.ID, systemActor)
+		ev.Actor, ev.Details.Reason = systemActor, "password_rehash"
+		events = []domain.Event{ev}
+		_, _, err = c.users.ChangeUser(ctx, domain.UserChange{UserID: u.ID, PasswordHash: hash, IfStamp: u.Stamp, At: c.now().UTC(), Events: events})
 	}
 	switch {
 	case err == nil:
+		countWritten(c.metrics, events)
 		u.PasswordHash = hash
 	case errors.Is(err, domain.ErrConflict):
 		// The user changed meanwhile; the session check will tell.
@@ -147,13 +219,16 @@ type passwordSetter struct {
 	hasher    domain.PasswordHasher
 	revoke    *Revoke
 	minLength int
+	now       func() time.Time
 }
 
 // set checks next against the password rule for u, hashes it and writes
 // the hash, and nothing else, as a credential change: the stamp moves on
-// and the user's sessions are revoked. ch says what else the change
-// depends on (IfStamp) and which session survives (KeepSession).
-func (s passwordSetter) set(ctx context.Context, u *domain.User, next string, ch domain.UserChange) error {
+// and the user's sessions are revoked, and a password.changed event
+// commits with it (self is the actor of a self-service change, else the
+// zero Actor). ch says what else the change depends on (IfStamp) and which
+// session survives (KeepSession).
+func (s passwordSetter) set(ctx context.Context, u *domain.User, next string, ch domain.UserChange, self domain.Actor) error {
 	if err := domain.ValidatePassword(next, u.Username, s.minLength); err != nil {
 		return err
 	}
@@ -162,6 +237,7 @@ func (s passwordSetter) set(ctx context.Context, u *domain.User, next string, ch
 		return fmt.Errorf("hash password: %w", err)
 	}
 	ch.UserID, ch.PasswordHash, ch.EndSessions = u.ID, hash, true
+	ch.Events = []domain.Event{newEvent(ctx, s.now(), domain.EventPasswordChanged, u.ID, self)}
 	_, err = s.revoke.ChangeUser(ctx, s.users, ch)
 	return err
 }

@@ -111,15 +111,27 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 }
 
 // reuse revokes a session whose old refresh token came back: someone other
-// than its rightful holder may have it.
+// than its rightful holder may have it. refresh.reuse_detected and
+// session.revoked commit with the revocation; Gatehouse is their actor
+// (whoever presented the token is unknown), the request's address and
+// User-Agent are kept.
 func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
 	r.metrics.RefreshReuse()
 	expires := now.Add(r.policy.revocationLifetime())
-	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires})
+	detected := newEvent(ctx, now, domain.EventRefreshReuseDetected, sess.UserID, systemActor)
+	revoked := newEvent(ctx, now, domain.EventSessionRevoked, sess.UserID, systemActor)
+	detected.Actor, revoked.Actor = systemActor, systemActor
+	detected.SessionID, revoked.SessionID = sess.ID, sess.ID
+	revoked.Details.Scope, revoked.Details.Reason = revokedSession, reasonRefreshReuse
+	events := []domain.Event{detected, revoked}
+	ids, err := r.store.RevokeSessions(ctx, domain.SessionRevocation{SessionID: sess.ID, At: now, FeedExpires: expires, Events: events})
 	if err != nil {
 		return fmt.Errorf("revoke reused session: %w", err)
+	}
+	if len(ids) > 0 {
+		countWritten(r.metrics, events)
 	}
 	r.revoked.Add(ids, expires)
 	return nil

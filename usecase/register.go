@@ -18,13 +18,15 @@ type Register struct {
 	minLength int
 	signup    bool
 	now       func() time.Time
+	metrics   Metrics
 }
 
 // NewRegister returns a Register. signup enables self-service registration;
 // throttle (nil for none) limits sign-ups per address; minLength is the
-// minimum password length.
-func NewRegister(users domain.UserCreator, hasher domain.PasswordHasher, throttle *Throttle, minLength int, signup bool, now func() time.Time) *Register {
-	return &Register{users: users, hasher: hasher, throttle: throttle, minLength: minLength, signup: signup, now: now}
+// minimum password length. Each user.created event it commits is reported
+// to metrics (nil reports nothing).
+func NewRegister(users domain.UserCreator, hasher domain.PasswordHasher, throttle *Throttle, minLength int, signup bool, now func() time.Time, metrics Metrics) *Register {
+	return &Register{users: users, hasher: hasher, throttle: throttle, minLength: minLength, signup: signup, now: now, metrics: orNoMetrics(metrics)}
 }
 
 // SignUp registers a user through the public endpoint, from the client
@@ -36,18 +38,19 @@ func (r *Register) SignUp(ctx context.Context, username, password, ip string) (*
 	if !r.signup {
 		return nil, domain.ErrSignupDisabled
 	}
-	return r.create(ctx, username, password, nil, func() error { return r.throttle.ReserveSignup(ctx, ip) })
+	return r.create(ctx, username, password, nil, true, func() error { return r.throttle.ReserveSignup(ctx, ip) })
 }
 
 // Create registers a user with the given roles, whatever the signup setting
 // and unlimited (admins and the CLI).
 func (r *Register) Create(ctx context.Context, username, password string, roles []string) (*domain.User, error) {
-	return r.create(ctx, username, password, roles, nil)
+	return r.create(ctx, username, password, roles, false, nil)
 }
 
 // create validates the input, calls admit (if any) and then hashes and
-// stores the user.
-func (r *Register) create(ctx context.Context, username, password string, roles []string, admit func() error) (*domain.User, error) {
+// stores the user with its user.created event, whose actor is the new user
+// on a sign-up (self) when the Origin names none.
+func (r *Register) create(ctx context.Context, username, password string, roles []string, self bool, admit func() error) (*domain.User, error) {
 	name, err := domain.NormalizeUsername(username)
 	if err != nil {
 		return nil, err
@@ -77,9 +80,17 @@ func (r *Register) create(ctx context.Context, username, password string, roles 
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
-	if err := r.users.CreateUser(ctx, u); err != nil {
+	var actor domain.Actor
+	if self {
+		actor = selfActor(u.ID)
+	}
+	ev := newEvent(ctx, now, domain.EventUserCreated, u.ID, actor)
+	ev.Details.Username, ev.Details.Roles = u.Username, slices.Clone(u.Roles)
+	events := []domain.Event{ev}
+	if err := r.users.CreateUser(ctx, u, events); err != nil {
 		return nil, fmt.Errorf("create user: %w", err)
 	}
+	countWritten(r.metrics, events)
 	return u, nil
 }
 

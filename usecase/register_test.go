@@ -101,7 +101,7 @@ func TestRegisterRefuses(t *testing.T) {
 func TestRegisterMinLength(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, nil, 12, true, e.clock.Now)
+	r := NewRegister(e.store, e.hasher, nil, 12, true, e.clock.Now, nil)
 	var ve *domain.ValidationError
 	if _, err := r.Create(e.ctx, "bob", "elevenchars", nil); !errors.As(err, &ve) || ve.Code != "weak_password" {
 		t.Errorf("Create(11-char password, min 12) = %v; want weak_password", err)
@@ -114,7 +114,7 @@ func TestRegisterMinLength(t *testing.T) {
 func TestSignUpDisabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRegister(e.store, e.hasher, nil, 0, false, e.clock.Now)
+	r := NewRegister(e.store, e.hasher, nil, 0, false, e.clock.Now, nil)
 	_, err := r.SignUp(e.ctx, "bob", "a fine password", "192.0.2.1")
 	testkit.WantErr(t, `SignUp("bob") with signup off`, err, domain.ErrSignupDisabled)
 	if _, err := e.store.UserByUsername(e.ctx, "bob"); !errors.Is(err, domain.ErrNotFound) {

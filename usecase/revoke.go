@@ -21,18 +21,61 @@ const (
 
 // Revoke ends sessions: logout, RFC 7009 token revocation and the admin and
 // password-change paths. Every revocation goes to the store's feed (for
-// other replicas) and to the local list at once.
+// other replicas) and to the local list at once, and commits with its auth
+// events (session.revoked, or the events of the user change).
 type Revoke struct {
 	store   domain.RevokeStore
 	verify  *Verify
 	revoked *RevocationList
 	policy  TokenPolicy
 	now     func() time.Time
+	metrics Metrics
 }
 
-// NewRevoke returns a Revoke.
-func NewRevoke(store domain.RevokeStore, verify *Verify, revoked *RevocationList, policy TokenPolicy, now func() time.Time) *Revoke {
-	return &Revoke{store: store, verify: verify, revoked: revoked, policy: policy, now: now}
+// NewRevoke returns a Revoke that reports the auth events it commits to
+// metrics (nil reports nothing).
+func NewRevoke(store domain.RevokeStore, verify *Verify, revoked *RevocationList, policy TokenPolicy, now func() time.Time, metrics Metrics) *Revoke {
+	return &Revoke{store: store, verify: verify, revoked: revoked, policy: policy, now: now, metrics: orNoMetrics(metrics)}
+}
+
+// Scopes of session.revoked events (EventDetails.Scope).
+const (
+	revokedSession = "session" // one session
+	revokedOthers  = "others"  // every session of the user but one
+	revokedAll     = "all"     // every session of the user
+)
+
+// Reasons of session.revoked events (EventDetails.Reason).
+const (
+	reasonLogout       = "logout"
+	reasonDevice       = "device"
+	reasonAdmin        = "admin"
+	reasonRefreshReuse = "refresh_reuse"
+)
+
+// sessionRevoked is the session.revoked event of sel, whose selection
+// scope and reason it records; self is the flow's self-service actor (or
+// the zero Actor).
+func (r *Revoke) sessionRevoked(ctx context.Context, sel domain.SessionRevocation, userID, reason string, self domain.Actor) domain.Event {
+	ev := newEvent(ctx, r.now(), domain.EventSessionRevoked, userID, self)
+	ev.SessionID = sel.SessionID
+	ev.Details.Reason = reason
+	switch {
+	case sel.SessionID != "":
+		ev.Details.Scope = revokedSession
+	case sel.ExceptID != "":
+		ev.Details.Scope = revokedOthers
+	default:
+		ev.Details.Scope = revokedAll
+	}
+	return ev
+}
+
+// revokeWithEvent revokes sel and commits its session.revoked event with
+// it (when it revokes any session).
+func (r *Revoke) revokeWithEvent(ctx context.Context, sel domain.SessionRevocation, userID, reason string, self domain.Actor) error {
+	sel.Events = []domain.Event{r.sessionRevoked(ctx, sel, userID, reason, self)}
+	return r.revoke(ctx, sel)
 }
 
 // Logout revokes sessions of the caller identified by c.
@@ -40,21 +83,23 @@ func (r *Revoke) Logout(ctx context.Context, c *domain.Claims, scope LogoutScope
 	if c.SessionID == "" {
 		return nil // client tokens have no session; they simply expire
 	}
+	self := selfActor(c.Subject)
 	switch scope {
 	case LogoutLocal, "":
-		return r.revoke(ctx, domain.SessionRevocation{SessionID: c.SessionID})
+		return r.revokeWithEvent(ctx, domain.SessionRevocation{SessionID: c.SessionID}, c.Subject, reasonLogout, self)
 	case LogoutGlobal:
-		return r.revoke(ctx, domain.SessionRevocation{UserID: c.Subject})
+		return r.revokeWithEvent(ctx, domain.SessionRevocation{UserID: c.Subject}, c.Subject, reasonLogout, self)
 	case LogoutOthers:
-		return r.revoke(ctx, domain.SessionRevocation{UserID: c.Subject, ExceptID: c.SessionID})
+		return r.revokeWithEvent(ctx, domain.SessionRevocation{UserID: c.Subject, ExceptID: c.SessionID}, c.Subject, reasonLogout, self)
 	default:
 		return &domain.ValidationError{Code: "invalid_request", Message: "scope must be local, global or others"}
 	}
 }
 
-// UserSessions revokes every session of a user except exceptID (may be "").
+// UserSessions revokes every session of a user except exceptID (may be ""),
+// as an admin's act.
 func (r *Revoke) UserSessions(ctx context.Context, userID, exceptID string) error {
-	return r.revoke(ctx, domain.SessionRevocation{UserID: userID, ExceptID: exceptID})
+	return r.revokeWithEvent(ctx, domain.SessionRevocation{UserID: userID, ExceptID: exceptID}, userID, reasonAdmin, domain.Actor{})
 }
 
 // Token implements RFC 7009: token may be a refresh token or an access
@@ -65,13 +110,13 @@ func (r *Revoke) Token(ctx context.Context, token, hint string) error {
 	// every token type when the hinted one does not match.
 	if hint == "access_token" {
 		if c, err := r.verify.Verify(ctx, token); err == nil && c.SessionID != "" {
-			return r.revoke(ctx, domain.SessionRevocation{SessionID: c.SessionID})
+			return r.revokeSessionOf(ctx, c.SessionID, c.Subject)
 		}
 	}
 	rec, err := r.store.RefreshTokenByHash(ctx, hashToken(token))
 	switch {
 	case err == nil:
-		return r.revoke(ctx, domain.SessionRevocation{SessionID: rec.SessionID})
+		return r.revokeSessionOf(ctx, rec.SessionID, r.sessionUser(ctx, rec.SessionID))
 	case !errors.Is(err, domain.ErrNotFound):
 		return fmt.Errorf("find refresh token: %w", err)
 	}
@@ -79,12 +124,42 @@ func (r *Revoke) Token(ctx context.Context, token, hint string) error {
 	if err != nil || c.SessionID == "" {
 		return nil
 	}
-	return r.revoke(ctx, domain.SessionRevocation{SessionID: c.SessionID})
+	return r.revokeSessionOf(ctx, c.SessionID, c.Subject)
+}
+
+// sessionReader is the optional part of a RevokeStore that Token uses to
+// name the user of a session it revokes by refresh token in the event
+// (every store has it: domain.RefreshStore).
+type sessionReader interface {
+	SessionByID(ctx context.Context, id string) (*domain.Session, error)
+}
+
+// sessionUser returns the user of session id, or "" when the store cannot
+// tell: the event then names the session alone, and the revocation goes
+// ahead all the same.
+func (r *Revoke) sessionUser(ctx context.Context, id string) string {
+	sr, ok := r.store.(sessionReader)
+	if !ok {
+		return ""
+	}
+	s, err := sr.SessionByID(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return s.UserID
+}
+
+// revokeSessionOf is the RFC 7009 revocation of session id of userID, a
+// logout by the token's holder.
+func (r *Revoke) revokeSessionOf(ctx context.Context, id, userID string) error {
+	self := domain.Actor{Type: domain.ActorUser, ID: userID}
+	return r.revokeWithEvent(ctx, domain.SessionRevocation{SessionID: id}, userID, reasonLogout, self)
 }
 
 // ChangeUser applies a change to a user through users, with the change's
 // time and feed expiry filled in, and adds the sessions it revoked to the
-// local list at once (other replicas learn them from the feed).
+// local list at once (other replicas learn them from the feed). ch.Events
+// commit with the change.
 func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserChanger, ch domain.UserChange) (*domain.User, error) {
 	now := r.now().UTC()
 	ch.At, ch.FeedExpires = now, now.Add(r.policy.revocationLifetime())
@@ -92,20 +167,22 @@ func (r *Revoke) ChangeUser(ctx context.Context, users domain.UserChanger, ch do
 	if err != nil {
 		return nil, fmt.Errorf("change user: %w", err)
 	}
+	countWritten(r.metrics, ch.Events)
 	r.revoked.Add(ids, ch.FeedExpires)
 	return u, nil
 }
 
-// DeleteUser deletes a user through users; its live sessions are revoked in
-// the same transaction, here at once and on other replicas through the
-// feed.
-func (r *Revoke) DeleteUser(ctx context.Context, users domain.UserDeleter, id string) error {
+// DeleteUser deletes a user through users, with events; its live sessions
+// are revoked in the same transaction, here at once and on other replicas
+// through the feed.
+func (r *Revoke) DeleteUser(ctx context.Context, users domain.UserDeleter, id string, events []domain.Event) error {
 	now := r.now().UTC()
 	expires := now.Add(r.policy.revocationLifetime())
-	ids, err := users.DeleteUser(ctx, id, now, expires)
+	ids, err := users.DeleteUser(ctx, domain.UserDeletion{ID: id, At: now, FeedExpires: expires, Events: events})
 	if err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
+	countWritten(r.metrics, events)
 	r.revoked.Add(ids, expires)
 	return nil
 }
@@ -117,6 +194,9 @@ func (r *Revoke) revoke(ctx context.Context, sel domain.SessionRevocation) error
 	ids, err := r.store.RevokeSessions(ctx, sel)
 	if err != nil {
 		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	if len(ids) > 0 {
+		countWritten(r.metrics, sel.Events) // committed only when it revoked any
 	}
 	r.revoked.Add(ids, sel.FeedExpires)
 	return nil

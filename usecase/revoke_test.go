@@ -173,7 +173,7 @@ func TestPruneExpired(t *testing.T) {
 func TestPruneExpiredOutage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := NewRevoke(outagePrune{e.store}, e.verify, e.revoked, e.policy, e.clock.Now)
+	r := NewRevoke(outagePrune{e.store}, e.verify, e.revoked, e.policy, e.clock.Now, nil)
 	if _, err := r.PruneExpired(e.ctx); !errors.Is(err, errOutage) {
 		t.Errorf("PruneExpired on a failing store = %v; want the outage", err)
 	}

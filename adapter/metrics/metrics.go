@@ -1,9 +1,11 @@
 // Package metrics exposes Gatehouse's Prometheus metrics on a registry of
 // its own (never the global default one, so tests and several instances in
 // one process do not collide). It is fed from two places: the HTTP adapter's
-// per-request hook (Observe) and the use cases' events (LoginResult,
-// TokenIssued, RefreshReuse, VerifyFailed); the gauges read live values
-// through the functions in Sources at scrape time.
+// per-request hook (Observe) and the use cases' reports (LoginResult,
+// TokenIssued, RefreshReuse, VerifyFailed, EventsWritten, EventsDropped,
+// WebhookDelivery, OutboxStats); the gauges read live values through the
+// functions in Sources at scrape time, except the outbox gauges, which hold
+// what the webhook dispatcher last reported.
 //
 // No label ever carries a token, secret, username or client id: labels are
 // route patterns, status codes and the fixed words listed below.
@@ -15,6 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -69,6 +73,12 @@ type Metrics struct {
 	issued         *prometheus.CounterVec
 	refreshReuse   prometheus.Counter
 	verifyFailures *prometheus.CounterVec
+	authEvents     *prometheus.CounterVec
+	eventsDropped  prometheus.Counter
+	deliveries     *prometheus.CounterVec
+	outboxPending  prometheus.Gauge
+	outboxOldest   prometheus.Gauge
+	now            func() time.Time
 	perRoute       sync.Map // routeStatus -> *requestSeries
 }
 
@@ -126,8 +136,33 @@ func New(src Sources) *Metrics {
 			Namespace: namespace, Name: "token_verify_failures_total",
 			Help: "Access tokens refused, by reason (missing, expired, revoked, invalid).",
 		}, []string{"reason"}),
+		authEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_events_total",
+			Help: "Auth events written to the store, by type.",
+		}, []string{"type"}),
+		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_events_dropped_total",
+			Help: "Auth events never written: the login event buffer was full or the store kept failing.",
+		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_deliveries_total",
+			Help: "Webhook delivery attempts, by outcome (delivered, retry, failed, lost_claim).",
+		}, []string{"outcome"}),
+		outboxPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "webhook_outbox_pending",
+			Help: "Webhook deliveries pending in the outbox, as of the dispatcher's last claim round.",
+		}),
+		outboxOldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "webhook_outbox_oldest_pending_seconds",
+			Help: "Age of the event of the oldest pending webhook delivery, as of the dispatcher's last claim round; 0 when none is pending.",
+		}),
+		now: src.Now,
+	}
+	if m.now == nil {
+		m.now = time.Now
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.serverErrors, m.throttled, m.logins, m.issued, m.refreshReuse, m.verifyFailures,
+		m.authEvents, m.eventsDropped, m.deliveries, m.outboxPending, m.outboxOldest,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Pre-create the label values the use cases report, so rate() works
 	// from the first scrape; any other value is still recorded.
@@ -139,6 +174,12 @@ func New(src Sources) *Metrics {
 	}
 	for _, v := range []string{"missing", "expired", "revoked", "invalid"} {
 		m.verifyFailures.WithLabelValues(v)
+	}
+	for _, t := range domain.EventTypes {
+		m.authEvents.WithLabelValues(string(t))
+	}
+	for _, v := range []string{"delivered", "retry", "failed", "lost_claim"} {
+		m.deliveries.WithLabelValues(v)
 	}
 	m.registerGauges(src)
 	return m
@@ -241,6 +282,41 @@ func (m *Metrics) RefreshReuse() { m.refreshReuse.Inc() }
 
 // VerifyFailed counts one refused access token by reason.
 func (m *Metrics) VerifyFailed(reason string) { m.verifyFailures.WithLabelValues(reason).Inc() }
+
+// EventsWritten counts n auth events of type t written to the store. Only
+// the catalogue's types are labels: anything else counts as "other", so a
+// caller's mistake cannot create series.
+func (m *Metrics) EventsWritten(t domain.EventType, n int) {
+	if n <= 0 {
+		return
+	}
+	label := string(t)
+	if _, err := domain.ParseEventType(label); err != nil {
+		label = "other"
+	}
+	m.authEvents.WithLabelValues(label).Add(float64(n))
+}
+
+// EventsDropped counts n auth events that were never written.
+func (m *Metrics) EventsDropped(n int) {
+	if n > 0 {
+		m.eventsDropped.Add(float64(n))
+	}
+}
+
+// WebhookDelivery counts one webhook delivery attempt by outcome.
+func (m *Metrics) WebhookDelivery(outcome string) { m.deliveries.WithLabelValues(outcome).Inc() }
+
+// OutboxStats sets the outbox gauges: the pending deliveries and the age of
+// the oldest one's event (0 when none is pending).
+func (m *Metrics) OutboxStats(stats domain.OutboxStats) {
+	m.outboxPending.Set(float64(stats.Pending))
+	age := 0.0
+	if stats.Pending > 0 && !stats.OldestPending.IsZero() {
+		age = max(m.now().Sub(stats.OldestPending).Seconds(), 0)
+	}
+	m.outboxOldest.Set(age)
+}
 
 // statusLabel renders common codes without allocating.
 func statusLabel(status int) string {

@@ -126,7 +126,7 @@ func TestCacheEmptiedOnKeyRemoval(t *testing.T) {
 	if _, err := e.ver.Verify(ctx, tok); err != nil {
 		t.Fatalf("Verify() error = %v", err)
 	}
-	if _, err := e.ring.Rotate(ctx); err != nil {
+	if _, err := e.ring.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("Rotate() error = %v", err)
 	}
 	if _, err := e.ver.Verify(ctx, tok); err != nil {

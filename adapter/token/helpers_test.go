@@ -34,11 +34,13 @@ var (
 	asymAlgs = []string{token.AlgEdDSA, token.AlgES256, token.AlgRS256}
 )
 
-// fakeStore is a tiny map-based domain.KeyStore that counts its calls.
+// fakeStore is a tiny map-based domain.KeyStore that counts its calls and
+// records the events handed to RotateKey.
 type fakeStore struct {
 	mu                      sync.Mutex
 	keys                    map[string]domain.SigningKey
 	lists, rotates, deletes int
+	events                  []domain.Event
 }
 
 func newFakeStore() *fakeStore { return &fakeStore{keys: map[string]domain.SigningKey{}} }
@@ -61,10 +63,11 @@ func (s *fakeStore) ListKeys(context.Context) ([]domain.SigningKey, error) {
 	return out, nil
 }
 
-func (s *fakeStore) RotateKey(_ context.Context, k *domain.SigningKey) error {
+func (s *fakeStore) RotateKey(_ context.Context, k *domain.SigningKey, events []domain.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rotates++
+	s.events = append(s.events, events...)
 	for id, old := range s.keys {
 		if old.Active() {
 			old.RetiredAt = k.CreatedAt
@@ -90,6 +93,13 @@ func (s *fakeStore) DeleteKey(_ context.Context, id string) error {
 	}
 	delete(s.keys, id)
 	return nil
+}
+
+// rotationEvents returns the events RotateKey was given so far.
+func (s *fakeStore) rotationEvents() []domain.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
 }
 
 func (s *fakeStore) has(id string) bool {

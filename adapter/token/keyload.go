@@ -74,7 +74,7 @@ func (r *Keyring) load(ctx context.Context, create bool) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("load keys: %w", err)
 		}
-		if err := r.store.RotateKey(ctx, k); err != nil {
+		if err := r.store.RotateKey(ctx, k, nil); err != nil {
 			return "", fmt.Errorf("load keys: store the first key: %w", err)
 		}
 		created = k.ID

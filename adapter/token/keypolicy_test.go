@@ -136,7 +136,7 @@ func TestSealedStoreRefusesUnsealedRows(t *testing.T) {
 	// An active row in the clear.
 	clk.Set(t0.Add(time.Second))
 	active, activePriv := plantedKey(t, "planted-active", clk.Now(), time.Time{})
-	if err := raw.RotateKey(ctx, &active); err != nil {
+	if err := raw.RotateKey(ctx, &active, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := ring.Load(ctx); err == nil {
@@ -159,7 +159,7 @@ func TestSealedStoreRefusesUnsealedRows(t *testing.T) {
 
 	// Rotating (which never reads the refused key) fixes it.
 	clk.Set(t0.Add(2 * time.Second))
-	if _, err := fresh.Rotate(ctx); err != nil {
+	if _, err := fresh.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("Rotate() over a planted active row error = %v", err)
 	}
 	if err := ring.Load(ctx); err != nil {
@@ -236,14 +236,14 @@ func TestSwitchToHS256AndBack(t *testing.T) {
 		t.Fatalf("HS256 Init() over an EdDSA key = %v; want a MismatchError", err)
 	}
 	ed.clock.Set(t0.Add(time.Second))
-	marker, err := hs.Rotate(ctx)
+	marker, err := hs.Rotate(ctx, domain.Event{})
 	if err != nil {
 		t.Fatalf("HS256 Rotate() over an EdDSA key = %v; want a switch to HS256", err)
 	}
 	if _, err := hs.Init(ctx); err != nil {
 		t.Fatalf("HS256 Init() after the switch = %v", err)
 	}
-	if _, err := hs.Rotate(ctx); err == nil {
+	if _, err := hs.Rotate(ctx, domain.Event{}); err == nil {
 		t.Error("HS256 Rotate() with HS256 active = nil; want a refusal")
 	}
 	fresh, _ := token.NewKeyring(ed.store, token.AlgEdDSA, nil, retain, ed.clock.Now)
@@ -251,7 +251,7 @@ func TestSwitchToHS256AndBack(t *testing.T) {
 		t.Fatalf("EdDSA Init() over HS256 = %v; want a MismatchError naming %s", err, marker)
 	}
 	ed.clock.Set(t0.Add(2 * time.Second))
-	if _, err := fresh.Rotate(ctx); err != nil {
+	if _, err := fresh.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("EdDSA Rotate() over HS256 = %v", err)
 	}
 	if err := hs.Reload(ctx); !errors.As(err, &mismatch) {
@@ -278,7 +278,7 @@ func TestSealedStoreRefusesUnsealedHS256Row(t *testing.T) {
 	if _, err := ring.Init(ctx); !errors.As(err, &unsealed) {
 		t.Fatalf("Init() over a clear HS256 row with a KEK = %v; want an UnsealedKeyError", err)
 	}
-	if _, err := ring.Rotate(ctx); err != nil {
+	if _, err := ring.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("Rotate() over a clear HS256 row = %v", err)
 	}
 	if _, err := ring.Init(ctx); err != nil {

@@ -141,7 +141,10 @@ func (r *Keyring) Reload(ctx context.Context) error {
 // that is wanted) and never reads it, so it also replaces a refused key.
 // For HS256 it activates HS256 (an hsMarker row); when HS256 is already
 // active it refuses, since a new HS256 key is a new configured secret.
-func (r *Keyring) Rotate(ctx context.Context) (string, error) {
+//
+// When event.Type is set, event commits with the new key (the store's
+// RotateKey), its Details.Kid and Details.Alg filled in with the new key's.
+func (r *Keyring) Rotate(ctx context.Context, event domain.Event) (string, error) {
 	if r.store == nil {
 		return "", errHSRotate()
 	}
@@ -160,7 +163,12 @@ func (r *Keyring) Rotate(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("rotate key: %w", err)
 	}
-	if err := r.store.RotateKey(ctx, k); err != nil {
+	var events []domain.Event
+	if event.Type != "" {
+		event.Details.Kid, event.Details.Alg = k.ID, k.Algorithm
+		events = []domain.Event{event}
+	}
+	if err := r.store.RotateKey(ctx, k, events); err != nil {
 		return "", fmt.Errorf("rotate key: %w", err)
 	}
 	if _, err := r.load(ctx, false); err != nil {

@@ -75,7 +75,7 @@ func TestHS256Ring(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].ID != stored[0].ID || keys[0].Private != nil {
 		t.Fatalf("Keys() = %+v, %v; want the HS256 row without material", keys, err)
 	}
-	if _, err := e.ring.Rotate(ctx); err == nil {
+	if _, err := e.ring.Rotate(ctx, domain.Event{}); err == nil {
 		t.Error("Rotate() under HS256 with HS256 active error = nil; want an error")
 	}
 	for range 3 {
@@ -97,7 +97,7 @@ func TestHS256Ring(t *testing.T) {
 	if k, _ := bare.Keys(ctx); len(k) != 1 || k[0].ID != kid || bare.ActiveKid() != kid {
 		t.Errorf("HS256 kid not stable: %q then %+v", kid, k)
 	}
-	if _, err := bare.Rotate(ctx); err == nil {
+	if _, err := bare.Rotate(ctx, domain.Event{}); err == nil {
 		t.Error("Rotate() under HS256 without a store error = nil; want an error")
 	}
 }
@@ -208,7 +208,7 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	for i := range 20 {
-		if _, err := e.ring.Rotate(ctx); err != nil {
+		if _, err := e.ring.Rotate(ctx, domain.Event{}); err != nil {
 			t.Fatalf("Rotate() error = %v", err)
 		}
 		e.clock.Set(t0.Add(time.Duration(i) * time.Minute))

@@ -139,7 +139,7 @@ func TestRemoteRotationRefetchesOnce(t *testing.T) {
 	wantHits(t, js, 1)
 
 	// A rotation right after the start-up fetch is seen at once.
-	if _, err := e.ring.Rotate(ctx); err != nil {
+	if _, err := e.ring.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("Rotate() error = %v", err)
 	}
 	newTok := e.issue(t, e.userClaims())
@@ -151,7 +151,7 @@ func TestRemoteRotationRefetchesOnce(t *testing.T) {
 	wantHits(t, js, 2)
 
 	// A second rotation within minRefresh of that unknown-kid fetch waits.
-	if _, err := e.ring.Rotate(ctx); err != nil {
+	if _, err := e.ring.Rotate(ctx, domain.Event{}); err != nil {
 		t.Fatalf("Rotate() error = %v", err)
 	}
 	third := e.issue(t, e.userClaims())

@@ -30,7 +30,7 @@ func TestRotation(t *testing.T) {
 
 			rotatedAt := t0.Add(time.Minute)
 			e.clock.Set(rotatedAt)
-			newKid, err := e.ring.Rotate(ctx)
+			newKid, err := e.ring.Rotate(ctx, domain.Event{})
 			if err != nil || newKid == oldKid || newKid == "" {
 				t.Fatalf("Rotate() = %q, %v; want a new kid", newKid, err)
 			}
@@ -96,7 +96,7 @@ func TestRotationSeenByReplica(t *testing.T) {
 	if err := b.Load(ctx); err != nil {
 		t.Fatalf("Load() error = %v", err)
 	}
-	newKid, err := a.ring.Rotate(ctx)
+	newKid, err := a.ring.Rotate(ctx, domain.Event{})
 	if err != nil {
 		t.Fatalf("Rotate() error = %v", err)
 	}
@@ -139,7 +139,7 @@ func TestAlgorithmSwitch(t *testing.T) {
 	if _, r, _ := ed.store.counts(); r != 1 {
 		t.Fatalf("refused Load wrote to the store (%d rotations)", r)
 	}
-	kid, err := es.Rotate(ctx)
+	kid, err := es.Rotate(ctx, domain.Event{})
 	if err != nil {
 		t.Fatalf("Rotate() error = %v", err)
 	}

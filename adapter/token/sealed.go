@@ -57,14 +57,15 @@ func NewSealedKeyStore(store domain.KeyStore, kek []byte) (*SealedKeyStore, erro
 	return &SealedKeyStore{KeyStore: store, aead: aead}, nil
 }
 
-// RotateKey encrypts k's private key, bound to its kid, and stores it.
-func (s *SealedKeyStore) RotateKey(ctx context.Context, k *domain.SigningKey) error {
+// RotateKey encrypts k's private key, bound to its kid, and stores it with
+// events.
+func (s *SealedKeyStore) RotateKey(ctx context.Context, k *domain.SigningKey, events []domain.Event) error {
 	sealed := *k
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce) // never fails: crypto/rand crashes the program instead
 	out := append([]byte(sealedPrefix), nonce...)
 	sealed.Private = s.aead.Seal(out, nonce, k.Private, []byte(k.ID))
-	return s.KeyStore.RotateKey(ctx, &sealed)
+	return s.KeyStore.RotateKey(ctx, &sealed, events)
 }
 
 // ListKeys returns the stored keys with their private keys decrypted; rows
