@@ -31,8 +31,8 @@ type Actor struct {
 }
 
 // EventJSON returns the public JSON object of e. Times are RFC 3339 with
-// nanoseconds, in UTC; the actor is absent when it has no type, and the
-// details when none of their fields is set.
+// nanoseconds, in UTC; the actor is absent when empty, and the details when
+// none of their fields is set.
 func EventJSON(e domain.Event) Event {
 	out := Event{
 		ID:        e.ID,
