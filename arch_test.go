@@ -70,6 +70,7 @@ func classes() []class {
 		{"adapter/storage/gormstore", adapterLayer, []string{"gorm.io/gorm"}},
 		{"adapter/storage/memory", adapterLayer, nil},
 		{"adapter/storage/storagetest", testLayer, []string{"github.com/google/go-cmp"}},
+		{"adapter/webhook", adapterLayer, nil}, // implements usecase.WebhookSender and usecase.DestinationChecker
 		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset"}},
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},
