@@ -12,14 +12,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// Delivery outcomes reported through DeliveryMetrics.WebhookDelivery.
-const (
-	WebhookDelivered = "delivered"  // a 2xx answer
-	WebhookRetry     = "retry"      // failed; tried again later
-	WebhookFailed    = "failed"     // failed; given up (domain.WebhookRetryFor)
-	WebhookLostClaim = "lost_claim" // the claim lapsed and another replica took the delivery
-)
-
 const (
 	// dispatchBatch is the most deliveries one round claims.
 	dispatchBatch = 16

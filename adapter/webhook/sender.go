@@ -72,17 +72,19 @@ type resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// payload is the body of a delivery (Standard Webhooks).
+// payload is the body of a delivery (Standard Webhooks). The event
+// marshals itself in its public shape (domain.Event.MarshalJSON), the same
+// as in GET /admin/events.
 type payload struct {
-	Type      string `json:"type"`
-	Timestamp string `json:"timestamp"`
-	Data      Event  `json:"data"`
+	Type      domain.EventType `json:"type"`
+	Timestamp time.Time        `json:"timestamp"`
+	Data      domain.Event     `json:"data"`
 }
 
 // Body returns the JSON body a delivery of e carries:
-// {"type", "timestamp", "data": the event's public JSON object}.
+// {"type", "timestamp" (the event's time), "data": the event}.
 func Body(e domain.Event) ([]byte, error) {
-	b, err := json.Marshal(payload{Type: string(e.Type), Timestamp: FormatTime(e.Time), Data: EventJSON(e)})
+	b, err := json.Marshal(payload{Type: e.Type, Timestamp: e.Time.UTC(), Data: e})
 	if err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", e.ID, err)
 	}

@@ -58,11 +58,11 @@ func newGatehouse(t *testing.T) *gatehouse {
 	clients := usecase.NewClients(st, issuer, policy, now, nil)
 	h := rest.New(rest.Deps{
 		Verify:   verify,
-		Register: usecase.NewRegister(st, hasher, nil, 8, true, now),
-		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
+		Register: usecase.NewRegister(st, hasher, nil, 8, true, now, nil),
+		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil, nil),
 		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
 		Clients:  clients,
-		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now),
+		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now, nil),
 		Store:    st,
 	}, rest.Options{Issuer: iss}, log)
 	g := &gatehouse{}

@@ -163,7 +163,7 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 		CacheSize: verifyCacheSize,
 	}, policy, now, events)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked, a.apiKeys, events)
-	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now)
+	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now, events)
 	throttle := usecase.DefaultThrottlePolicy()
 	throttle.PairFailures = cfg.LoginPairFailures
 	throttle.UserFailures = cfg.LoginUserFailures
@@ -173,13 +173,14 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	throttle.SignupLimit = cfg.SignupIPLimit
 	throttle.SignupWindow = cfg.SignupIPWindow
 	a.throttle = usecase.NewThrottle(st, throttle, now)
-	a.register = usecase.NewRegister(st, a.hasher, a.throttle, cfg.PasswordMinLength, cfg.Signup, now)
-	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events)
+	a.eventLog = usecase.NewEventLog(st, now, log, events)
+	a.register = usecase.NewRegister(st, a.hasher, a.throttle, cfg.PasswordMinLength, cfg.Signup, now, events)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events, a.eventLog)
 	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events)
 	a.clients = usecase.NewClients(st, issuer, policy, now, events)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
-	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log)
-	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, log)
+	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log, a.eventLog)
+	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, now, log, events)
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)

@@ -205,7 +205,7 @@ func TestUnsealedActiveKeyRefused(t *testing.T) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	der, _ := x509.MarshalPKCS8PrivateKey(priv)
 	planted := domain.SigningKey{ID: "planted", Algorithm: "EdDSA", Private: der, CreatedAt: time.Now()}
-	if err := st.RotateKey(t.Context(), &planted); err != nil {
+	if err := st.RotateKey(t.Context(), &planted, nil); err != nil {
 		t.Fatal(err)
 	}
 	closeStore()

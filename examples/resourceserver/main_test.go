@@ -77,23 +77,23 @@ func newGatehouse(t *testing.T) *gatehouse {
 	issuer := token.NewIssuer(ring, ghIssuer, ghAudience)
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked, nil, nil)
-	revoke := usecase.NewRevoke(st, verify, revoked, policy, now)
-	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil)
+	revoke := usecase.NewRevoke(st, verify, revoked, policy, now, nil)
+	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil, nil)
 	gh := &gatehouse{
 		clients:  usecase.NewClients(st, issuer, policy, now, nil),
-		register: usecase.NewRegister(st, hasher, nil, 8, true, now),
+		register: usecase.NewRegister(st, hasher, nil, 8, true, now, nil),
 	}
 	app := rest.New(rest.Deps{
 		Verify:     verify,
 		Register:   gh.register,
-		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil),
+		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil, nil),
 		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
 		Clients:    gh.clients,
 		Revoke:     revoke,
 		Introspect: usecase.NewIntrospect(verify, account, gh.clients, st, now),
 		Account:    account,
 		Users:      usecase.NewUsers(st, hasher, revoke, 8, now),
-		Keys:       usecase.NewKeys(ring, token.AlgEdDSA, log),
+		Keys:       usecase.NewKeys(ring, token.AlgEdDSA, now, log, nil),
 		Feed:       revoked,
 		JWKS:       ring,
 		Store:      st,

@@ -15,7 +15,12 @@ import (
 
 // Store is a GORM-backed implementation of the storage ports.
 type Store struct {
-	db    *gorm.DB
+	db *gorm.DB // with GORM's statement cache, for statements outside transactions
+	// txdb runs transactions, without the statement cache: GORM prepares a
+	// new statement on the pool while holding the cache's lock, so a
+	// transaction that waited for that lock while holding the last pooled
+	// connection (SQLite has one) deadlocked with it.
+	txdb  *gorm.DB
 	stmts preparedStmts // the refresh grant's statements (prepared.go)
 }
 
@@ -27,7 +32,9 @@ type Store struct {
 // (statement preparation was a large share of every grant). Migrations
 // must not run through such a session: SQLite prepares only the first
 // statement of a multi-statement script.
-func New(db *gorm.DB) *Store { return &Store{db: db.Session(&gorm.Session{PrepareStmt: true})} }
+func New(db *gorm.DB) *Store {
+	return &Store{db: db.Session(&gorm.Session{PrepareStmt: true}), txdb: db.Session(&gorm.Session{})}
+}
 
 // Compile-time checks that Store implements the ports.
 var (
@@ -96,5 +103,5 @@ func outage(err error) error {
 // transaction runs fn in a transaction; failures to begin or commit are
 // outages.
 func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return outage(s.conn(ctx).Transaction(fn))
+	return outage(s.txdb.WithContext(ctx).Transaction(fn))
 }
