@@ -45,6 +45,7 @@ func (s *Server) getToken(c echo.Context) error {
 		Password:  in.Password,
 		IP:        c.RealIP(),
 		UserAgent: c.Request().UserAgent(),
+		Grant:     usecase.LoginGrantGetToken,
 	})
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ type commandLine struct {
 		List   apikeyListCmd   `cmd:"" help:"list a user's API keys (never the keys)"`
 		Revoke apikeyRevokeCmd `cmd:"" help:"revoke an API key everywhere within the revocation sync interval"`
 	} `cmd:"" help:"manage users' API keys"`
-	Events  eventsCmd  `cmd:"" help:"print auth events, newest first, one JSON object per line"`
+	Events  eventsCmd  `cmd:"" help:"print auth events, newest first, as JSON lines"`
 	Version versionCmd `cmd:"" help:"print the version"`
 }
 

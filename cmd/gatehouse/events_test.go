@@ -120,8 +120,8 @@ func TestAuthEventsOverHTTP(t *testing.T) {
 	if known["ip"] != "127.0.0.1" || known["user_agent"] != "events-test/1.0" || known["request_id"] != "req-login-1" {
 		t.Errorf("login.failed = %v; want the client address, User-Agent and request id", known)
 	}
-	if d, _ := unknown["details"].(map[string]any); d["username"] != "nobody-here" {
-		t.Errorf("login.failed of an unknown user = %v; want the attempted username", unknown)
+	if d, _ := unknown["details"].(map[string]any); d["username"] != "nobody-here" || d["grant"] != "get_token" {
+		t.Errorf("login.failed of an unknown user = %v; want the attempted username and grant get_token", unknown)
 	}
 
 	dis := find(all, "user.disabled")

@@ -105,3 +105,59 @@ func seedEvents(b *testing.B, db *gorm.DB) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkEventBytes measures the disk an auth event takes, indexes
+// included, for docs/events.md's sizing: typical login.succeeded events
+// (a 100-byte User-Agent, request and session ids) written through
+// AppendEvents in batches, as the event log writes them.
+func BenchmarkEventBytes(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			var db *gorm.DB
+			size := "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+			if dialect == "sqlite" {
+				db = dbtest.Migrated(b, dbtest.SQLite(b))
+			} else {
+				db = dbtest.Migrated(b, dbtest.Postgres(b))
+				size = "SELECT pg_total_relation_size('events')"
+			}
+			s := gormstore.New(db)
+			measure := func() float64 {
+				var n int64
+				if err := db.Raw(size).Scan(&n).Error; err != nil {
+					b.Fatal(err)
+				}
+				return float64(n)
+			}
+			const events, batch = 20_000, 200
+			ua := strings.Repeat("Mozilla/5.0 (X11; Linux x86_64) ", 3) + "Firefox/140.0"
+			for b.Loop() {
+				before := measure()
+				at := time.Now()
+				for first := 0; first < events; first += batch {
+					evs := make([]domain.Event, batch)
+					for i := range evs {
+						n := first + i
+						evs[i] = domain.Event{
+							ID: fmt.Sprintf("%08x-0000-7000-8000-%012d", at.UnixMilli(), n), Time: at.Add(time.Duration(n) * time.Millisecond),
+							Type: domain.EventLoginSucceeded, UserID: fmt.Sprintf("0190aaaa-bbbb-7ccc-8ddd-%012d", n%1000),
+							Actor: domain.Actor{Type: domain.ActorUser, ID: fmt.Sprintf("0190aaaa-bbbb-7ccc-8ddd-%012d", n%1000)},
+							IP:    "203.0.113.7", UserAgent: ua[:100], RequestID: fmt.Sprintf("9f86d081884c7d65-%016x", n),
+							SessionID: fmt.Sprintf("0190eeee-ffff-7000-8000-%012d", n), Details: domain.EventDetails{Grant: "password"},
+						}
+					}
+					if err := s.AppendEvents(context.Background(), evs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if dialect == "postgres" {
+					db.Exec("VACUUM events")
+				}
+				b.ReportMetric((measure()-before)/events, "bytes/event")
+				if _, err := s.PruneEvents(context.Background(), at.Add(time.Hour)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
