@@ -98,11 +98,22 @@ func (d *Dispatcher) drain(ctx context.Context) {
 	}
 }
 
-// RunOnce runs one round: it claims due deliveries under a fresh claim
+// RunOnce runs one round: when any delivery is pending, it claims due deliveries under a fresh claim
 // token, sends them concurrently (at most a few at once), records each
 // attempt and reports the outbox's stats. It returns how many deliveries
 // it claimed, and the first store error.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	// An idle outbox costs one read a second per replica, not a claim: a
+	// claim is a write, and on SQLite it would take the one connection
+	// from the requests every second.
+	stats, err := d.outbox.OutboxStats(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox stats: %w", err)
+	}
+	if stats.Pending == 0 {
+		d.metrics.OutboxStats(stats)
+		return 0, nil
+	}
 	jobs, err := d.outbox.ClaimDeliveries(ctx, domain.DeliveryClaim{
 		Now:   d.now(),
 		Lease: dispatchLease,
@@ -134,8 +145,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 
-	stats, err := d.outbox.OutboxStats(ctx)
-	if err != nil {
+	if stats, err = d.outbox.OutboxStats(ctx); err != nil {
 		return len(jobs), errors.Join(firstErr, fmt.Errorf("outbox stats: %w", err))
 	}
 	d.metrics.OutboxStats(stats)

@@ -1,7 +1,6 @@
 package usecase
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // hookOutbox is an Outbox of a map that keeps claims as the port says.
@@ -110,24 +110,6 @@ func (o *hookOutbox) OutboxStats(context.Context) (domain.OutboxStats, error) {
 	return s, nil
 }
 
-// hookClock is a clock the test moves.
-type hookClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *hookClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *hookClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // hookSender answers each Send with reply.
 type hookSender struct {
 	calls atomic.Int64
@@ -166,30 +148,12 @@ func (m *hookMetrics) count(outcome string) int {
 	return m.outcomes[outcome]
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var hookT0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // hookDispatcher returns a Dispatcher over a fresh outbox with a clock at
 // hookT0, a debug log and recorded metrics.
-func hookDispatcher(reply func(domain.DeliveryJob, int) (int, error)) (*Dispatcher, *hookOutbox, *hookClock, *hookMetrics, *syncBuffer) {
-	out, clock, metrics, logs := newHookOutbox(), &hookClock{t: hookT0}, &hookMetrics{}, &syncBuffer{}
+func hookDispatcher(reply func(domain.DeliveryJob, int) (int, error)) (*Dispatcher, *hookOutbox, *testkit.Clock, *hookMetrics, *testkit.LogBuffer) {
+	out, clock, metrics, logs := newHookOutbox(), testkit.NewClock(hookT0), &hookMetrics{}, &testkit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := NewDispatcher(out, &hookSender{reply: reply}, clock.Now, log, metrics)
 	return d, out, clock, metrics, logs
@@ -332,7 +296,7 @@ func TestDispatcherLostClaim(t *testing.T) {
 	t.Parallel()
 	var (
 		out   *hookOutbox
-		clock *hookClock
+		clock *testkit.Clock
 	)
 	d, out, clock, metrics, logs := hookDispatcher(func(domain.DeliveryJob, int) (int, error) {
 		// The attempt outlives the lease and another replica claims it.
@@ -363,9 +327,11 @@ func TestDispatcherClaims(t *testing.T) {
 	d, out, _, metrics, _ := hookDispatcher(func(domain.DeliveryJob, int) (int, error) { return 200, nil })
 	out.add("a", hookT0)
 	d.RunOnce(t.Context())
+	out.add("b", hookT0)
 	d.RunOnce(t.Context())
+	d.RunOnce(t.Context()) // nothing pending: no claim (a write) at all
 	if len(out.claims) != 2 {
-		t.Fatalf("%d claims; want 2", len(out.claims))
+		t.Fatalf("%d claims; want 2 (one per round with a pending delivery)", len(out.claims))
 	}
 	c := out.claims[0]
 	if c.Lease <= domain.WebhookTimeout*2 || c.Limit < 1 || c.Token == "" || !c.Now.Equal(hookT0) {
@@ -374,7 +340,7 @@ func TestDispatcherClaims(t *testing.T) {
 	if out.claims[1].Token == c.Token {
 		t.Error("two rounds used the same claim token")
 	}
-	if len(metrics.stats) != 2 || metrics.stats[1].Pending != 0 {
+	if len(metrics.stats) != 3 || metrics.stats[1].Pending != 0 || metrics.stats[2].Pending != 0 {
 		t.Errorf("stats reported %+v; want one per round, none pending at last", metrics.stats)
 	}
 }

@@ -16,7 +16,7 @@ func origin(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		ctx := usecase.WithOrigin(r.Context(), usecase.Origin{
 			IP:        c.RealIP(),
-			UserAgent: domain.TruncateUserAgent(r.UserAgent()),
+			UserAgent: r.UserAgent(), // the use case cuts it to 256 bytes
 			RequestID: c.Response().Header().Get(headerRequestID),
 		})
 		c.SetRequest(r.WithContext(ctx))

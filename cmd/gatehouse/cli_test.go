@@ -17,10 +17,10 @@ func cli(t *testing.T, db, stdin string, args ...string) (stdout, stderr string,
 	return out.String(), errb.String(), code
 }
 
-func TestCLIUsersClientsKeys(t *testing.T) {
-	t.Parallel()
-	db := filepath.Join(t.TempDir(), "gatehouse.db")
-	mustRun := func(stdin string, args ...string) string {
+// mustCLI returns a runner of commands against db that fails the test
+// when one exits non-zero, and returns its standard output.
+func mustCLI(t *testing.T, db string) func(stdin string, args ...string) string {
+	return func(stdin string, args ...string) string {
 		t.Helper()
 		out, errOut, code := cli(t, db, stdin, args...)
 		if code != 0 {
@@ -28,6 +28,12 @@ func TestCLIUsersClientsKeys(t *testing.T) {
 		}
 		return out
 	}
+}
+
+func TestCLIUsersClientsKeys(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "gatehouse.db")
+	mustRun := mustCLI(t, db)
 
 	if out := mustRun("", "migrate"); !strings.Contains(out, "migration") {
 		t.Errorf("migrate output = %q", out)

@@ -209,14 +209,7 @@ func TestAuthEventsBadInput(t *testing.T) {
 func TestEventsCommand(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "gatehouse.db")
-	mustRun := func(stdin string, args ...string) string {
-		t.Helper()
-		out, errOut, code := cli(t, db, stdin, args...)
-		if code != 0 {
-			t.Fatalf("gatehouse %s = exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
+	mustRun := mustCLI(t, db)
 	mustRun("correct horse battery\n", "user", "add", "root", "--role", "admin", "--password-stdin")
 	mustRun("another fine password\n", "user", "add", "alice", "--password-stdin")
 	mustRun("", "user", "disable", "alice")
