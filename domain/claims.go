@@ -14,9 +14,14 @@ type Claims struct {
 	ClientID  string // client_id for machine tokens
 	// KeyID is the API key's id when the caller presented an API key
 	// (never encoded in a token).
-	KeyID     string
-	Scope     []string
-	Roles     []string
+	KeyID string
+	Scope []string
+	Roles []string
+	// AMR and ACR: how the user authenticated (amr, RFC 8176) and the
+	// assurance level (acr: aal1, or aal2 with a second factor). Empty for
+	// client tokens.
+	AMR       []string
+	ACR       string
 	IssuedAt  time.Time
 	NotBefore time.Time
 	ExpiresAt time.Time

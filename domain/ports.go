@@ -260,6 +260,52 @@ type Outbox interface {
 	OutboxStats(ctx context.Context) (OutboxStats, error)
 }
 
+// MFAStore keeps second factors and the logins waiting for one
+// (usecase.MFA). Turning MFA on or off is a UserChange (UserChange.MFA).
+type MFAStore interface {
+	// PutPendingTOTP stores t as the user's pending (unconfirmed) factor,
+	// replacing a pending one; ErrMFAAlreadyEnabled if the user has a
+	// confirmed one, ErrNotFound if the user is gone.
+	PutPendingTOTP(ctx context.Context, t *TOTP) error
+	// TOTPOf returns the user's factor, pending or confirmed, or
+	// ErrNotFound.
+	TOTPOf(ctx context.Context, userID string) (*TOTP, error)
+	// UseTOTPStep records step as the user's last accepted step only if it
+	// is later than the stored one: one atomic conditional write, so of
+	// concurrent uses of one code exactly one gets true. False (no error)
+	// for a replay; ErrNotFound if the user has no factor.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// UseRecoveryCode marks the user's unused recovery code with hash used
+	// at at and writes events, in one transaction; false (no error) when
+	// no unused code matches. Of concurrent uses of one code exactly one
+	// gets true.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time, events []Event) (bool, error)
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+	// CreateMFAToken stores t.
+	CreateMFAToken(ctx context.Context, t *MFAToken) error
+	// MFATokenByHash returns the token with hash or ErrNotFound.
+	MFATokenByHash(ctx context.Context, hash []byte) (*MFAToken, error)
+	// FailMFAToken counts one wrong code on the token with hash and
+	// returns its failures after it (atomic increment). ErrNotFound if
+	// absent.
+	FailMFAToken(ctx context.Context, hash []byte) (int, error)
+	// ConsumeMFAToken marks the token used at now only if it is live then
+	// (MFAToken.Live): of concurrent calls exactly one gets true.
+	ConsumeMFAToken(ctx context.Context, hash []byte, now time.Time) (bool, error)
+	// PruneMFATokens deletes the tokens that expired before before.
+	PruneMFATokens(ctx context.Context, before time.Time) (int64, error)
+}
+
+// SecretBox seals secrets the store keeps but must not hold in the clear
+// when a key-encryption key is configured (TOTP secrets). Without one it
+// passes them through. Seal binds the sealed bytes to label (a user id),
+// so they cannot be moved to another record.
+type SecretBox interface {
+	Seal(plain []byte, label string) ([]byte, error)
+	Open(sealed []byte, label string) ([]byte, error)
+}
+
 // ClientStore persists machine clients.
 type ClientStore interface {
 	// CreateClient stores c with events.

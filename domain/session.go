@@ -39,6 +39,10 @@ type Session struct {
 	// list of devices; UserAgent holds at most MaxUserAgentLen bytes.
 	IP        string
 	UserAgent string
+	// AMR and ACR are how the login authenticated (RFC 8176 methods, the
+	// assurance level): every token of the session carries them.
+	AMR []string
+	ACR string
 }
 
 // MaxUserAgentLen bounds the User-Agent a session keeps.

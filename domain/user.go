@@ -26,6 +26,9 @@ type User struct {
 	PasswordHash string // PHC string (argon2id) or an imported bcrypt hash
 	Roles        []string
 	Disabled     bool
+	// MFAEnabled is whether the user has a confirmed second factor (TOTP):
+	// a login then needs a code after the password.
+	MFAEnabled bool
 	// Stamp is the user's security stamp. Every change to what a session
 	// rests on (password, disable, roles, MFA) moves it on, and a session
 	// is created or refreshed only while the stamp it was established under
@@ -64,6 +67,10 @@ type UserChange struct {
 	// written to the feed entry of each revoked session.
 	At          time.Time
 	FeedExpires time.Time
+	// MFA, when not nil, turns the second factor on or off or replaces the
+	// recovery codes in the same transaction; ErrMFANotEnabled if it
+	// enables without a pending TOTP.
+	MFA *MFAChange
 	// Events commit with the change.
 	Events []Event
 }

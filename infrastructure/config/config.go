@@ -50,6 +50,7 @@ type Config struct {
 	APIKeyMaxTTL         time.Duration `name:"api-key-max-ttl" env:"GATEHOUSE_API_KEY_MAX_TTL" default:"8760h" placeholder:"DURATION" help:"longest lifetime of an API key"`
 	EventRetention       time.Duration `name:"event-retention" env:"GATEHOUSE_EVENT_RETENTION" default:"2160h" placeholder:"DURATION" help:"how long auth events are kept"`
 	WebhookAllowPrivate  bool          `name:"webhook-allow-private" env:"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE" default:"false" negatable:"" help:"allow webhooks to loopback, private and link-local addresses"`
+	AdminRequireMFA      bool          `name:"admin-require-mfa" env:"GATEHOUSE_ADMIN_REQUIRE_MFA" default:"false" negatable:"" help:"admin routes require a token from a login with a second factor (acr aal2)"`
 	HashConcurrency      int           `name:"hash-concurrency" env:"GATEHOUSE_HASH_CONCURRENCY" default:"0" placeholder:"N" help:"password hashes run at once (0: number of CPUs)"`
 	HashQueue            int           `name:"hash-queue" env:"GATEHOUSE_HASH_QUEUE" default:"0" placeholder:"N" help:"logins waiting for a hash slot before 503 (0: 32 per slot)"`
 	DBMaxOpenConns       int           `name:"db-max-open-conns" env:"GATEHOUSE_DB_MAX_OPEN_CONNS" default:"0" placeholder:"N" help:"database connection pool size (0: 1 for SQLite, 20 for Postgres)"`

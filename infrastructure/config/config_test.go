@@ -26,7 +26,7 @@ func TestDefaultsMatchDesign(t *testing.T) {
 		!c.Signup || c.PasswordMinLength != 8 || c.LogLevel != "info" || c.LogFormat != "json" ||
 		c.LoginPairFailures != 5 || c.LoginUserFailures != 20 || c.LoginIPFailures != 50 ||
 		c.APIKeyPrefix != "gth" || c.APIKeyMaxTTL != 8760*time.Hour ||
-		c.EventRetention != 2160*time.Hour || c.WebhookAllowPrivate {
+		c.EventRetention != 2160*time.Hour || c.WebhookAllowPrivate || c.AdminRequireMFA {
 		t.Errorf("defaults = %+v; want DESIGN.md's", c)
 	}
 }
