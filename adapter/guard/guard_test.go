@@ -93,6 +93,8 @@ func guardApp(t *testing.T, hostile bool, cfg guard.Config) (string, *atomic.Int
 	e.GET("/reports", show, guard.New(cfg), guard.RequireScope("reports:read"))
 	e.GET("/both", show, guard.New(cfg), guard.RequireScope("reports:read", "reports:write"))
 	e.GET("/unguarded-scope", show, guard.RequireScope("reports:read"))
+	e.GET("/step-up", show, guard.New(cfg), guard.RequireACR(domain.ACRAAL2))
+	e.GET("/aal1", show, guard.New(cfg), guard.RequireACR(domain.ACRAAL1))
 	e.GET("/open", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]bool{"claims": guard.Claims(c) != nil})
 	})
@@ -105,6 +107,8 @@ func guardVerifierFixture() guardVerifier {
 	user := &domain.Claims{Subject: "user-1", SessionID: "s-live", Scope: []string{"reports:read"}}
 	return guardVerifier{
 		"good":      {claims: user},
+		"pwd":       {claims: &domain.Claims{Subject: "user-1", SessionID: "s-live", AMR: []string{"pwd"}, ACR: "aal1"}},
+		"otp":       {claims: &domain.Claims{Subject: "user-1", SessionID: "s-live", AMR: []string{"pwd", "otp"}, ACR: "aal2"}},
 		"expired":   {err: domain.ErrTokenExpired},
 		"wrong-aud": {err: fmt.Errorf("%w: wrong audience", domain.ErrTokenInvalid)},
 		"revoked":   {claims: &domain.Claims{Subject: "user-2", SessionID: "s-revoked"}},
@@ -116,6 +120,8 @@ func guardVerifierFixture() guardVerifier {
 }
 
 const (
+	stepUpBody       = `{"error":"insufficient_user_authentication","message":"This needs a login with a second factor"}`
+	stepUpChallenge  = `Bearer realm="gatehouse", error="insufficient_user_authentication", acr_values="aal2"`
 	challenge        = `Bearer realm="gatehouse"`
 	invalidChallenge = `Bearer realm="gatehouse", error="invalid_token"`
 )
@@ -148,6 +154,12 @@ func TestGuardAnswers(t *testing.T) {
 		{"both scopes", "/both", "Bearer both", 200, `{"scope":["reports:write","reports:read"],"sub":"c-2"}`, ""},
 		{"scope check without guard", "/unguarded-scope", "Bearer good", 401, `{"error":"unauthorized","message":"Token is missing"}`, challenge},
 		{"unguarded route", "/open", "Bearer good", 200, `{"claims":false}`, ""},
+		{"step-up: second factor", "/step-up", "Bearer otp", 200, `{"scope":null,"sub":"user-1"}`, ""},
+		{"step-up: password only", "/step-up", "Bearer pwd", 401, stepUpBody, stepUpChallenge},
+		{"step-up: no acr at all", "/step-up", "Bearer good", 401, stepUpBody, stepUpChallenge},
+		{"step-up: client token", "/step-up", "Bearer client", 401, stepUpBody, stepUpChallenge},
+		{"aal1 route takes aal2", "/aal1", "Bearer otp", 200, `{"scope":null,"sub":"user-1"}`, ""},
+		{"aal1 route takes aal1", "/aal1", "Bearer pwd", 200, `{"scope":null,"sub":"user-1"}`, ""},
 	}
 	for _, hostile := range []bool{false, true} {
 		t.Run(fmt.Sprintf("hostile error handler %v", hostile), func(t *testing.T) {

@@ -20,10 +20,12 @@ type userBody struct {
 	Roles     []string  `json:"roles"`
 	Disabled  *bool     `json:"disabled,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// MFA is whether the user has a second factor on.
+	MFA bool `json:"mfa"`
 }
 
 func newUserBody(u *domain.User, admin bool) userBody {
-	b := userBody{ID: u.ID, Username: u.Username, Roles: u.Roles, CreatedAt: u.CreatedAt.UTC()}
+	b := userBody{ID: u.ID, Username: u.Username, Roles: u.Roles, CreatedAt: u.CreatedAt.UTC(), MFA: u.MFAEnabled}
 	if b.Roles == nil {
 		b.Roles = []string{}
 	}

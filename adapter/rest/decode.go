@@ -75,6 +75,9 @@ type credentials struct {
 	Username string   `json:"username"`
 	Password string   `json:"password"`
 	Roles    []string `json:"roles"`
+	// OTP is a TOTP code sent with the password (POST /get_token), for
+	// a user with MFA to log in with one request.
+	OTP string `json:"otp"`
 }
 
 // decodeCredentials reads username and password from JSON or a form; both
@@ -87,6 +90,9 @@ func decodeCredentials(c echo.Context) (credentials, error) {
 			return in, err
 		}
 		if in.Password, err = formValue(c, "password"); err != nil {
+			return in, err
+		}
+		if in.OTP, err = formValue(c, "otp"); err != nil {
 			return in, err
 		}
 	} else if err := decodeJSON(c, &in); err != nil {

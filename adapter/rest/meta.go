@@ -79,7 +79,7 @@ func (s *Server) metadata(c echo.Context) error {
 		JWKSURI:                          iss + "/.well-known/jwks.json",
 		RevocationEndpoint:               iss + "/oauth/revoke",
 		IntrospectionEndpoint:            iss + "/oauth/introspect",
-		GrantTypes:                       []string{"password", "refresh_token", "client_credentials", grantTokenExchange},
+		GrantTypes:                       []string{"password", "refresh_token", "client_credentials", grantTokenExchange, grantMFAOTP},
 		TokenEndpointAuthMethods:         clientAuth,
 		RevocationEndpointAuthMethods:    []string{"none"},
 		IntrospectionEndpointAuthMethods: clientAuth,

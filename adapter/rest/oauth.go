@@ -27,6 +27,8 @@ const (
 	grantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange"
 	tokenTypeAPIKey      = "urn:gatehouse:token-type:api-key"
 	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	// grantMFAOTP completes a login answered mfa_required with a code.
+	grantMFAOTP = "urn:gatehouse:params:oauth:grant-type:mfa-otp"
 )
 
 func readOAuthParams(c echo.Context) (oauthParams, error) {
@@ -89,6 +91,17 @@ func (s *Server) token(c echo.Context) error {
 			IP:        c.RealIP(),
 			UserAgent: c.Request().UserAgent(),
 		})
+	case grantMFAOTP:
+		if p["mfa_token"] == "" {
+			return badRequest("mfa_token is required")
+		}
+		pair, err = s.d.Login.CompleteMFA(ctx, usecase.MFALoginInput{
+			Token:        p["mfa_token"],
+			OTP:          p["otp"],
+			RecoveryCode: p["recovery_code"],
+			IP:           c.RealIP(),
+			UserAgent:    c.Request().UserAgent(),
+		})
 	case "refresh_token":
 		if p["refresh_token"] == "" {
 			return badRequest("refresh_token is required")
@@ -114,7 +127,7 @@ func (s *Server) token(c echo.Context) error {
 	case "":
 		return badRequest("grant_type is required")
 	default:
-		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token, client_credentials or " + grantTokenExchange}
+		return &problem.RequestError{Code: problem.UnsupportedGrantType, Message: "grant_type must be password, refresh_token, client_credentials, " + grantTokenExchange + " or " + grantMFAOTP}
 	}
 	if err != nil {
 		return err

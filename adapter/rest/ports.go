@@ -21,9 +21,20 @@ type Registrar interface {
 	Create(ctx context.Context, username, password string, roles []string) (*domain.User, error)
 }
 
-// LoginService runs the password grant (usecase.Login).
+// LoginService runs the password grant and its second step
+// (usecase.Login).
 type LoginService interface {
 	Login(ctx context.Context, in usecase.LoginInput) (*usecase.TokenPair, error)
+	CompleteMFA(ctx context.Context, in usecase.MFALoginInput) (*usecase.TokenPair, error)
+}
+
+// MFAService manages a user's second factor (usecase.MFA).
+type MFAService interface {
+	Enroll(ctx context.Context, c *domain.Claims) (*usecase.TOTPEnrolment, error)
+	Confirm(ctx context.Context, c *domain.Claims, code string) ([]string, error)
+	Disable(ctx context.Context, c *domain.Claims, code string) error
+	RegenerateCodes(ctx context.Context, c *domain.Claims, code string) ([]string, error)
+	Reset(ctx context.Context, userID string) error
 }
 
 // RefreshService runs the refresh_token grant (usecase.Refresh).

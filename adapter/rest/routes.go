@@ -3,6 +3,7 @@ package rest
 import (
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -26,6 +27,10 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/me/sessions", chain(s.listSessions, auth, userTokenOnly))
 	e.DELETE("/me/sessions/:id", chain(s.endSession, origin, auth, userTokenOnly))
 	e.GET("/me/events", chain(s.myEvents, auth, userTokenOnly))
+	e.POST("/me/mfa/totp", chain(s.enrollTOTP, origin, auth, userTokenOnly, noStore))
+	e.POST("/me/mfa/totp/confirm", chain(s.confirmTOTP, origin, auth, userTokenOnly, noStore))
+	e.DELETE("/me/mfa/totp", chain(s.disableTOTP, origin, auth, userTokenOnly))
+	e.POST("/me/mfa/recovery-codes", chain(s.newRecoveryCodes, origin, auth, userTokenOnly, noStore))
 
 	// Every error of the OAuth endpoints takes RFC 6749's shape here.
 	oauth := e.Group("/oauth", oauthErrors, noStore, origin)
@@ -36,7 +41,11 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
-	admin := e.Group("/admin", origin, auth, userTokenOnly, requireRole(s.d.Account, domain.RoleAdmin), noStore)
+	adminChain := []echo.MiddlewareFunc{origin, auth, userTokenOnly, requireRole(s.d.Account, domain.RoleAdmin), noStore}
+	if s.opts.AdminRequireMFA {
+		adminChain = append(adminChain, guard.RequireACR(domain.ACRAAL2))
+	}
+	admin := e.Group("/admin", adminChain...)
 	admin.GET("/users", s.listUsers)
 	admin.POST("/users", s.createUser)
 	admin.PATCH("/users/:id", s.patchUser)
@@ -49,6 +58,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/keys/rotate", s.rotateKey)
 	admin.GET("/users/:id/api-keys", s.listUserAPIKeys)
 	admin.DELETE("/api-keys/:id", s.adminDeleteAPIKey)
+	admin.DELETE("/users/:id/mfa", s.resetMFA)
 	admin.GET("/events", s.listEvents)
 	admin.POST("/webhooks", s.createWebhook)
 	admin.GET("/webhooks", s.listWebhooks)

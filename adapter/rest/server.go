@@ -33,6 +33,7 @@ type Deps struct {
 	APIKeys    APIKeyService
 	Devices    DeviceService
 	Events     EventService
+	MFA        MFAService
 	Webhooks   WebhookService
 	Feed       RevocationFeed
 	Revoked    RevocationHealth
@@ -60,6 +61,9 @@ type Options struct {
 	OpenAPI []byte
 	// JWKSMaxAge is the Cache-Control max-age of the JWKS document.
 	JWKSMaxAge time.Duration
+	// AdminRequireMFA makes the admin routes require acr aal2
+	// (GATEHOUSE_ADMIN_REQUIRE_MFA).
+	AdminRequireMFA bool
 }
 
 // Server holds the handlers' dependencies.

@@ -46,6 +46,7 @@ func (s *Server) getToken(c echo.Context) error {
 		IP:        c.RealIP(),
 		UserAgent: c.Request().UserAgent(),
 		Grant:     usecase.LoginGrantGetToken,
+		OTP:       in.OTP,
 	})
 	if err != nil {
 		return err

@@ -68,6 +68,7 @@ type app struct {
 	events   *usecase.Events
 	webhooks *usecase.Webhooks
 	dispatch *usecase.Dispatcher
+	mfa      *usecase.MFA
 	// metrics collects the use cases' events and the HTTP requests; nil
 	// when GATEHOUSE_METRICS is off.
 	metrics *metrics.Metrics
@@ -250,6 +251,7 @@ func (a *app) httpDeps() rest.Deps {
 		APIKeys:    a.apiKeys,
 		Devices:    a.devices,
 		Events:     a.events,
+		MFA:        a.mfa,
 		Webhooks:   a.webhooks,
 		Feed:       a.revoked,
 		Revoked:    a.revoked,

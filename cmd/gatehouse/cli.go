@@ -50,18 +50,25 @@ func userAdd(ctx context.Context, e env, cfg config.Config, name string, roles [
 	})
 }
 
-// userChange is "gatehouse user disable|enable|delete NAME".
+// userChange is "gatehouse user disable|enable|delete|mfa-reset NAME".
 func userChange(ctx context.Context, e env, cfg config.Config, sub, name string) error {
 	return withApp(ctx, e, cfg, func(a *app) error {
 		u, err := a.users.Get(ctx, name, true)
 		if err != nil {
 			return describe(err)
 		}
-		if sub == "delete" {
+		switch sub {
+		case "delete":
 			if err := a.users.Delete(ctx, u.ID); err != nil {
 				return describe(err)
 			}
 			fmt.Fprintf(e.stdout, "deleted user %s\n", u.Username)
+			return nil
+		case "mfa-reset":
+			if err := a.mfa.Reset(ctx, u.ID); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(e.stdout, "MFA turned off for %s; their sessions were revoked\n", u.Username)
 			return nil
 		}
 		disabled := sub == "disable"
@@ -238,6 +245,8 @@ func describe(err error) error {
 		return errors.New("username is already taken")
 	case errors.Is(err, domain.ErrNotFound):
 		return errors.New("no such user or client")
+	case errors.Is(err, domain.ErrMFANotEnabled):
+		return errors.New("the user has no MFA")
 	}
 	return err
 }

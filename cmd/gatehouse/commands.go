@@ -22,12 +22,13 @@ type commandLine struct {
 	Serve   serveCmd   `cmd:"" help:"run the service (applies pending migrations first)"`
 	Migrate migrateCmd `cmd:"" help:"apply migrations and exit"`
 	User    struct {
-		Add     userAddCmd    `cmd:"" help:"create a user"`
-		List    userListCmd   `cmd:"" help:"list the users"`
-		Disable userNameCmd   `cmd:"" help:"disable a user: their sessions and tokens stop working"`
-		Enable  userNameCmd   `cmd:"" help:"enable a disabled user"`
-		Delete  userNameCmd   `cmd:"" help:"delete a user and their sessions"`
-		Passwd  userPasswdCmd `cmd:"" help:"set a user's password; their sessions are revoked"`
+		Add      userAddCmd    `cmd:"" help:"create a user"`
+		List     userListCmd   `cmd:"" help:"list the users"`
+		Disable  userNameCmd   `cmd:"" help:"disable a user: their sessions and tokens stop working"`
+		Enable   userNameCmd   `cmd:"" help:"enable a disabled user"`
+		Delete   userNameCmd   `cmd:"" help:"delete a user and their sessions"`
+		Passwd   userPasswdCmd `cmd:"" help:"set a user's password; their sessions are revoked"`
+		MfaReset userNameCmd   `cmd:"" name:"mfa-reset" help:"turn a locked-out user's MFA off; their sessions end"`
 	} `cmd:"" help:"manage users"`
 	Client struct {
 		Add    clientAddCmd    `cmd:"" help:"create a machine client; prints client_id and client_secret once"`
@@ -85,7 +86,7 @@ func (userListCmd) Run(ctx context.Context, e env, cfg config.Config) error {
 	return withApp(ctx, e, cfg, func(a *app) error { return listUsers(ctx, e, a) })
 }
 
-// userNameCmd is "user disable|enable|delete NAME".
+// userNameCmd is "user disable|enable|delete|mfa-reset NAME".
 type userNameCmd struct {
 	Name string `arg:"" name:"NAME" help:"the username"`
 }

@@ -77,10 +77,11 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 		t.Fatalf("initial revocation sync: %v", err)
 	}
 	h := rest.New(a.httpDeps(), rest.Options{
-		Issuer:         cfg.Issuer,
-		Scopes:         cfg.UserScopes,
-		TrustedProxies: cfg.TrustedProxies,
-		OpenAPI:        api.Spec(),
+		Issuer:          cfg.Issuer,
+		Scopes:          cfg.UserScopes,
+		TrustedProxies:  cfg.TrustedProxies,
+		OpenAPI:         api.Spec(),
+		AdminRequireMFA: cfg.AdminRequireMFA,
 	}, a.log)
 	// The background work serve runs that events and webhooks need: the
 	// event log's batches and the webhook dispatcher.

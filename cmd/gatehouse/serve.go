@@ -65,11 +65,12 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 
 	deps := a.httpDeps()
 	opts := rest.Options{
-		Issuer:         cfg.Issuer,
-		Scopes:         cfg.UserScopes,
-		TrustedProxies: cfg.TrustedProxies,
-		OpenAPI:        api.Spec(),
-		AccessLog:      cfg.AccessLog,
+		Issuer:          cfg.Issuer,
+		Scopes:          cfg.UserScopes,
+		TrustedProxies:  cfg.TrustedProxies,
+		OpenAPI:         api.Spec(),
+		AccessLog:       cfg.AccessLog,
+		AdminRequireMFA: cfg.AdminRequireMFA,
 	}
 	instrument(a, &opts)
 	h := rest.New(deps, opts, a.log)

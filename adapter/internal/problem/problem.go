@@ -43,6 +43,11 @@ const (
 	NotFound             Code = "not_found"
 	TooManyAPIKeys       Code = "too_many_api_keys"
 	TooManyWebhooks      Code = "too_many_webhooks"
+	MFARequired          Code = "mfa_required"
+	InvalidCode          Code = "invalid_code"
+	MFAAlreadyEnabled    Code = "mfa_already_enabled"
+	MFANotEnabled        Code = "mfa_not_enabled"
+	InsufficientAuth     Code = "insufficient_user_authentication"
 	Conflict             Code = "conflict"
 	Forbidden            Code = "forbidden"
 	SignupDisabled       Code = "signup_disabled"
@@ -67,6 +72,7 @@ type body struct {
 	Error       Code   `json:"error"`
 	Message     string `json:"message"`
 	Description string `json:"error_description,omitempty"`
+	MFAToken    string `json:"mfa_token,omitempty"`
 }
 
 // RequestError is a mistake in the request itself (a missing parameter,
@@ -86,6 +92,16 @@ func BadRequest(msg string) error { return &RequestError{Code: InvalidRequest, M
 type ScopeError struct{ Scope string }
 
 func (e *ScopeError) Error() string { return "insufficient scope: need " + e.Scope }
+
+// ACRError is RequireACR's refusal (RFC 9470): 401
+// insufficient_user_authentication, naming the acr values that would do in
+// WWW-Authenticate. It wraps domain.ErrInsufficientAuthentication.
+type ACRError struct{ ACR string }
+
+func (e *ACRError) Error() string { return "insufficient user authentication: need acr " + e.ACR }
+
+// Unwrap makes the refusal a domain.ErrInsufficientAuthentication.
+func (e *ACRError) Unwrap() error { return domain.ErrInsufficientAuthentication }
 
 // Not-ready answers of readiness routes: 503 unavailable with a fixed
 // message. They wrap domain.ErrUnavailable.
@@ -140,6 +156,8 @@ func classify(err error) Problem {
 		ve *domain.ValidationError
 		te *domain.ThrottledError
 		se *ScopeError
+		ae *ACRError
+		mr *domain.MFARequiredError
 		nr *notReady
 		he *echo.HTTPError
 	)
@@ -154,6 +172,16 @@ func classify(err error) Problem {
 		return Problem{http.StatusUnprocessableEntity, Code(ve.Code), ve.Message}
 	case errors.As(err, &se):
 		return Problem{http.StatusForbidden, InsufficientScope, "The token lacks the required scope"}
+	case errors.As(err, &ae) || errors.Is(err, domain.ErrInsufficientAuthentication):
+		return Problem{http.StatusUnauthorized, InsufficientAuth, "This needs a login with a second factor"}
+	case errors.As(err, &mr):
+		return Problem{http.StatusForbidden, MFARequired, "A second factor is required: send the mfa_token with a code"}
+	case errors.Is(err, domain.ErrInvalidCode):
+		return Problem{http.StatusBadRequest, InvalidCode, "The code is wrong, malformed or already used"}
+	case errors.Is(err, domain.ErrMFAAlreadyEnabled):
+		return Problem{http.StatusConflict, MFAAlreadyEnabled, "MFA is already enabled; disable it first"}
+	case errors.Is(err, domain.ErrMFANotEnabled):
+		return Problem{http.StatusConflict, MFANotEnabled, "MFA is not enabled (or there is no enrolment to confirm)"}
 	case errors.As(err, &nr):
 		return Problem{http.StatusServiceUnavailable, Unavailable, nr.message}
 	case errors.As(err, &te):
@@ -235,6 +263,13 @@ func Write(c echo.Context, log *slog.Logger, err error) error {
 			h.Set("WWW-Authenticate", `Basic realm="gatehouse"`)
 		case InvalidToken:
 			h.Set("WWW-Authenticate", `Bearer realm="gatehouse", error="invalid_token"`)
+		case InsufficientAuth:
+			acr := domain.ACRAAL2
+			var ae *ACRError
+			if errors.As(err, &ae) {
+				acr = ae.ACR
+			}
+			h.Set("WWW-Authenticate", `Bearer realm="gatehouse", error="insufficient_user_authentication", acr_values="`+acr+`"`)
 		default:
 			h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 		}
@@ -264,8 +299,14 @@ func Write(c echo.Context, log *slog.Logger, err error) error {
 	}
 	b := body{Error: p.Code, Message: p.Message}
 	var oe *oauthError
+	var mr *domain.MFARequiredError
 	if errors.As(err, &oe) {
 		b.Description = p.Message
+	}
+	if errors.As(err, &mr) {
+		// Both the tutorial route and the token endpoint: the OAuth shape
+		// and the mfa_token the second step needs.
+		b.Description, b.MFAToken = p.Message, mr.Token
 	}
 	return JSON(c, p.Status, b)
 }

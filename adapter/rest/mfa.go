@@ -1,0 +1,110 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
+)
+
+// codeBody is the body of the MFA routes that take a code.
+type codeBody struct {
+	Code string `json:"code"`
+}
+
+// decodeCode reads {"code"}; a missing one is 400 invalid_request (a wrong
+// one is the use case's 400 invalid_code).
+func decodeCode(c echo.Context) (string, error) {
+	var in codeBody
+	if err := decodeJSON(c, &in); err != nil {
+		return "", err
+	}
+	if in.Code == "" {
+		return "", badRequest("code is required")
+	}
+	return in.Code, nil
+}
+
+// recoveryCodesBody answers a confirmation or a new set of recovery codes
+// (shown only here).
+type recoveryCodesBody struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// enrollTOTP is POST /me/mfa/totp: a new pending secret and its otpauth URL.
+func (s *Server) enrollTOTP(c echo.Context) error {
+	cl, err := claimsOf(c)
+	if err != nil {
+		return err
+	}
+	e, err := s.d.MFA.Enroll(c.Request().Context(), cl)
+	if err != nil {
+		return err
+	}
+	return problem.JSON(c, http.StatusOK, struct {
+		Secret string `json:"secret"`
+		URL    string `json:"otpauth_url"`
+	}{e.Secret, e.URL})
+}
+
+// confirmTOTP is POST /me/mfa/totp/confirm {"code"}: MFA on, the recovery
+// codes, the user's other sessions ended.
+func (s *Server) confirmTOTP(c echo.Context) error {
+	cl, err := claimsOf(c)
+	if err != nil {
+		return err
+	}
+	code, err := decodeCode(c)
+	if err != nil {
+		return err
+	}
+	codes, err := s.d.MFA.Confirm(c.Request().Context(), cl, code)
+	if err != nil {
+		return err
+	}
+	return problem.JSON(c, http.StatusOK, recoveryCodesBody{codes})
+}
+
+// disableTOTP is DELETE /me/mfa/totp {"code"} (a TOTP or recovery code).
+func (s *Server) disableTOTP(c echo.Context) error {
+	cl, err := claimsOf(c)
+	if err != nil {
+		return err
+	}
+	code, err := decodeCode(c)
+	if err != nil {
+		return err
+	}
+	if err := s.d.MFA.Disable(c.Request().Context(), cl, code); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// newRecoveryCodes is POST /me/mfa/recovery-codes {"code"}: a new set, the
+// old one void.
+func (s *Server) newRecoveryCodes(c echo.Context) error {
+	cl, err := claimsOf(c)
+	if err != nil {
+		return err
+	}
+	code, err := decodeCode(c)
+	if err != nil {
+		return err
+	}
+	codes, err := s.d.MFA.RegenerateCodes(c.Request().Context(), cl, code)
+	if err != nil {
+		return err
+	}
+	return problem.JSON(c, http.StatusOK, recoveryCodesBody{codes})
+}
+
+// resetMFA is DELETE /admin/users/:id/mfa: a locked-out user's MFA off,
+// every session of theirs ended.
+func (s *Server) resetMFA(c echo.Context) error {
+	if err := s.d.MFA.Reset(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
