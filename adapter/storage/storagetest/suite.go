@@ -58,6 +58,7 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"api keys", testAPIKeys},
 		{"events", testEvents},
 		{"webhooks", testWebhooks},
+		{"mfa reads", testMFAReads},
 		{"mfa", testMFA},
 		{"mfa tokens", testMFATokens},
 	}
