@@ -73,7 +73,7 @@ func (s *Store) APIKeyByID(ctx context.Context, id string) (*domain.APIKey, erro
 // missing key.
 const apiKeyGrantQuery = `SELECT
     k.id, k.user_id, k.name, k.hint, k.scope, k.hash, k.created_at, k.expires_at, k.last_used_at, k.revoked_at,
-    u.id, u.username, u.password_hash, u.roles, u.disabled, u.stamp, u.created_at, u.updated_at
+    u.id, u.username, u.password_hash, u.roles, u.disabled, u.mfa_enabled, u.stamp, u.created_at, u.updated_at
 FROM api_keys k
 JOIN users u ON u.id = k.user_id
 WHERE k.hash = $1`
@@ -89,7 +89,7 @@ func (s *Store) APIKeyGrant(ctx context.Context, hash []byte) (*domain.APIKeyGra
 	var u userRow
 	err = st.QueryRowContext(ctx, hash).Scan(
 		&k.ID, &k.UserID, &k.Name, &k.Hint, &k.Scope, &k.Hash, &k.CreatedAt, &k.ExpiresAt, &k.LastUsedAt, &k.RevokedAt,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
+		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.MFAEnabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
 	)
 	if err != nil {
 		return nil, s.translateSQL(err, "api key", domain.ErrConflict)

@@ -44,6 +44,17 @@ func TestOutageIsUnavailable(t *testing.T) {
 	_, calls["ClaimDeliveries"] = s.ClaimDeliveries(ctx, domain.DeliveryClaim{Now: now, Lease: time.Minute, Limit: 10, Token: "t"})
 	calls["FinishDelivery"] = s.FinishDelivery(ctx, domain.DeliveryResult{DeliveryID: "d1", Claim: "t", At: now, Status: domain.DeliveryDelivered})
 	_, calls["OutboxStats"] = s.OutboxStats(ctx)
+	calls["PutPendingTOTP"] = s.PutPendingTOTP(ctx, &domain.TOTP{UserID: "u1", Secret: []byte("x"), CreatedAt: now})
+	_, calls["TOTPOf"] = s.TOTPOf(ctx, "u1")
+	_, calls["UseTOTPStep"] = s.UseTOTPStep(ctx, "u1", 1)
+	_, calls["UseRecoveryCode"] = s.UseRecoveryCode(ctx, "u1", []byte("h"), now, nil)
+	_, calls["RecoveryCodesLeft"] = s.RecoveryCodesLeft(ctx, "u1")
+	calls["CreateMFAToken"] = s.CreateMFAToken(ctx, &domain.MFAToken{Hash: []byte("m"), UserID: "u1", CreatedAt: now, ExpiresAt: now})
+	_, calls["MFATokenByHash"] = s.MFATokenByHash(ctx, []byte("m"))
+	_, calls["FailMFAToken"] = s.FailMFAToken(ctx, []byte("m"))
+	_, calls["ConsumeMFAToken"] = s.ConsumeMFAToken(ctx, []byte("m"), now)
+	_, calls["PruneMFATokens"] = s.PruneMFATokens(ctx, now)
+	_, _, calls["ChangeUser(mfa)"] = s.ChangeUser(ctx, domain.UserChange{UserID: "u1", At: now, MFA: &domain.MFAChange{Enable: true}})
 	calls["Ping"] = s.Ping(ctx)
 	for name, err := range calls {
 		if !errors.Is(err, domain.ErrUnavailable) {

@@ -19,6 +19,7 @@ type userRow struct {
 	PasswordHash string    `gorm:"column:password_hash"`
 	Roles        string    `gorm:"column:roles"`
 	Disabled     bool      `gorm:"column:disabled"`
+	MFAEnabled   bool      `gorm:"column:mfa_enabled"`
 	Stamp        int64     `gorm:"column:stamp"`
 	CreatedAt    time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt    time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
@@ -50,6 +51,8 @@ type sessionRow struct {
 	LastUsedAt      *time.Time `gorm:"column:last_used_at"`
 	IP              string     `gorm:"column:ip"`
 	UserAgent       string     `gorm:"column:user_agent"`
+	AMR             string     `gorm:"column:amr"`
+	ACR             string     `gorm:"column:acr"`
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -135,6 +138,19 @@ func decodeList(s string) ([]string, error) {
 	return out, nil
 }
 
+// encodeWords stores a list of words without spaces (amr values) as
+// "a b"; nil and empty both become "".
+func encodeWords(ws []string) string { return strings.Join(ws, " ") }
+
+// decodeWords reads encodeWords's text; "" becomes nil.
+func decodeWords(s string) []string {
+	ws := strings.Fields(s)
+	if len(ws) == 0 {
+		return nil
+	}
+	return ws
+}
+
 // nonEmpty maps an empty byte slice to nil, as the memory store does.
 func nonEmpty(b []byte) []byte {
 	if len(b) == 0 {
@@ -151,6 +167,7 @@ func toUserRow(u *domain.User) (userRow, error) {
 		PasswordHash: u.PasswordHash,
 		Roles:        roles,
 		Disabled:     u.Disabled,
+		MFAEnabled:   u.MFAEnabled,
 		Stamp:        u.Stamp,
 		CreatedAt:    utc(u.CreatedAt),
 		UpdatedAt:    utc(u.UpdatedAt),
@@ -165,6 +182,7 @@ func (r *userRow) toDomain() (domain.User, error) {
 		PasswordHash: r.PasswordHash,
 		Roles:        roles,
 		Disabled:     r.Disabled,
+		MFAEnabled:   r.MFAEnabled,
 		Stamp:        r.Stamp,
 		CreatedAt:    utc(r.CreatedAt),
 		UpdatedAt:    utc(r.UpdatedAt),
@@ -197,6 +215,8 @@ func toSessionRow(s *domain.Session) (sessionRow, error) {
 		LastUsedAt:      nullTime(s.LastUsedAt),
 		IP:              s.IP,
 		UserAgent:       s.UserAgent,
+		AMR:             encodeWords(s.AMR),
+		ACR:             s.ACR,
 	}, err
 }
 
@@ -216,6 +236,8 @@ func (r *sessionRow) toDomain() (domain.Session, error) {
 		LastUsedAt:      fromNull(r.LastUsedAt),
 		IP:              r.IP,
 		UserAgent:       r.UserAgent,
+		AMR:             decodeWords(r.AMR),
+		ACR:             r.ACR,
 	}, err
 }
 

@@ -56,7 +56,7 @@ var nullableBytes = map[string]bool{"sessions.sealed_successor": true}
 func checkRows(t *testing.T, dsn string) {
 	db := dbtest.Migrated(t, dsn)
 	types := columnTypes[database.Dialect(db)]
-	for _, model := range []any{&userRow{}, &clientRow{}, &sessionRow{}, &refreshTokenRow{}, &revocationRow{}, &keyRow{}, &apiKeyRow{}, &eventRow{}, &webhookRow{}, &deliveryRow{}} {
+	for _, model := range []any{&userRow{}, &clientRow{}, &sessionRow{}, &refreshTokenRow{}, &revocationRow{}, &keyRow{}, &apiKeyRow{}, &eventRow{}, &webhookRow{}, &deliveryRow{}, &totpRow{}, &recoveryCodeRow{}, &mfaTokenRow{}} {
 		sch, err := schema.Parse(model, &sync.Map{}, db.NamingStrategy)
 		if err != nil {
 			t.Fatal(err)

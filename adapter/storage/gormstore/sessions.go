@@ -105,8 +105,8 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*domain.Re
 // RefreshGrant.
 const refreshGrantQuery = `SELECT
     t.hash, t.session_id, t.generation, t.created_at,
-    s.id, s.user_id, s.user_stamp, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at, s.last_used_at, s.ip, s.user_agent,
-    u.id, u.username, u.password_hash, u.roles, u.disabled, u.stamp, u.created_at, u.updated_at
+    s.id, s.user_id, s.user_stamp, s.scope, s.created_at, s.expires_at, s.generation, s.rotated_at, s.sealed_successor, s.revoked_at, s.last_used_at, s.ip, s.user_agent, s.amr, s.acr,
+    u.id, u.username, u.password_hash, u.roles, u.disabled, u.mfa_enabled, u.stamp, u.created_at, u.updated_at
 FROM refresh_tokens t
 JOIN sessions s ON s.id = t.session_id
 JOIN users u ON u.id = s.user_id
@@ -123,8 +123,8 @@ func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshG
 	t, se, u := &row.Token, &row.Session, &row.User
 	err = st.QueryRowContext(ctx, hash).Scan(
 		&t.Hash, &t.SessionID, &t.Generation, &t.CreatedAt,
-		&se.ID, &se.UserID, &se.UserStamp, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt, &se.LastUsedAt, &se.IP, &se.UserAgent,
-		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
+		&se.ID, &se.UserID, &se.UserStamp, &se.Scope, &se.CreatedAt, &se.ExpiresAt, &se.Generation, &se.RotatedAt, &se.SealedSuccessor, &se.RevokedAt, &se.LastUsedAt, &se.IP, &se.UserAgent, &se.AMR, &se.ACR,
+		&u.ID, &u.Username, &u.PasswordHash, &u.Roles, &u.Disabled, &u.MFAEnabled, &u.Stamp, &u.CreatedAt, &u.UpdatedAt,
 	)
 	if err != nil {
 		return nil, s.translateSQL(err, "refresh grant", domain.ErrConflict)

@@ -94,6 +94,8 @@ func outage(err error) error {
 		errors.Is(err, domain.ErrNotFound),
 		errors.Is(err, domain.ErrConflict),
 		errors.Is(err, domain.ErrUsernameTaken),
+		errors.Is(err, domain.ErrMFANotEnabled),
+		errors.Is(err, domain.ErrMFAAlreadyEnabled),
 		errors.Is(err, domain.ErrUnavailable):
 		return err
 	}

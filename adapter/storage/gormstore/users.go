@@ -73,7 +73,10 @@ func (s *Store) userWhere(ctx context.Context, what, cond string, arg string) (*
 // credential change, moves the stamp on: from then on the row is locked, so
 // a CreateSession racing it either committed before (and its session is
 // revoked below, with the others) or waits and then sees the new stamp.
-// ErrNotFound if the user is gone, ErrConflict if ch.IfStamp is stale.
+// ch.MFA is applied after it, under the same lock (applyMFAChange).
+// ErrNotFound if the user is gone, ErrConflict if ch.IfStamp is stale,
+// ErrMFANotEnabled if ch.MFA enables without a pending TOTP (the whole
+// change then rolls back).
 func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
 	what := "change user " + ch.UserID
 	sets := []string{"updated_at = ?"}
@@ -91,6 +94,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		}
 		sets, args = append(sets, "roles = ?"), append(args, roles)
 	}
+	if ch.MFA != nil && (ch.MFA.Enable || ch.MFA.Disable) {
+		sets, args = append(sets, "mfa_enabled = ?"), append(args, ch.MFA.Enable)
+	}
 	if ch.EndSessions {
 		sets = append(sets, "stamp = stamp + 1")
 	}
@@ -100,7 +106,7 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		update += " AND stamp = ?"
 		args = append(args, ch.IfStamp)
 	}
-	update += " RETURNING id, username, password_hash, roles, disabled, stamp, created_at, updated_at"
+	update += " RETURNING id, username, password_hash, roles, disabled, mfa_enabled, stamp, created_at, updated_at"
 
 	var rows []userRow
 	var revoked, keys []string
@@ -110,6 +116,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		}
 		if len(rows) == 0 {
 			return missingOrStale(tx, ch.UserID, what)
+		}
+		if err := applyMFAChange(tx, ch.UserID, ch.MFA, ch.At); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		var err error
 		if ch.RevokeAPIKeys {
@@ -155,7 +164,7 @@ func missingOrStale(tx *gorm.DB, id, what string) error {
 }
 
 // DeleteUser removes the user d.ID, its sessions and their refresh-token
-// hashes and its API keys in one transaction with d.Events, feeding the
+// hashes, its API keys and its MFA rows in one transaction with d.Events, feeding the
 // live sessions and keys as revoked, and returns their revocation ids;
 // ErrNotFound if absent. The user's events stay (events have no foreign
 // key to users). It starts by moving the user's stamp on,
@@ -181,6 +190,9 @@ func (s *Store) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string
 			return err
 		}
 		revoked = append(revoked, keys...)
+		if err := deleteMFAOf(tx, id); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 		if err := tx.Where("user_id = ?", id).Delete(&apiKeyRow{}).Error; err != nil {
 			return translate(err, what+": api keys", domain.ErrConflict)
 		}

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 // Store keeps users, sessions, refresh-token hashes, the revocation feed,
-// clients, signing keys, auth events, webhooks and their outbox in memory.
+// clients, signing keys, auth events, webhooks and their outbox, and second
+// factors with the logins waiting for them, in memory.
 // A change and its events are written under one hold of the lock, after
 // every check that could refuse the change (events included): a refused
 // change writes nothing.
@@ -47,6 +49,10 @@ type Store struct {
 	events     map[string]domain.Event   // id -> event
 	webhooks   map[string]domain.Webhook // id -> webhook
 	deliveries map[string]*delivery      // id -> outbox row
+
+	totp          map[string]domain.TOTP          // user id -> factor
+	recoveryCodes map[string]map[string]time.Time // user id -> string(hash) -> used at (zero: unused)
+	mfaTokens     map[string]domain.MFAToken      // string(hash) -> token
 }
 
 // New returns an empty store.
@@ -67,6 +73,9 @@ func New() *Store {
 		events:        make(map[string]domain.Event),
 		webhooks:      make(map[string]domain.Webhook),
 		deliveries:    make(map[string]*delivery),
+		totp:          make(map[string]domain.TOTP),
+		recoveryCodes: make(map[string]map[string]time.Time),
+		mfaTokens:     make(map[string]domain.MFAToken),
 	}
 }
 
@@ -80,6 +89,7 @@ var (
 	_ domain.APIKeyStore  = (*Store)(nil)
 	_ domain.EventStore   = (*Store)(nil)
 	_ domain.WebhookStore = (*Store)(nil)
+	_ domain.MFAStore     = (*Store)(nil)
 )
 
 // Ping always succeeds unless ctx is done: memory is always reachable.
@@ -125,6 +135,7 @@ func cloneUser(u domain.User) domain.User {
 func cloneSession(s domain.Session) domain.Session {
 	s.Scope = cloneStrings(s.Scope)
 	s.SealedSuccessor = cloneBytes(s.SealedSuccessor)
+	s.AMR = cloneStrings(s.AMR)
 	return s
 }
 

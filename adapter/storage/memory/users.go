@@ -55,8 +55,9 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*domain.Us
 
 // ChangeUser applies ch under the lock: the fields it sets and, for a
 // credential change, the next stamp and the revocation of the user's
-// sessions but ch.KeepSession. ErrNotFound if the user is gone,
-// ErrConflict if ch.IfStamp is set and stale.
+// sessions but ch.KeepSession, and ch.MFA. ErrNotFound if the user is gone,
+// ErrConflict if ch.IfStamp is set and stale, ErrMFANotEnabled if ch.MFA
+// enables without a pending TOTP; a refused change writes nothing.
 func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
@@ -73,6 +74,11 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 	if err := s.checkEvents(ch.Events); err != nil {
 		return nil, nil, err
 	}
+	if ch.MFA != nil && ch.MFA.Enable {
+		if t, ok := s.totp[u.ID]; !ok || t.Confirmed() {
+			return nil, nil, fmt.Errorf("change user %s: no pending totp: %w", ch.UserID, domain.ErrMFANotEnabled)
+		}
+	}
 	if ch.PasswordHash != "" {
 		u.PasswordHash = ch.PasswordHash
 	}
@@ -81,6 +87,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 	}
 	if ch.Roles != nil {
 		u.Roles = cloneStrings(*ch.Roles)
+	}
+	if ch.MFA != nil {
+		s.applyMFAChange(&u, ch.MFA, ch.At)
 	}
 	u.UpdatedAt = ch.At
 	var revoked []string
@@ -102,9 +111,9 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 }
 
 // DeleteUser removes the user d.ID, its sessions and their refresh-token
-// hashes and its API keys, feeding the live ones as revoked, writes
-// d.Events, and returns the revocation ids; ErrNotFound if absent. Feed
-// entries and the user's events stay.
+// hashes, its API keys and its MFA state, feeding the live sessions and
+// keys as revoked, writes d.Events, and returns the revocation ids;
+// ErrNotFound if absent. Feed entries and the user's events stay.
 func (s *Store) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string, error) {
 	id, at, feedExpires := d.ID, d.At, d.FeedExpires
 	if err := ctx.Err(); err != nil {
@@ -134,6 +143,7 @@ func (s *Store) DeleteUser(ctx context.Context, d domain.UserDeletion) ([]string
 		delete(s.sessions, sid)
 	}
 	delete(s.userSessions, id)
+	s.deleteMFAOf(id)
 	delete(s.usernames, u.Username)
 	delete(s.users, id)
 	s.addEvents(d.Events)

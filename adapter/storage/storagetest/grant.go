@@ -31,6 +31,7 @@ func testRefreshGrant(t *testing.T, newStores factory) {
 			Username:     "alice",
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 			Roles:        []string{domain.RoleAdmin, "ops"},
+			MFAEnabled:   true,
 			Stamp:        1,
 			CreatedAt:    at(0),
 			UpdatedAt:    at(time.Second),

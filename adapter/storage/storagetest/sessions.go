@@ -24,6 +24,8 @@ func testSessions(t *testing.T, newStores factory) {
 			LastUsedAt: elsewhere(at(time.Minute)),
 			IP:         "2001:db8::1",
 			UserAgent:  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) ünïcode",
+			AMR:        []string{domain.AMRPassword, domain.AMROTP},
+			ACR:        domain.ACRAAL2,
 		}
 		covers(t, want, "Generation", "SealedSuccessor", "RevokedAt") // rotation and revocation tests
 		first := domain.RefreshToken{Hash: hash("first"), SessionID: "s0001", CreatedAt: at(time.Minute)}

@@ -29,6 +29,7 @@ type Stores interface {
 	domain.APIKeyStore
 	domain.EventStore
 	domain.WebhookStore
+	domain.MFAStore
 }
 
 // factory returns a fresh, empty store for one subtest. It registers its own
@@ -57,6 +58,9 @@ func Run(t *testing.T, newStores func(t *testing.T) Stores) {
 		{"api keys", testAPIKeys},
 		{"events", testEvents},
 		{"webhooks", testWebhooks},
+		{"mfa reads", testMFAReads},
+		{"mfa", testMFA},
+		{"mfa tokens", testMFATokens},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -132,6 +136,8 @@ func mustCreateSession(t *testing.T, s Stores, userID, id string) *domain.Sessio
 		LastUsedAt: at(time.Minute),
 		IP:         "192.0.2.7",
 		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64) storagetest/" + id,
+		AMR:        []string{domain.AMRPassword},
+		ACR:        domain.ACRAAL1,
 	}
 	first := domain.RefreshToken{Hash: hash(id + "/0"), SessionID: id, CreatedAt: at(time.Minute)}
 	testkit.WantErr(t, fmt.Sprintf("CreateSession(%q)", id), s.CreateSession(ctx(t), sess, first), nil)

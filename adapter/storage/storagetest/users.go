@@ -19,6 +19,7 @@ func testUsers(t *testing.T, newStores factory) {
 			Username:     "alice@example.com",
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
 			Roles:        []string{domain.RoleAdmin, "ops"},
+			MFAEnabled:   true,
 			Stamp:        7,
 			CreatedAt:    elsewhere(at(0)),
 			UpdatedAt:    at(time.Second),
