@@ -38,10 +38,16 @@ func NewAccount(users domain.UserUpdater, hasher domain.PasswordHasher, revoke *
 // Me returns the user behind the claims. A deleted or disabled user is
 // reported as a revoked token.
 func (a *Account) Me(ctx context.Context, c *domain.Claims) (*domain.User, error) {
+	return claimedUser(ctx, a.users, c)
+}
+
+// claimedUser reads the user behind the claims: ErrForbidden for a client
+// token, ErrTokenRevoked for a deleted or disabled user.
+func claimedUser(ctx context.Context, users domain.UserReader, c *domain.Claims) (*domain.User, error) {
 	if c.Username == "" {
 		return nil, domain.ErrForbidden // a client token has no user
 	}
-	u, err := a.users.UserByID(ctx, c.Subject)
+	u, err := users.UserByID(ctx, c.Subject)
 	if errors.Is(err, domain.ErrNotFound) {
 		return nil, domain.ErrTokenRevoked
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -397,3 +398,242 @@ func (s *fakeEventStore) PruneEvents(_ context.Context, before time.Time) (int64
 	s.pruned = append(s.pruned, before)
 	return 0, s.fail
 }
+
+// fakeMFA is the recording memory store with the MFA part the memory store
+// lacks: users carry MFAEnabled, ChangeUser applies UserChange.MFA, and the
+// domain.MFAStore methods keep factors, recovery codes and mfa_tokens in
+// maps. It counts its user reads and MFA calls by method name, so a test
+// can prove that a path makes no extra store call.
+type fakeMFA struct {
+	*recStore
+
+	mu      sync.Mutex
+	calls   map[string]int
+	enabled map[string]bool
+	totps   map[string]domain.TOTP
+	codes   map[string][]fakeCode // by user id
+	tokens  map[string]*domain.MFAToken
+}
+
+// fakeCode is a stored recovery code: its hash and when it was used.
+type fakeCode struct {
+	hash []byte
+	used time.Time
+}
+
+func newFakeMFA(s *recStore) *fakeMFA {
+	return &fakeMFA{recStore: s, calls: map[string]int{}, enabled: map[string]bool{}, totps: map[string]domain.TOTP{},
+		codes: map[string][]fakeCode{}, tokens: map[string]*domain.MFAToken{}}
+}
+
+// count counts one call of name. f.mu must be held.
+func (f *fakeMFA) count(name string) { f.calls[name]++ }
+
+// callCounts returns a copy of the call counts.
+func (f *fakeMFA) callCounts() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
+}
+
+func (f *fakeMFA) withMFA(u *domain.User, err error) (*domain.User, error) {
+	if err == nil {
+		u.MFAEnabled = f.enabled[u.ID]
+	}
+	return u, err
+}
+
+func (f *fakeMFA) UserByID(ctx context.Context, id string) (*domain.User, error) {
+	u, err := f.recStore.UserByID(ctx, id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UserByID")
+	return f.withMFA(u, err)
+}
+
+func (f *fakeMFA) UserByUsername(ctx context.Context, name string) (*domain.User, error) {
+	u, err := f.recStore.UserByUsername(ctx, name)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UserByUsername")
+	return f.withMFA(u, err)
+}
+
+func (f *fakeMFA) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.User, []string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ch.MFA != nil && ch.MFA.Enable {
+		if t, ok := f.totps[ch.UserID]; !ok || t.Confirmed() {
+			return nil, nil, domain.ErrMFANotEnabled
+		}
+	}
+	u, ids, err := f.recStore.ChangeUser(ctx, ch)
+	if err != nil || ch.MFA == nil {
+		u, err = f.withMFA(u, err)
+		return u, ids, err
+	}
+	switch {
+	case ch.MFA.Enable:
+		t := f.totps[ch.UserID]
+		t.ConfirmedAt, t.LastStep = ch.At, ch.MFA.Step
+		f.totps[ch.UserID] = t
+		f.enabled[ch.UserID] = true
+	case ch.MFA.Disable:
+		delete(f.totps, ch.UserID)
+		delete(f.codes, ch.UserID)
+		f.enabled[ch.UserID] = false
+	}
+	if ch.MFA.RecoveryCodes != nil {
+		var codes []fakeCode
+		for _, h := range ch.MFA.RecoveryCodes {
+			codes = append(codes, fakeCode{hash: slices.Clone(h)})
+		}
+		f.codes[ch.UserID] = codes
+	}
+	u, err = f.withMFA(u, err)
+	return u, ids, err
+}
+
+func (f *fakeMFA) PutPendingTOTP(_ context.Context, t *domain.TOTP) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("PutPendingTOTP")
+	if old, ok := f.totps[t.UserID]; ok && old.Confirmed() {
+		return domain.ErrMFAAlreadyEnabled
+	}
+	c := *t
+	c.Secret = slices.Clone(t.Secret)
+	f.totps[t.UserID] = c
+	return nil
+}
+
+func (f *fakeMFA) TOTPOf(_ context.Context, userID string) (*domain.TOTP, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("TOTPOf")
+	t, ok := f.totps[userID]
+	if !ok {
+		return nil, domain.ErrNotFound
+	}
+	t.Secret = slices.Clone(t.Secret)
+	return &t, nil
+}
+
+func (f *fakeMFA) UseTOTPStep(_ context.Context, userID string, step int64) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UseTOTPStep")
+	t, ok := f.totps[userID]
+	if !ok {
+		return false, domain.ErrNotFound
+	}
+	if step <= t.LastStep {
+		return false, nil
+	}
+	t.LastStep = step
+	f.totps[userID] = t
+	return true, nil
+}
+
+func (f *fakeMFA) UseRecoveryCode(_ context.Context, userID string, hash []byte, at time.Time, events []domain.Event) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("UseRecoveryCode")
+	for i, c := range f.codes[userID] {
+		if c.used.IsZero() && slices.Equal(c.hash, hash) {
+			f.codes[userID][i].used = at
+			f.recStore.commit(events, true)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *fakeMFA) RecoveryCodesLeft(_ context.Context, userID string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("RecoveryCodesLeft")
+	n := 0
+	for _, c := range f.codes[userID] {
+		if c.used.IsZero() {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeMFA) CreateMFAToken(_ context.Context, t *domain.MFAToken) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("CreateMFAToken")
+	c := *t
+	f.tokens[string(t.Hash)] = &c
+	return nil
+}
+
+func (f *fakeMFA) MFATokenByHash(_ context.Context, hash []byte) (*domain.MFAToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("MFATokenByHash")
+	t, ok := f.tokens[string(hash)]
+	if !ok {
+		return nil, domain.ErrNotFound
+	}
+	c := *t
+	return &c, nil
+}
+
+func (f *fakeMFA) FailMFAToken(_ context.Context, hash []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("FailMFAToken")
+	t, ok := f.tokens[string(hash)]
+	if !ok {
+		return 0, domain.ErrNotFound
+	}
+	t.Failures++
+	return t.Failures, nil
+}
+
+func (f *fakeMFA) ConsumeMFAToken(_ context.Context, hash []byte, now time.Time) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("ConsumeMFAToken")
+	t, ok := f.tokens[string(hash)]
+	if !ok || !t.Live(now) {
+		return false, nil
+	}
+	t.UsedAt = now
+	return true, nil
+}
+
+func (f *fakeMFA) PruneMFATokens(_ context.Context, before time.Time) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.count("PruneMFATokens")
+	var n int64
+	for k, t := range f.tokens {
+		if t.ExpiresAt.Before(before) {
+			delete(f.tokens, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// storedCodes returns the user's stored recovery-code hashes.
+func (f *fakeMFA) storedCodes(userID string) []fakeCode {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.codes[userID])
+}
+
+// storedTOTP returns the user's stored factor.
+func (f *fakeMFA) storedTOTP(userID string) (domain.TOTP, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.totps[userID]
+	return t, ok
+}
+
+var _ domain.MFAStore = (*fakeMFA)(nil)

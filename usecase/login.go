@@ -22,6 +22,9 @@ type LoginInput struct {
 	// Grant is how the attempt came, for its auth events: "password" (the
 	// token endpoint, also when empty) or "get_token" (the tutorial route).
 	Grant string
+	// OTP is a TOTP code sent with the password (/get_token's "otp"): a
+	// user with MFA then logs in in one step. Ignored for a user without.
+	OTP string
 }
 
 // Grants recorded in login events (EventDetails.Grant).
@@ -37,7 +40,9 @@ type Login struct {
 	creds    *passwordCheck
 	sessions sessions
 	policy   TokenPolicy
+	now      func() time.Time
 	metrics  Metrics
+	mfa      *MFA // nil: a user with MFA cannot log in
 }
 
 // NewLogin returns a Login. throttle may be nil to disable throttling.
@@ -56,8 +61,19 @@ func NewLogin(users domain.UserUpdater, store domain.SessionCreator, hasher doma
 		creds:    newPasswordCheck(users, hasher, throttle, events, now, log, metrics),
 		sessions: sessions{store: store, minter: minter{issuer: issuer, policy: policy, now: now}},
 		policy:   policy,
+		now:      now,
 		metrics:  orNoMetrics(metrics),
 	}
+}
+
+// WithMFA returns a copy of l that logs users with MFA in through m: the
+// password first, then a code (inline in LoginInput.OTP, or later with
+// CompleteMFA). Without it a correct password of such a user is refused
+// with an error (never a session without the second factor).
+func (l *Login) WithMFA(m *MFA) *Login {
+	c := *l
+	c.mfa = m
+	return &c
 }
 
 // Login authenticates in and returns a fresh token pair.
@@ -76,20 +92,40 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	if grant == "" {
 		grant = LoginGrantPassword
 	}
-	u, err := l.creds.authenticate(ctx, in.Username, in.Password, in.IP, grant)
+	// The attempt stays counted until it has succeeded in full: for a user
+	// with MFA that is once the second factor is right.
+	u, err := l.creds.verifyPassword(ctx, in.Username, in.Password, in.IP, grant)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range in.Scope {
+	if u.MFAEnabled {
+		return l.secondFactor(ctx, u, in, grant)
+	}
+	l.creds.success(ctx, u.Username, in.IP)
+	if err := l.checkScope(in.Scope); err != nil {
+		return nil, err
+	}
+	return l.open(ctx, u, in.Scope, in.IP, in.UserAgent, grant, byPassword)
+}
+
+// checkScope refuses a scope beyond the policy's user scopes.
+func (l *Login) checkScope(scope []string) error {
+	for _, s := range scope {
 		if !slices.Contains(l.policy.UserScopes, s) {
-			return nil, domain.ErrInvalidScope
+			return domain.ErrInvalidScope
 		}
 	}
-	pair, err := l.sessions.start(ctx, u, in.Scope, in.IP, in.UserAgent)
+	return nil
+}
+
+// open starts the session of a login that succeeded and records
+// login.succeeded; a user changed since it was read fails the login.
+func (l *Login) open(ctx context.Context, u *domain.User, scope []string, ip, userAgent, grant string, by authn) (*TokenPair, error) {
+	pair, err := l.sessions.start(ctx, u, scope, ip, userAgent, by)
 	if errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound) {
-		// The user changed (password, disabled, roles) or went while the
-		// password was checked: what was checked no longer holds.
-		ev := l.creds.loginEvent(ctx, domain.EventLoginFailed, u.ID, in.IP, grant)
+		// The user changed (password, disabled, roles, MFA) or went while
+		// the credentials were checked: what was checked no longer holds.
+		ev := l.creds.loginEvent(ctx, domain.EventLoginFailed, u.ID, ip, grant)
 		ev.Details.Username, ev.Details.Reason = domain.TruncateUsername(u.Username), failedUserChanged
 		l.creds.record(ev)
 		return nil, domain.ErrInvalidCredentials
@@ -97,7 +133,7 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := l.creds.loginEvent(ctx, domain.EventLoginSucceeded, u.ID, in.IP, grant)
+	ev := l.creds.loginEvent(ctx, domain.EventLoginSucceeded, u.ID, ip, grant)
 	ev.SessionID = pair.SessionID
 	l.creds.record(ev)
 	return pair, nil

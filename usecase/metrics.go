@@ -68,7 +68,10 @@ const (
 	LoginOverloaded         = "overloaded"
 	LoginUnavailable        = "unavailable"
 	LoginInvalidScope       = "invalid_scope"
-	LoginError              = "error"
+	// LoginMFARequired: the password was right and the login waits for a
+	// second factor (an mfa_token was handed out).
+	LoginMFARequired = "mfa_required"
+	LoginError       = "error"
 )
 
 // Grant types reported through Metrics.TokenIssued (RFC 6749 names). The
@@ -78,6 +81,9 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantTokenExchange     = "token_exchange"
+	// GrantMFAOTP is the second step of a login with MFA
+	// (urn:gatehouse:params:oauth:grant-type:mfa-otp).
+	GrantMFAOTP = "mfa_otp"
 )
 
 // Webhook delivery outcomes reported through Metrics.WebhookDelivery.
@@ -96,13 +102,18 @@ const (
 	VerifyInvalid = "invalid"
 )
 
-// LoginOutcome names the outcome of a Login call that returned err.
+// LoginOutcome names the outcome of a Login or CompleteMFA call that
+// returned err. CompleteMFA's invalid_grant (a wrong code, a dead
+// mfa_token) counts as invalid credentials.
 func LoginOutcome(err error) string {
 	var te *domain.ThrottledError
+	var mfa *domain.MFARequiredError
 	switch {
 	case err == nil:
 		return LoginSuccess
-	case errors.Is(err, domain.ErrInvalidCredentials):
+	case errors.As(err, &mfa):
+		return LoginMFARequired
+	case errors.Is(err, domain.ErrInvalidCredentials), errors.Is(err, domain.ErrInvalidGrant):
 		return LoginInvalidCredentials
 	case errors.As(err, &te):
 		return LoginThrottled

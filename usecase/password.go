@@ -61,6 +61,19 @@ const (
 // login.failed and a throttled attempt as login.throttled (grant says how
 // the attempt came, "" for none); the caller records the success.
 func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip, grant string) (*domain.User, error) {
+	u, err := c.verifyPassword(ctx, username, password, ip, grant)
+	if err != nil {
+		return nil, err
+	}
+	c.success(ctx, u.Username, ip)
+	return u, nil
+}
+
+// verifyPassword is authenticate without the success: the attempt stays
+// counted on the throttle, as a failure, until success (or release) is
+// called for it. A login with a second factor settles it only when the
+// code is right, so a stolen password cannot buy unthrottled code guesses.
+func (c *passwordCheck) verifyPassword(ctx context.Context, username, password, ip, grant string) (*domain.User, error) {
 	// A name that cannot be valid is still looked up and hashed like any
 	// unknown user, so the answer and its timing give nothing away.
 	name, nameErr := domain.NormalizeUsername(username)
@@ -84,22 +97,35 @@ func (c *passwordCheck) authenticate(ctx context.Context, username, password, ip
 	}
 	u, ok, rehash, err := c.check(ctx, name, nameErr == nil, password)
 	if err != nil {
-		if cerr := c.throttle.Cancel(ctx, name, ip); cerr != nil {
-			c.log.WarnContext(ctx, "login attempt not cancelled", "err", cerr)
-		}
+		c.release(ctx, name, ip)
 		return nil, err
 	}
 	if !ok || u == nil || u.Disabled {
 		c.failed(ctx, name, ip, grant, u, ok)
 		return nil, domain.ErrInvalidCredentials // counted by Reserve
 	}
-	if err := c.throttle.Success(ctx, name, ip); err != nil {
-		c.log.WarnContext(ctx, "login success not recorded", "err", err)
-	}
 	if rehash {
 		c.upgradeHash(ctx, u, password)
 	}
 	return u, nil
+}
+
+// success settles a reserved attempt of username (normalised) from ip
+// that succeeded: the throttle forgets the streak and remembers the
+// address.
+func (c *passwordCheck) success(ctx context.Context, username, ip string) {
+	if err := c.throttle.Success(ctx, username, ip); err != nil {
+		c.log.WarnContext(ctx, "login success not recorded", "err", err)
+	}
+}
+
+// release takes back a reserved attempt of username from ip that was no
+// guess (it could not be judged, or it was judged right and another
+// attempt of the same login carries the count).
+func (c *passwordCheck) release(ctx context.Context, username, ip string) {
+	if err := c.throttle.Cancel(ctx, username, ip); err != nil {
+		c.log.WarnContext(ctx, "login attempt not cancelled", "err", err)
+	}
 }
 
 // loginEvent is a login.* event of userID ("" when unknown) from ip, the

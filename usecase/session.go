@@ -31,10 +31,25 @@ type sessions struct {
 	minter
 }
 
-// start opens a session for u from the client at ip with userAgent and
-// returns its first token pair. The store refuses it (ErrConflict) if u's
-// stamp has moved on since u was read.
-func (s *sessions) start(ctx context.Context, u *domain.User, scope []string, ip, userAgent string) (*TokenPair, error) {
+// authn is how a login authenticated: the amr and acr that its session and
+// every token of the session carry.
+type authn struct {
+	amr []string
+	acr string
+}
+
+var (
+	// byPassword is a login by password alone.
+	byPassword = authn{amr: []string{domain.AMRPassword}, acr: domain.ACRAAL1}
+	// byPasswordAndOTP is a login by password and a second factor (a TOTP
+	// or a recovery code).
+	byPasswordAndOTP = authn{amr: []string{domain.AMRPassword, domain.AMROTP}, acr: domain.ACRAAL2}
+)
+
+// start opens a session for u from the client at ip with userAgent,
+// authenticated as by says, and returns its first token pair. The store
+// refuses it (ErrConflict) if u's stamp has moved on since u was read.
+func (s *sessions) start(ctx context.Context, u *domain.User, scope []string, ip, userAgent string, by authn) (*TokenPair, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	refresh := newSecret(refreshTokenBytes)
 	sess := &domain.Session{
@@ -48,6 +63,8 @@ func (s *sessions) start(ctx context.Context, u *domain.User, scope []string, ip
 		LastUsedAt: now,
 		IP:         ip,
 		UserAgent:  domain.TruncateUserAgent(userAgent),
+		AMR:        slices.Clone(by.amr),
+		ACR:        by.acr,
 	}
 	first := domain.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, CreatedAt: now}
 	if err := s.store.CreateSession(ctx, sess, first); err != nil {
@@ -57,6 +74,7 @@ func (s *sessions) start(ctx context.Context, u *domain.User, scope []string, ip
 }
 
 // pair signs an access token for the session and bundles it with refresh.
+// The token carries the session's amr and acr: a refresh keeps them.
 func (s *minter) pair(ctx context.Context, u *domain.User, sess *domain.Session, refresh string) (*TokenPair, error) {
 	now := s.now().UTC()
 	// An access token never outlives its session.
@@ -71,6 +89,8 @@ func (s *minter) pair(ctx context.Context, u *domain.User, sess *domain.Session,
 		SessionID: sess.ID,
 		Scope:     sess.Scope,
 		Roles:     u.Roles,
+		AMR:       sess.AMR,
+		ACR:       sess.ACR,
 		IssuedAt:  now,
 		NotBefore: now,
 		ExpiresAt: exp,

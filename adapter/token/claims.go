@@ -27,6 +27,8 @@ type verifyClaims struct {
 	Roles     []string     `json:"roles"`
 	User      string       `json:"user"`
 	ClientID  string       `json:"client_id"`
+	AMR       []string     `json:"amr"`
+	ACR       string       `json:"acr"`
 }
 
 // errDateType is why a token with a quoted exp, nbf or iat is refused.
@@ -85,6 +87,10 @@ func toDomain(c *verifyClaims) *domain.Claims {
 		Username:  c.User,
 		SessionID: c.SessionID,
 		ClientID:  c.ClientID,
+		ACR:       c.ACR,
+	}
+	if len(c.AMR) > 0 {
+		cl.AMR = slices.Clip(c.AMR) // "amr": [] reads as none
 	}
 	if len(c.Roles) > 0 {
 		cl.Roles = slices.Clip(c.Roles) // "roles": [] reads as none

@@ -27,6 +27,8 @@ type issueClaims struct {
 	Roles     []string `json:"roles"` // always present: [] when none
 	User      string   `json:"user,omitempty"`
 	ClientID  string   `json:"client_id,omitempty"`
+	AMR       []string `json:"amr,omitempty"` // RFC 8176 methods; absent when none
+	ACR       string   `json:"acr,omitempty"`
 }
 
 // Issuer signs access tokens with the ring's active key.
@@ -83,6 +85,8 @@ func (i *Issuer) Issue(ctx context.Context, c domain.Claims) (string, error) {
 		Roles:     roles,
 		User:      c.Username,
 		ClientID:  c.ClientID,
+		AMR:       c.AMR,
+		ACR:       c.ACR,
 	}
 	if !c.IssuedAt.IsZero() {
 		claims.IssuedAt = jwt.NewNumericDate(c.IssuedAt)
