@@ -71,7 +71,7 @@ func classes() []class {
 		{"adapter/storage/memory", adapterLayer, nil},
 		{"adapter/storage/storagetest", testLayer, []string{"github.com/google/go-cmp"}},
 		{"adapter/webhook", adapterLayer, nil}, // implements usecase.WebhookSender and usecase.DestinationChecker
-		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset"}},
+		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", "github.com/pquerna/otp"}},
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},
 		{"cmd/gatehouse-load", mainLayer, nil},

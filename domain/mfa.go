@@ -81,6 +81,11 @@ type MFAChange struct {
 	// Step, with Enable, is the time step of the confirming code (the
 	// factor's first LastStep).
 	Step int64
+	// Secret, with Enable, is the stored secret of the pending factor the
+	// code was checked against: the factor is confirmed only while it is
+	// still that one. An enrolment that replaced it in between makes the
+	// change ErrConflict, so a secret nobody proved is never turned on.
+	Secret []byte
 }
 
 // MFAToken is the state of a login between its password and its second

@@ -1,6 +1,7 @@
 package usecase
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -463,11 +464,18 @@ func (f *fakeMFA) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if ch.MFA != nil && ch.MFA.Enable {
-		if t, ok := f.totps[ch.UserID]; !ok || t.Confirmed() {
+		t, ok := f.totps[ch.UserID]
+		if !ok || t.Confirmed() {
 			return nil, nil, domain.ErrMFANotEnabled
 		}
+		if !bytes.Equal(t.Secret, ch.MFA.Secret) {
+			return nil, nil, domain.ErrConflict
+		}
 	}
-	u, ids, err := f.recStore.ChangeUser(ctx, ch)
+	// The MFA part is this fake's; the wrapped store does the rest.
+	rest := ch
+	rest.MFA = nil
+	u, ids, err := f.recStore.ChangeUser(ctx, rest)
 	if err != nil || ch.MFA == nil {
 		u, err = f.withMFA(u, err)
 		return u, ids, err

@@ -124,7 +124,7 @@ func (m *MFA) Confirm(ctx context.Context, c *domain.Claims, code string) ([]str
 		IfStamp:     u.Stamp,
 		EndSessions: true,
 		KeepSession: c.SessionID,
-		MFA:         &domain.MFAChange{Enable: true, Step: step, RecoveryCodes: hashes},
+		MFA:         &domain.MFAChange{Enable: true, Step: step, RecoveryCodes: hashes, Secret: t.Secret},
 		Events:      []domain.Event{ev},
 	})
 	if err != nil {

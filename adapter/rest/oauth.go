@@ -20,7 +20,8 @@ type oauthParams map[string]string
 
 // oauthFields are the parameters the OAuth endpoints read.
 var oauthFields = []string{"grant_type", "username", "password", "scope", "refresh_token",
-	"client_id", "client_secret", "token", "token_type_hint", "subject_token", "subject_token_type"}
+	"client_id", "client_secret", "token", "token_type_hint", "subject_token", "subject_token_type",
+	"mfa_token", "otp", "recovery_code"}
 
 // RFC 8693 token exchange of an API key.
 const (

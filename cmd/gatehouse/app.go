@@ -37,6 +37,7 @@ type store interface {
 	domain.APIKeyStore
 	domain.EventStore
 	domain.WebhookStore
+	domain.MFAStore
 	Ping(ctx context.Context) error
 }
 
@@ -176,10 +177,16 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.throttle = usecase.NewThrottle(st, throttle, now)
 	a.eventLog = usecase.NewEventLog(st, now, log, events)
 	a.register = usecase.NewRegister(st, a.hasher, a.throttle, cfg.PasswordMinLength, cfg.Signup, now, events)
-	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events, a.eventLog)
+	box, err := token.NewSecretBox(cfg.KeyEncryptionKey)
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("GATEHOUSE_KEY_ENCRYPTION_KEY: %w", err)
+	}
 	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events)
 	a.clients = usecase.NewClients(st, issuer, policy, now, events)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
+	a.mfa = usecase.NewMFA(st, st, box, token.NewTOTP(), a.revoke, "", now, a.eventLog)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events, a.eventLog).WithMFA(a.mfa)
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log, a.eventLog)
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, now, log, events)
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)

@@ -67,7 +67,7 @@ func (g *gatedHasher) wait(t *testing.T, n int) {
 // gateLogins rebuilds a's Login on a hasher that holds every password check.
 func gateLogins(a *app) *gatedHasher {
 	g := newGatedHasher(a.hasher, true, false)
-	a.login = usecase.NewLogin(a.store, a.store, g, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog)
+	a.login = usecase.NewLogin(a.store, a.store, g, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog).WithMFA(a.mfa)
 	return g
 }
 

@@ -4,7 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
-	"encoding/binary"
+	endian "encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,12 +25,12 @@ func totpAt(t *testing.T, secret string, step int64) string {
 		t.Fatalf("secret %q is not base32: %v", secret, err)
 	}
 	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(step))
+	endian.BigEndian.PutUint64(msg[:], uint64(step))
 	mac := hmac.New(sha1.New, key)
 	mac.Write(msg[:])
 	sum := mac.Sum(nil)
 	off := sum[len(sum)-1] & 0x0f
-	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	n := endian.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
 	return fmt.Sprintf("%06d", n%1_000_000)
 }
 
@@ -87,7 +87,9 @@ func (e *testEnv) mfaToken(user, pw string) string {
 
 func TestMFAOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, nil)
+	// Wrong codes count as login failures of (user, address); the limit is
+	// raised so that the mfa_token's own limit of 5 shows.
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_LOGIN_PAIR_FAILURES": "50"})
 	e.signUp("alice", "alice password 1")
 	first := e.login("alice", "alice password 1")
 	if p := decodePayload(t, first["access_token"].(string)); !strings.Contains(p, `"amr":["pwd"]`) || !strings.Contains(p, `"acr":"aal1"`) {
@@ -254,7 +256,11 @@ func TestMFAAdminResetAndStepUp(t *testing.T) {
 	step := freshStep()
 	rootSecret, _ := e.enrolMFA(pwOnly, step-1)
 	mt := e.mfaToken("root", "admin password 1")
-	admin := bearerHeader(e.mfaGrant(url.Values{"mfa_token": {mt}, "otp": {totpAt(t, rootSecret, step)}}).json(t)["access_token"])
+	g := e.mfaGrant(url.Values{"mfa_token": {mt}, "otp": {totpAt(t, rootSecret, step)}})
+	if g.status != 200 {
+		t.Fatalf("admin's second step = %d %s", g.status, g.body)
+	}
+	admin := bearerHeader(g.json(t)["access_token"])
 	if r := e.do(http.MethodGet, "/admin/users", nil, admin); r.status != 200 {
 		t.Fatalf("admin route with an aal2 token = %d %s; want 200", r.status, r.body)
 	}
@@ -286,5 +292,28 @@ func TestMFAAdminResetAndStepUp(t *testing.T) {
 	e.login("bob", "bobs password 1")
 	if _, errOut, code := cli(t, e.app.cfg.DB, "", "user", "mfa-reset", "bob"); code == 0 || !strings.Contains(errOut, "no MFA") {
 		t.Errorf("a second mfa-reset = %d %q; want a failure saying the user has no MFA", code, errOut)
+	}
+}
+
+// TestMFAWrongCodesAreThrottled: wrong codes count as login failures of
+// the (user, address), so guessing codes across fresh mfa_tokens runs into
+// the login throttle (429) long before the code space.
+func TestMFAWrongCodesAreThrottled(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil) // 5 failures per (user, address)
+	e.signUp("carol", "carols password 1")
+	e.enrolMFA(e.login("carol", "carols password 1")["access_token"], freshStep())
+	for i := range 10 {
+		r := e.form("/oauth/token", url.Values{"grant_type": {"password"}, "username": {"carol"}, "password": {"carols password 1"}}.Encode(), nil)
+		if r.status == 429 {
+			return
+		}
+		mt, _ := r.json(t)["mfa_token"].(string)
+		if r := e.mfaGrant(url.Values{"mfa_token": {mt}, "otp": {"000000"}}); r.status == 429 {
+			return
+		}
+		if i == 9 {
+			t.Fatalf("10 rounds of password and a wrong code were never throttled")
+		}
 	}
 }

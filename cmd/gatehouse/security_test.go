@@ -47,7 +47,7 @@ func (h *countingHasher) Verify(ctx context.Context, stored, pw string) (bool, b
 // same hasher, store and throttle, but counting every password check.
 func countLoginHashes(a *app) *countingHasher {
 	c := &countingHasher{PasswordHasher: a.hasher}
-	a.login = usecase.NewLogin(a.store, a.store, c, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog)
+	a.login = usecase.NewLogin(a.store, a.store, c, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog).WithMFA(a.mfa)
 	return c
 }
 

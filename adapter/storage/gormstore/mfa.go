@@ -80,12 +80,19 @@ func applyMFAChange(tx *gorm.DB, userID string, ch *domain.MFAChange, at time.Ti
 		return nil
 	}
 	if ch.Enable {
-		res := tx.Exec("UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND confirmed_at IS NULL",
-			utc(at), ch.Step, userID)
+		res := tx.Exec("UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE user_id = ? AND confirmed_at IS NULL AND secret = ?",
+			utc(at), ch.Step, userID, ch.Secret)
 		if res.Error != nil {
 			return translate(res.Error, "confirm totp", domain.ErrConflict)
 		}
 		if res.RowsAffected == 0 {
+			var pending int64
+			if err := tx.Model(&totpRow{}).Where("user_id = ? AND confirmed_at IS NULL", userID).Count(&pending).Error; err != nil {
+				return translate(err, "confirm totp", domain.ErrConflict)
+			}
+			if pending > 0 {
+				return fmt.Errorf("confirm totp: the pending secret was replaced: %w", domain.ErrConflict)
+			}
 			return fmt.Errorf("no pending totp: %w", domain.ErrMFANotEnabled)
 		}
 	}

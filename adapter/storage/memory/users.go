@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -75,8 +76,12 @@ func (s *Store) ChangeUser(ctx context.Context, ch domain.UserChange) (*domain.U
 		return nil, nil, err
 	}
 	if ch.MFA != nil && ch.MFA.Enable {
-		if t, ok := s.totp[u.ID]; !ok || t.Confirmed() {
+		t, ok := s.totp[u.ID]
+		if !ok || t.Confirmed() {
 			return nil, nil, fmt.Errorf("change user %s: no pending totp: %w", ch.UserID, domain.ErrMFANotEnabled)
+		}
+		if !bytes.Equal(t.Secret, ch.MFA.Secret) {
+			return nil, nil, fmt.Errorf("change user %s: the pending secret was replaced: %w", ch.UserID, domain.ErrConflict)
 		}
 	}
 	if ch.PasswordHash != "" {

@@ -34,10 +34,10 @@ func mustPutTOTP(t *testing.T, s Stores, userID, secret string) *domain.TOTP {
 // recovery codes of set "a", as the confirming use case does.
 func mustEnableMFA(t *testing.T, s Stores, userID string) *domain.User {
 	t.Helper()
-	mustPutTOTP(t, s, userID, "secret-"+userID)
+	p := mustPutTOTP(t, s, userID, "secret-"+userID)
 	u, _ := change(t, s, domain.UserChange{
 		UserID: userID, EndSessions: true, At: at(time.Hour), FeedExpires: at(2 * time.Hour),
-		MFA: &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a")},
+		MFA: &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: p.Secret},
 	}, nil)
 	return u
 }
@@ -85,7 +85,7 @@ func testMFA(t *testing.T, newStores factory) {
 		ev := newEvent(1, domain.EventMFAEnabled, "u0001", at(time.Hour))
 		u, revoked := change(t, s, domain.UserChange{
 			UserID: "u0001", EndSessions: true, KeepSession: "s0001", At: at(time.Hour), FeedExpires: at(2 * time.Hour),
-			MFA:    &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a")},
+			MFA:    &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: pending.Secret},
 			Events: []domain.Event{ev},
 		}, nil)
 		if !u.MFAEnabled || u.Stamp != 2 || fmt.Sprint(revoked) != "[s0002]" {
@@ -108,6 +108,27 @@ func testMFA(t *testing.T, newStores factory) {
 		change(t, s, domain.UserChange{UserID: "u0001", At: at(2 * time.Hour), MFA: &domain.MFAChange{Enable: true, Step: 200}}, domain.ErrMFANotEnabled)
 		if got, _ := s.TOTPOf(ctx(t), "u0001"); got.LastStep != 100 || !got.ConfirmedAt.Equal(at(time.Hour)) {
 			t.Errorf("TOTPOf after a second enable = step %d, confirmed %v; want 100, %v", got.LastStep, got.ConfirmedAt, at(time.Hour))
+		}
+	})
+
+	t.Run("enable of a replaced pending secret is ErrConflict and writes nothing", func(t *testing.T) {
+		t.Parallel()
+		s := newStores(t)
+		before := mustCreateUser(t, s, "u0001", "alice")
+		checked := mustPutTOTP(t, s, "u0001", "the secret the code was checked against")
+		mustPutTOTP(t, s, "u0001", "a secret put by a racing enrolment")
+		change(t, s, domain.UserChange{
+			UserID: "u0001", EndSessions: true, At: at(time.Hour), FeedExpires: at(2 * time.Hour),
+			MFA:    &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: checked.Secret},
+			Events: []domain.Event{newEvent(1, domain.EventMFAEnabled, "u0001", at(time.Hour))},
+		}, domain.ErrConflict)
+		u, err := s.UserByID(ctx(t), "u0001")
+		testkit.WantErr(t, "UserByID", err, nil)
+		if u.MFAEnabled || u.Stamp != before.Stamp || codesLeft(t, s, "u0001") != 0 {
+			t.Errorf("after a refused enable: MFAEnabled %v, stamp %d, %d codes; want nothing changed", u.MFAEnabled, u.Stamp, codesLeft(t, s, "u0001"))
+		}
+		if got, _ := s.TOTPOf(ctx(t), "u0001"); got.Confirmed() {
+			t.Error("the racing enrolment's secret was confirmed")
 		}
 	})
 
@@ -225,7 +246,7 @@ func testMFA(t *testing.T, newStores factory) {
 		if got, _ := s.TOTPOf(ctx(t), "u0001"); mismatch(got, second) != "" {
 			t.Errorf("TOTPOf after a second put = %+v; want %+v", got, second)
 		}
-		change(t, s, domain.UserChange{UserID: "u0001", At: at(time.Hour), MFA: &domain.MFAChange{Enable: true, Step: 100}}, nil)
+		change(t, s, domain.UserChange{UserID: "u0001", At: at(time.Hour), MFA: &domain.MFAChange{Enable: true, Step: 100, Secret: second.Secret}}, nil)
 		err = s.PutPendingTOTP(ctx(t), &domain.TOTP{UserID: "u0001", Secret: []byte("third"), CreatedAt: at(2 * time.Hour)})
 		testkit.WantErr(t, "PutPendingTOTP(confirmed)", err, domain.ErrMFAAlreadyEnabled)
 		if got, _ := s.TOTPOf(ctx(t), "u0001"); string(got.Secret) != "second" || !got.Confirmed() {
