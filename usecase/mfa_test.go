@@ -348,6 +348,23 @@ func TestMFATokenExpires(t *testing.T) {
 	testkit.WantErr(t, "CompleteMFA(unknown)", err, domain.ErrInvalidGrant)
 }
 
+func TestMFAPruneTokens(t *testing.T) {
+	t.Parallel()
+	e := newMFAEnv(t, nil)
+	e.enable("alice")
+	e.mfaToken("alice")
+	e.clock.Advance(domain.MFATokenTTL - time.Second)
+	live := e.mfaToken("alice")
+	e.clock.Advance(2 * time.Second) // the first has expired, the second not
+	n, err := e.mfa.PruneTokens(e.ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("PruneTokens = %d, %v; want 1 (the expired one)", n, err)
+	}
+	if _, err := e.fake.MFATokenByHash(e.ctx, hashToken(live)); err != nil {
+		t.Errorf("the live token was pruned: %v", err)
+	}
+}
+
 func TestMFAUserChangedBetweenPasswordAndCode(t *testing.T) {
 	t.Parallel()
 	e := newMFAEnv(t, nil)

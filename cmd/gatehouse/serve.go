@@ -172,6 +172,9 @@ func (a *app) prune(ctx context.Context) {
 	case err == nil && n > 0:
 		a.log.Info("expired sessions pruned", "count", n)
 	}
+	if _, err := a.mfa.PruneTokens(ctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("mfa token prune failed", "err", err)
+	}
 }
 
 // migrate applies pending migrations and exits.
