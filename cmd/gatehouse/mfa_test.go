@@ -317,3 +317,25 @@ func TestMFAWrongCodesAreThrottled(t *testing.T) {
 		}
 	}
 }
+
+// TestTOTPSecretSealedAtRest: with a key-encryption key the store holds
+// the TOTP secret sealed, and the factor still works.
+func TestTOTPSecretSealedAtRest(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": "an operator key of at least 32 bytes!"})
+	id := e.signUp("dana", "danas password 1")["id"].(string)
+	step := freshStep()
+	secret, _ := e.enrolMFA(e.login("dana", "danas password 1")["access_token"], step-1)
+	stored, err := e.app.store.TOTPOf(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimRight(secret, "="))
+	if strings.Contains(string(stored.Secret), secret) || strings.Contains(string(stored.Secret), string(raw)) {
+		t.Fatalf("the stored TOTP secret %q holds the secret in the clear", stored.Secret)
+	}
+	one := e.do(http.MethodPost, "/get_token", map[string]string{"username": "dana", "password": "danas password 1", "otp": totpAt(t, secret, step)}, nil)
+	if one.status != 200 {
+		t.Errorf("login with a code of the sealed secret = %d %s; want 200", one.status, one.body)
+	}
+}
