@@ -182,10 +182,16 @@ func checkSeeded(t *testing.T, db *gorm.DB) {
 		Generation int64
 		UserStamp  int64
 		ExpiresAt  time.Time
+		AMR, ACR   string
 	}
-	if err := db.Raw("SELECT user_id, generation, user_stamp, expires_at FROM sessions WHERE id = ?", "s1").Scan(&session).Error; err != nil ||
-		session.UserID != "u1" || session.Generation != 3 || session.UserStamp != 1 || !session.ExpiresAt.Equal(seedTime.Add(24*time.Hour)) {
-		t.Errorf("session s1 after the upgrade = %+v, %v; want u1, generation 3, stamp 1, expiring a day after %v", session, err, seedTime)
+	if err := db.Raw("SELECT user_id, generation, user_stamp, expires_at, amr, acr FROM sessions WHERE id = ?", "s1").Scan(&session).Error; err != nil ||
+		session.UserID != "u1" || session.Generation != 3 || session.UserStamp != 1 || !session.ExpiresAt.Equal(seedTime.Add(24*time.Hour)) ||
+		session.AMR != "pwd" || session.ACR != "aal1" {
+		t.Errorf("session s1 after the upgrade = %+v, %v; want u1, generation 3, stamp 1, expiring a day after %v, a password login (pwd, aal1)", session, err, seedTime)
+	}
+	var mfa struct{ MFAEnabled bool }
+	if err := db.Raw("SELECT mfa_enabled FROM users WHERE id = ?", "u1").Scan(&mfa).Error; err != nil || mfa.MFAEnabled {
+		t.Errorf("user u1's mfa_enabled after the upgrade = %v, %v; want false", mfa.MFAEnabled, err)
 	}
 	var token struct{ Hash []byte }
 	if err := db.Raw("SELECT hash FROM refresh_tokens WHERE session_id = ?", "s1").Scan(&token).Error; err != nil || !bytes.Equal(token.Hash, seedToken) {

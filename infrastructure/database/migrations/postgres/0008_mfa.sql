@@ -1,12 +1,13 @@
 -- +goose Up
 -- Multi-factor authentication (DESIGN.md "Multi-factor authentication"):
 -- whether a user has a confirmed second factor, how each session's login
--- authenticated (amr: RFC 8176 methods separated by spaces, '' for
--- sessions older than this; acr: the assurance level), the TOTP factor,
+-- authenticated (amr: RFC 8176 methods separated by spaces; acr: the
+-- assurance level; every older session was a password login), the TOTP factor,
 -- the recovery codes and the logins waiting for their second factor.
 ALTER TABLE users ADD COLUMN mfa_enabled BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
 ALTER TABLE sessions ADD COLUMN acr TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET amr = 'pwd', acr = 'aal1';
 
 -- One factor per user: pending while confirmed_at is NULL. secret is
 -- sealed when a key-encryption key is configured; last_step is the last
