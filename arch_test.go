@@ -51,9 +51,23 @@ type class struct {
 	layer layer
 	// also is what the package may import beyond its layer: our packages by
 	// path below the module ("usecase"), other modules by module path
-	// ("gorm.io/gorm"). Nothing may be added to domain or usecase.
+	// ("gorm.io/gorm"). Nothing may be added to domain; usecase may add
+	// only packages of tracingAPI, matched by exact import path.
 	also []string
 }
+
+// tracingAPI are the OpenTelemetry API packages use cases may import to
+// open spans (DESIGN.md "Tracing"): the API only, never the SDK or an
+// exporter, which main wires. Use-case tests see the no-op provider.
+var tracingAPI = []string{
+	"go.opentelemetry.io/otel",
+	"go.opentelemetry.io/otel/trace",
+	"go.opentelemetry.io/otel/attribute",
+	"go.opentelemetry.io/otel/codes",
+}
+
+// otelhttp is the OpenTelemetry net/http instrumentation module.
+const otelhttp = "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 // classes classifies every package of the module, one line each. A package
 // that is missing, or a line whose package is gone, fails
@@ -62,16 +76,16 @@ func classes() []class {
 	return []class{
 		{"", rootLayer, nil},
 		{"domain", domainLayer, nil},
-		{"usecase", usecaseLayer, nil},
-		{"adapter/rest", adapterLayer, []string{"usecase", "adapter/guard", "adapter/internal/problem", "github.com/labstack/echo/v4", "github.com/labstack/echo-jwt/v4"}},
-		{"adapter/guard", adapterLayer, []string{"adapter/internal/problem", "github.com/labstack/echo/v4"}},
+		{"usecase", usecaseLayer, tracingAPI},
+		{"adapter/rest", adapterLayer, []string{"usecase", "adapter/guard", "adapter/internal/problem", "github.com/labstack/echo/v4", "github.com/labstack/echo-jwt/v4", otelhttp, "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
+		{"adapter/guard", adapterLayer, []string{"adapter/internal/problem", "github.com/labstack/echo/v4", otelhttp}},
 		{"adapter/internal/problem", adapterLayer, []string{"github.com/labstack/echo/v4"}},
-		{"adapter/password", adapterLayer, []string{"golang.org/x/crypto"}},
-		{"adapter/storage/gormstore", adapterLayer, []string{"gorm.io/gorm"}},
+		{"adapter/password", adapterLayer, append([]string{"golang.org/x/crypto"}, tracingAPI...)},
+		{"adapter/storage/gormstore", adapterLayer, []string{"gorm.io/gorm", "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
 		{"adapter/storage/memory", adapterLayer, nil},
 		{"adapter/storage/storagetest", testLayer, []string{"github.com/google/go-cmp"}},
-		{"adapter/webhook", adapterLayer, nil}, // implements usecase.WebhookSender and usecase.DestinationChecker
-		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", "github.com/pquerna/otp"}},
+		{"adapter/webhook", adapterLayer, []string{otelhttp}}, // implements usecase.WebhookSender and usecase.DestinationChecker
+		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", "github.com/pquerna/otp", otelhttp}},
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},
 		{"cmd/gatehouse-load", mainLayer, nil},
@@ -80,6 +94,7 @@ func classes() []class {
 		{"infrastructure/database", infraLayer, []string{"gorm.io/gorm", "gorm.io/driver/postgres", "gorm.io/driver/sqlite", "github.com/pressly/goose/v3"}},
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},
+		{"infrastructure/tracing", infraLayer, []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"}},
 		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
@@ -122,8 +137,15 @@ func TestDependencyRule(t *testing.T) {
 		if _, ok := ours[c.pkg]; !ok {
 			t.Errorf("classes lists %q, which is not a package of the module; remove its line", c.pkg)
 		}
-		if (c.layer == domainLayer || c.layer == usecaseLayer) && len(c.also) > 0 {
-			t.Errorf("classes adds %q to %s; STYLE.md §1: domain imports the standard library only, usecase only domain", c.also, c.pkg)
+		if c.layer == domainLayer && len(c.also) > 0 {
+			t.Errorf("classes adds %q to %s; STYLE.md §1: domain imports the standard library only", c.also, c.pkg)
+		}
+		if c.layer == usecaseLayer {
+			for _, a := range c.also {
+				if !slices.Contains(tracingAPI, a) {
+					t.Errorf("classes adds %q to %s; STYLE.md §1: usecase imports only domain and the tracing API %q", a, c.pkg, tracingAPI)
+				}
+			}
 		}
 	}
 
@@ -156,7 +178,9 @@ func TestDependencyRule(t *testing.T) {
 			if _, ours := relative(imp); ours || dp.Standard {
 				continue
 			}
-			if mod := moduleOf(dp); !slices.Contains(c.also, mod) {
+			// Use cases get single packages (tracingAPI), not whole modules.
+			mod := moduleOf(dp)
+			if !slices.Contains(c.also, imp) && (c.layer == usecaseLayer || !slices.Contains(c.also, mod)) {
 				t.Errorf("%s (%s layer) imports %s of module %s; its line in classes allows the modules %q",
 					display(rel), c.layer, imp, mod, modules(c.also))
 			}
