@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxBody is the request body limit (DESIGN.md: 413 above 64 KiB).
@@ -64,6 +65,10 @@ type Options struct {
 	// AdminRequireMFA makes the admin routes require acr aal2
 	// (GATEHOUSE_ADMIN_REQUIRE_MFA).
 	AdminRequireMFA bool
+	// Tracing, when not nil, opens a span per request (tracing.go) and
+	// puts trace_id and span_id on the access log line. Nil is off: no
+	// tracing code runs on a request.
+	Tracing trace.TracerProvider
 }
 
 // Server holds the handlers' dependencies.
@@ -89,6 +94,9 @@ func New(d Deps, opts Options, log *slog.Logger) *echo.Echo {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
 	}
 	e.Use(newRequestIDs().middleware)
+	if opts.Tracing != nil {
+		e.Use(tracing(opts.Tracing))
+	}
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true}))
 	e.Use(securityHeaders)
@@ -132,7 +140,8 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // accessLog reports every request to Options.Observe and logs one line
-// per request: id, method, route, status, latency, client address. It never
+// per request: id, method, route, status, latency, client address, and with
+// tracing on the trace and span ids. It never
 // logs headers, query strings or bodies, which may hold secrets.
 //
 // The record goes straight to the logger's handler without a caller PC:
@@ -170,6 +179,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Duration("latency", end.Sub(start)),
 			slog.String("remote_ip", c.RealIP()),
 		)
+		if s.opts.Tracing != nil {
+			if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+				r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+			}
+		}
 		_ = h.Handle(ctx, r) // a failing log sink has nowhere to report to
 		return nil
 	}
