@@ -80,7 +80,16 @@ WHERE k.hash = $1`
 
 // APIKeyGrant returns the key with hash and its user from one prepared
 // SELECT; ErrNotFound if either is missing.
+// The call is a store span (tracing.go).
 func (s *Store) APIKeyGrant(ctx context.Context, hash []byte) (*domain.APIKeyGrant, error) {
+	ctx, end := s.traceSQL(ctx, "APIKeyGrant", apiKeyGrantQuery)
+	v, err := s.aPIKeyGrant(ctx, hash)
+	end(err)
+	return v, err
+}
+
+// aPIKeyGrant is APIKeyGrant without its span.
+func (s *Store) aPIKeyGrant(ctx context.Context, hash []byte) (*domain.APIKeyGrant, error) {
 	st, err := s.prepared(ctx, apiKeyGrantQuery)
 	if err != nil {
 		return nil, s.translateSQL(err, "api key: prepare", domain.ErrConflict)

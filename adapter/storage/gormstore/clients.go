@@ -28,7 +28,16 @@ func (s *Store) CreateClient(ctx context.Context, c *domain.Client, events []dom
 const clientByID = `SELECT id, name, secret_hash, scopes, created_at FROM clients WHERE id = $1`
 
 // ClientByID returns the client or ErrNotFound.
+// The call is a store span (tracing.go).
 func (s *Store) ClientByID(ctx context.Context, id string) (*domain.Client, error) {
+	ctx, end := s.traceSQL(ctx, "ClientByID", clientByID)
+	v, err := s.clientByID(ctx, id)
+	end(err)
+	return v, err
+}
+
+// clientByID is ClientByID without its span.
+func (s *Store) clientByID(ctx context.Context, id string) (*domain.Client, error) {
 	what := "client " + id
 	st, err := s.prepared(ctx, clientByID)
 	if err != nil {

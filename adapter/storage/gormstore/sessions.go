@@ -114,7 +114,16 @@ WHERE t.hash = $1`
 
 // RefreshGrant returns the token record with hash, its session and the
 // session's user from one prepared SELECT; ErrNotFound if any is missing.
+// The call is a store span (tracing.go).
 func (s *Store) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
+	ctx, end := s.traceSQL(ctx, "RefreshGrant", refreshGrantQuery)
+	v, err := s.refreshGrant(ctx, hash)
+	end(err)
+	return v, err
+}
+
+// refreshGrant is RefreshGrant without its span.
+func (s *Store) refreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
 	st, err := s.prepared(ctx, refreshGrantQuery)
 	if err != nil {
 		return nil, s.translateSQL(err, "refresh grant: prepare", domain.ErrConflict)
@@ -154,7 +163,16 @@ WHERE id = $4 AND generation = $5 AND revoked_at IS NULL
 // transaction: of concurrent rotations from the same generation exactly one
 // matches the row. ErrConflict if the session is revoked or at another
 // generation or its user changed, ErrNotFound if it is gone.
+// The call is a store span (tracing.go).
 func (s *Store) RotateRefreshToken(ctx context.Context, r domain.Rotation) error {
+	ctx, end := s.traceSQL(ctx, "RotateRefreshToken", rotateSession)
+	err := s.rotateRefreshToken(ctx, r)
+	end(err)
+	return err
+}
+
+// rotateRefreshToken is RotateRefreshToken without its span.
+func (s *Store) rotateRefreshToken(ctx context.Context, r domain.Rotation) error {
 	what := "rotate session " + r.SessionID
 	rotate, err := s.prepared(ctx, rotateSession)
 	if err != nil {

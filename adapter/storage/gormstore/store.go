@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 )
 
@@ -22,6 +23,8 @@ type Store struct {
 	// connection (SQLite has one) deadlocked with it.
 	txdb  *gorm.DB
 	stmts preparedStmts // the refresh grant's statements (prepared.go)
+	// tracer opens the store's spans; nil when tracing is off (tracing.go).
+	tracer trace.Tracer
 }
 
 // New returns a store on db. db must be opened with TranslateError so that
@@ -32,8 +35,21 @@ type Store struct {
 // (statement preparation was a large share of every grant). Migrations
 // must not run through such a session: SQLite prepares only the first
 // statement of a multi-statement script.
-func New(db *gorm.DB) *Store {
-	return &Store{db: db.Session(&gorm.Session{PrepareStmt: true}), txdb: db.Session(&gorm.Session{})}
+//
+// With WithTracerProvider every call is a span (tracing.go); registering
+// its GORM callbacks can fail only on a callback ordering conflict, a
+// programming error, and New panics then.
+func New(db *gorm.DB, opts ...Option) *Store {
+	s := &Store{db: db.Session(&gorm.Session{PrepareStmt: true}), txdb: db.Session(&gorm.Session{})}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.tracer != nil {
+		if err := registerTracing(db, s.tracer, s.dbSystem()); err != nil {
+			panic("gormstore: register tracing callbacks: " + err.Error())
+		}
+	}
+	return s
 }
 
 // Compile-time checks that Store implements the ports.
