@@ -84,7 +84,7 @@ func classes() []class {
 		{"adapter/storage/gormstore", adapterLayer, []string{"gorm.io/gorm", "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
 		{"adapter/storage/memory", adapterLayer, nil},
 		{"adapter/storage/storagetest", testLayer, []string{"github.com/google/go-cmp"}},
-		{"adapter/webhook", adapterLayer, []string{otelhttp}}, // implements usecase.WebhookSender and usecase.DestinationChecker
+		{"adapter/webhook", adapterLayer, []string{otelhttp, "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}}, // implements usecase.WebhookSender and usecase.DestinationChecker
 		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", "github.com/pquerna/otp", otelhttp}},
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},

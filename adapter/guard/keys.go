@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -50,7 +52,8 @@ type keyAnswer struct {
 // NewKeyIntrospector returns an introspector of the endpoint at
 // introspectURL (Gatehouse's base URL + "/oauth/introspect") that
 // authenticates with HTTP Basic as clientID/clientSecret, uses client (nil:
-// a client with a 10 s timeout), accepts keys with prefix (""
+// a client with a 10 s timeout whose requests are OpenTelemetry client spans
+// of the global provider carrying traceparent), accepts keys with prefix (""
 // : "gth") and caches answers for ttl (DefaultKeyCacheTTL when zero or
 // less). now is the clock (nil: time.Now).
 func NewKeyIntrospector(introspectURL, clientID, clientSecret, prefix string, client *http.Client, ttl time.Duration, now func() time.Time) (*KeyIntrospector, error) {
@@ -68,7 +71,7 @@ func NewKeyIntrospector(introspectURL, clientID, clientSecret, prefix string, cl
 		return nil, fmt.Errorf("key introspection: %w", err)
 	}
 	if client == nil {
-		client = &http.Client{Timeout: pollTimeout}
+		client = &http.Client{Timeout: pollTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
 	}
 	if ttl <= 0 {
 		ttl = DefaultKeyCacheTTL

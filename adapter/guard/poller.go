@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -66,7 +67,7 @@ type Poller struct {
 
 // NewPoller returns a poller of the feed at feedURL (Gatehouse's base URL
 // + "/oauth/revocations") that authenticates with HTTP Basic as
-// clientID/clientSecret, uses client (nil: a client with a 10 s timeout)
+// clientID/clientSecret, uses client (nil: a client with a 10 s timeout, traced like KeyIntrospector's)
 // and, once Run, polls every interval (DefaultPoll when zero or less). The
 // set is stale (Err, Readyz) before the first good poll and whenever the
 // last one is more than maxStale ago (when zero or less:
@@ -83,7 +84,7 @@ func NewPoller(feedURL, clientID, clientSecret string, client *http.Client, ever
 		return nil, errors.New("revocation feed: client id and secret are required")
 	}
 	if client == nil {
-		client = &http.Client{Timeout: pollTimeout}
+		client = &http.Client{Timeout: pollTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
 	}
 	if every <= 0 {
 		every = DefaultPoll

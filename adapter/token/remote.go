@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -80,7 +81,8 @@ type RemoteKeySet struct {
 
 // NewRemoteKeySet returns a key set read from jwksURL (Gatehouse publishes
 // it at /.well-known/jwks.json) with client (nil means a client with a 10 s
-// timeout). Fetches are at least minRefresh apart (DefaultMinRefresh when
+// timeout whose fetches are OpenTelemetry client spans of the global
+// provider carrying traceparent). Fetches are at least minRefresh apart (DefaultMinRefresh when
 // zero or less) for unknown kids, and as often for an expired set. The set
 // is empty until the first Refresh or verification.
 func NewRemoteKeySet(jwksURL string, client *http.Client, minRefresh time.Duration, now func() time.Time) (*RemoteKeySet, error) {
@@ -89,7 +91,7 @@ func NewRemoteKeySet(jwksURL string, client *http.Client, minRefresh time.Durati
 		return nil, fmt.Errorf("jwks url %q: want an absolute http or https URL", jwksURL)
 	}
 	if client == nil {
-		client = &http.Client{Timeout: jwksFetchTimeout}
+		client = &http.Client{Timeout: jwksFetchTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
 	}
 	if minRefresh <= 0 {
 		minRefresh = DefaultMinRefresh

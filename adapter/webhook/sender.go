@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // userAgent names Gatehouse to receivers.
@@ -40,7 +41,10 @@ type Sender struct {
 // loopback, private, link-local, unspecified, multicast and CGNAT
 // addresses, checked on the address each connection actually dials. It
 // never uses a proxy and never follows a redirect.
-func NewSender(allowPrivate bool) *Sender {
+//
+// With a tracer provider (not nil) each attempt is a client span with the
+// standard HTTP client attributes and a traceparent header (tracing.go).
+func NewSender(allowPrivate bool, tp trace.TracerProvider) *Sender {
 	s := &Sender{
 		allowPrivate: allowPrivate,
 		resolver:     net.DefaultResolver,
@@ -58,8 +62,12 @@ func NewSender(allowPrivate bool) *Sender {
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
+	var rt http.RoundTripper = transport
+	if tp != nil {
+		rt = traced(transport, tp)
+	}
 	s.client = &http.Client{
-		Transport: transport,
+		Transport: rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a 3xx is the answer, not a pointer to follow
 		},

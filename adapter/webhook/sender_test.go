@@ -93,7 +93,7 @@ func job(t *testing.T, rawURL string) domain.DeliveryJob {
 func TestSendSignatureVerifiesWithStandardWebhooks(t *testing.T) {
 	t.Parallel()
 	r := newReceiver(t, http.StatusNoContent)
-	s := NewSender(true)
+	s := NewSender(true, nil)
 	j := job(t, r.URL+"/hook")
 	code, err := s.Send(t.Context(), j)
 	if err != nil || code != http.StatusNoContent {
@@ -158,7 +158,7 @@ func TestSendAnswersStatusCode(t *testing.T) {
 	t.Parallel()
 	for _, status := range []int{200, 201, 400, 410, 500, 503} {
 		r := newReceiver(t, status)
-		code, err := NewSender(true).Send(t.Context(), job(t, r.URL))
+		code, err := NewSender(true, nil).Send(t.Context(), job(t, r.URL))
 		if code != status || err != nil {
 			t.Errorf("Send to a %d receiver = %d, %v; want %d, nil", status, code, err, status)
 		}
@@ -170,7 +170,7 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 	target := newReceiver(t, http.StatusOK)
 	redirector := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusFound))
 	t.Cleanup(redirector.Close)
-	code, err := NewSender(true).Send(t.Context(), job(t, redirector.URL))
+	code, err := NewSender(true, nil).Send(t.Context(), job(t, redirector.URL))
 	if code != http.StatusFound || err != nil {
 		t.Errorf("Send to a redirect = %d, %v; want 302, nil", code, err)
 	}
@@ -189,7 +189,7 @@ func TestSendTimeout(t *testing.T) {
 		}
 	}))
 	t.Cleanup(func() { close(release); slow.Close() })
-	s := NewSender(true)
+	s := NewSender(true, nil)
 	s.timeout = 200 * time.Millisecond
 	start := time.Now()
 	code, err := s.Send(t.Context(), job(t, slow.URL))
@@ -208,7 +208,7 @@ func TestSendErrorNamesNoURL(t *testing.T) {
 	t.Parallel()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	code, err := NewSender(true).Send(t.Context(), job(t, closed.URL+"/services/T0/B0/pathSecret?token=querySecret"))
+	code, err := NewSender(true, nil).Send(t.Context(), job(t, closed.URL+"/services/T0/B0/pathSecret?token=querySecret"))
 	if code != 0 || err == nil {
 		t.Fatalf("Send to a closed port = %d, %v; want 0 and an error", code, err)
 	}
@@ -233,7 +233,7 @@ func TestSendRefusesPrivateDestinations(t *testing.T) {
 		"http://100.64.0.1/",
 		"http://0.0.0.0:" + port,
 	}
-	s := NewSender(false)
+	s := NewSender(false, nil)
 	for _, u := range urls {
 		code, err := s.Send(t.Context(), job(t, u))
 		var refused *RefusedError
@@ -249,7 +249,7 @@ func TestSendRefusesPrivateDestinations(t *testing.T) {
 	}
 
 	// The same receiver is reachable when private destinations are allowed.
-	allowed := NewSender(true)
+	allowed := NewSender(true, nil)
 	if err := allowed.CheckDestination(t.Context(), r.URL); err != nil {
 		t.Errorf("CheckDestination(%s) with private allowed = %v; want nil", r.URL, err)
 	}
@@ -260,7 +260,7 @@ func TestSendRefusesPrivateDestinations(t *testing.T) {
 
 func TestCheckDestinationPublicAddress(t *testing.T) {
 	t.Parallel()
-	s := NewSender(false)
+	s := NewSender(false, nil)
 	for _, u := range []string{"https://93.184.215.14/hook", "https://[2606:4700:4700::1111]:8443/x"} {
 		if err := s.CheckDestination(t.Context(), u); err != nil {
 			t.Errorf("CheckDestination(%s) = %v; want nil", u, err)
@@ -278,7 +278,7 @@ func TestCheckDestinationResolvesEveryAddress(t *testing.T) {
 	t.Parallel()
 	// A resolver whose every answer is one public and one private address:
 	// one refused address refuses the host.
-	s := NewSender(false)
+	s := NewSender(false, nil)
 	s.resolver = fakeResolver(t, "203.0.113.7", "192.168.1.10")
 	err := s.CheckDestination(t.Context(), "https://hooks.example.com/x")
 	var refused *RefusedError
@@ -320,7 +320,7 @@ func TestControlJudgesDialledAddress(t *testing.T) {
 	// The dial hook judges the address dialled, after resolution, so a
 	// name that passed CheckDestination and now resolves to loopback (DNS
 	// rebinding) still cannot reach it.
-	s := NewSender(false)
+	s := NewSender(false, nil)
 	if err := s.control("tcp4", "127.0.0.1:9", nil); err == nil {
 		t.Error("control(127.0.0.1:9) = nil; want a refusal")
 	}

@@ -192,7 +192,7 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)
-	sender := webhook.NewSender(cfg.WebhookAllowPrivate)
+	sender := webhook.NewSender(cfg.WebhookAllowPrivate, nil)
 	a.webhooks = usecase.NewWebhooks(st, sender, now)
 	a.dispatch = usecase.NewDispatcher(st, sender, now, log, events)
 	return a, nil
