@@ -125,10 +125,10 @@ func TestTracingRecordsNoSecret(t *testing.T) {
 	send(http.MethodGet, "/protected_resource", "", "", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+secretBearer) })
 	send(http.MethodGet, "/protected_resource", "", "", func(r *http.Request) { r.Header.Set("X-API-Key", secretAPIKey) })
 	send(http.MethodPost, "/get_token", "application/json", `{"username":"alice","password":"`+secretPass+`"}`, nil)
-	send(http.MethodPost, "/get_token", "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secretRefresh}}.Encode(), nil)
-	send(http.MethodPost, "/get_token", "application/x-www-form-urlencoded", "grant_type=client_credentials", func(r *http.Request) { r.SetBasicAuth("rs", secretClient) })
+	send(http.MethodPost, "/oauth/token", "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {secretRefresh}}.Encode(), nil)
+	send(http.MethodPost, "/oauth/token", "application/x-www-form-urlencoded", "grant_type=client_credentials", func(r *http.Request) { r.SetBasicAuth("rs", secretClient) })
 	send(http.MethodGet, "/protected_resource?access_token="+secretQuery+"&token="+secretQuery, "", "", nil)
-	send(http.MethodPost, "/get_token?refresh_token="+secretQuery, "application/x-www-form-urlencoded", "grant_type=refresh_token", nil)
+	send(http.MethodPost, "/oauth/token?refresh_token="+secretQuery, "application/x-www-form-urlencoded", "grant_type=refresh_token", nil)
 
 	spans := exp.GetSpans()
 	if len(spans) != 7 {

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/usecase"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // verifyCacheSize bounds the verified-token cache (entries).
@@ -75,8 +76,9 @@ type app struct {
 	metrics *metrics.Metrics
 }
 
-// openStore opens the store named by cfg.DB and applies migrations.
-func openStore(ctx context.Context, cfg config.Config) (store, func() error, error) {
+// openStore opens the store named by cfg.DB and applies migrations. With
+// tp (not nil) the SQL store's calls are spans.
+func openStore(ctx context.Context, cfg config.Config, tp trace.TracerProvider) (store, func() error, error) {
 	if cfg.DB == "memory:" {
 		return memory.New(), func() error { return nil }, nil
 	}
@@ -92,18 +94,29 @@ func openStore(ctx context.Context, cfg config.Config) (store, func() error, err
 		sqlDB.Close()
 		return nil, nil, fmt.Errorf("--db: migrate: %w", err)
 	}
-	return gormstore.New(db), sqlDB.Close, nil
+	var opts []gormstore.Option
+	if tp != nil {
+		opts = append(opts, gormstore.WithTracerProvider(tp))
+	}
+	return gormstore.New(db, opts...), sqlDB.Close, nil
 }
 
 // build wires the system for a server, with the production hash
-// parameters, and loads its signing keys (startKeys).
-func build(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
-	return buildWith(ctx, cfg, logOut, password.DefaultParams())
+// parameters, and loads its signing keys (startKeys). tp, when not nil,
+// traces the store and the webhook deliveries.
+func build(ctx context.Context, cfg config.Config, logOut io.Writer, tp trace.TracerProvider) (*app, error) {
+	return buildTraced(ctx, cfg, logOut, password.DefaultParams(), tp)
 }
 
-// buildWith is build with explicit argon2id parameters (tests use cheap ones).
+// buildWith is build with explicit argon2id parameters (tests use cheap
+// ones) and no tracing.
 func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
-	a, err := assemble(ctx, cfg, logOut, hashParams)
+	return buildTraced(ctx, cfg, logOut, hashParams, nil)
+}
+
+// buildTraced is build with explicit argon2id parameters.
+func buildTraced(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params, tp trace.TracerProvider) (*app, error) {
+	a, err := assembleTraced(ctx, cfg, logOut, hashParams, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +131,13 @@ func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashPar
 // CLI commands use it as it is, since they never sign and must not create a
 // key (only "keys rotate" does, through the use case).
 func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
+	return assembleTraced(ctx, cfg, logOut, hashParams, nil)
+}
+
+// assembleTraced is assemble with a tracer provider (nil: no tracing).
+func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params, tp trace.TracerProvider) (*app, error) {
 	log := logging.New(logOut, cfg.LogLevel, cfg.LogFormat)
-	st, closeStore, err := openStore(ctx, cfg)
+	st, closeStore, err := openStore(ctx, cfg, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +210,7 @@ func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashPara
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)
-	sender := webhook.NewSender(cfg.WebhookAllowPrivate, nil)
+	sender := webhook.NewSender(cfg.WebhookAllowPrivate, tp)
 	a.webhooks = usecase.NewWebhooks(st, sender, now)
 	a.dispatch = usecase.NewDispatcher(st, sender, now, log, events)
 	return a, nil

@@ -198,7 +198,7 @@ func TestRotationsAreLogged(t *testing.T) {
 func TestUnsealedActiveKeyRefused(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, map[string]string{"GATEHOUSE_KEY_ENCRYPTION_KEY": "an operator key of at least 32 bytes!"})
-	st, closeStore, err := openStore(t.Context(), cfg)
+	st, closeStore, err := openStore(t.Context(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

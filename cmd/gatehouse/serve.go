@@ -18,7 +18,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/infrastructure/database"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/logging"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/tracing"
 	"github.com/gatehouse-auth/gatehouse/usecase"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // serve runs the service until ctx ends (SIGINT/SIGTERM), then drains.
@@ -26,7 +28,19 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	logOut := logging.NewBuffered(e.stderr, 200*time.Millisecond)
 	defer logOut.Close()
-	a, err := build(startCtx, cfg, logOut)
+	// Tracing (off unless an OTLP endpoint is set) comes first, so the store
+	// and the webhook sender are built traced.
+	tp, stopTracing, err := tracing.Setup(startCtx, e.getenv, version)
+	if err != nil {
+		cancel()
+		return err
+	}
+	var traced trace.TracerProvider // nil when off: no tracing code runs
+	if tracing.Enabled(e.getenv) {
+		traced = tp
+	}
+	defer flushTraces(stopTracing, logging.New(logOut, cfg.LogLevel, cfg.LogFormat))
+	a, err := build(startCtx, cfg, logOut, traced)
 	cancel()
 	if err != nil {
 		return err
@@ -39,7 +53,7 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("starting gatehouse", "version", version, "db", database.Redact(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer)
+	a.log.Info("starting gatehouse", "version", version, "db", database.Redact(cfg.DB), "signing_alg", cfg.SigningAlg, "issuer", cfg.Issuer, "tracing", traced != nil)
 	if issuerMissesLoopback(cfg.Issuer, ln.Addr()) {
 		a.log.Warn("GATEHOUSE_ISSUER names a loopback port this server does not listen on; the metadata and JWKS URLs built from it will not reach it: set it to the host and port clients use",
 			"issuer", cfg.Issuer, "addr", ln.Addr().String())
@@ -71,6 +85,7 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 		OpenAPI:         api.Spec(),
 		AccessLog:       cfg.AccessLog,
 		AdminRequireMFA: cfg.AdminRequireMFA,
+		Tracing:         traced,
 	}
 	instrument(a, &opts)
 	h := rest.New(deps, opts, a.log)
@@ -79,6 +94,20 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 	wg.Wait()
 	a.log.Info("stopped")
 	return err
+}
+
+// traceFlushTimeout bounds the export of the last spans at shutdown.
+const traceFlushTimeout = 5 * time.Second
+
+// flushTraces exports the spans still buffered, after the HTTP server has
+// drained, giving up after traceFlushTimeout (a collector that is down
+// must not hold the shutdown).
+func flushTraces(stop func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("traces not all exported at shutdown", "err", err)
+	}
 }
 
 // webhookPoll is how often each replica looks for due webhook deliveries.

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpReceiver is a minimal OTLP/HTTP traces endpoint that keeps what it
+// decodes.
+type otlpReceiver struct {
+	mu   sync.Mutex
+	reqs []*collectortrace.ExportTraceServiceRequest
+}
+
+func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var req collectortrace.ExportTraceServiceRequest
+	if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+		http.Error(w, "bad export", http.StatusBadRequest)
+		return
+	}
+	o.mu.Lock()
+	o.reqs = append(o.reqs, &req)
+	o.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-protobuf")
+}
+
+// TestTracingOTLPExport runs "gatehouse serve" with the real OTLP/HTTP
+// exporter pointed at a receiver, signs up, logs in, refreshes and calls
+// /protected_resource, stops the server (which flushes), and checks what
+// arrived: server spans named by route, service.name gatehouse, a store
+// span, and none of the secrets sent. The access log lines carry the
+// trace ids.
+func TestTracingOTLPExport(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	recv := &otlpReceiver{}
+	collector := httptest.NewServer(recv)
+	defer collector.Close()
+	const password = "password-SECRET-fa1afe1"
+	cmd, base, logs := startServe(t, bin, []string{
+		"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "gatehouse.db"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + collector.URL,
+		"OTEL_BSP_SCHEDULE_DELAY=100",
+		"OTEL_SERVICE_NAME=",
+	})
+
+	post := func(path, contentType, body string) map[string]any {
+		t.Helper()
+		resp, err := http.Post(base+path, contentType, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s = %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	post("/users", "application/json", `{"username":"alice","password":"`+password+`"}`)
+	tok := post("/get_token", "application/json", `{"username":"alice","password":"`+password+`"}`)
+	refresh := tok["refresh_token"].(string)
+	tok = post("/oauth/token", "application/x-www-form-urlencoded", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}.Encode())
+	access := tok["access_token"].(string)
+	req, _ := http.NewRequest(http.MethodGet, base+"/protected_resource?access_token="+access, nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /protected_resource = %d", resp.StatusCode)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve exited: %v\n%s", err, logs.String())
+	}
+
+	recv.mu.Lock()
+	defer recv.mu.Unlock()
+	names := map[string]bool{}
+	var text strings.Builder
+	for _, r := range recv.reqs {
+		text.WriteString(prototext.Format(r))
+		for _, rs := range r.ResourceSpans {
+			service := ""
+			for _, kv := range rs.Resource.Attributes {
+				if kv.Key == "service.name" {
+					service = kv.Value.GetStringValue()
+				}
+			}
+			if service != "gatehouse" {
+				t.Errorf("service.name %q, want gatehouse", service)
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					names[s.Name] = true
+				}
+			}
+		}
+	}
+	for _, want := range []string{"POST /users", "POST /get_token", "POST /oauth/token", "GET /protected_resource", "db RefreshGrant"} {
+		if !names[want] {
+			t.Errorf("no span %q among %v", want, names)
+		}
+	}
+	for _, secret := range []string{password, refresh, access, "SECRET"} {
+		if strings.Contains(text.String(), secret) {
+			t.Errorf("the export contains a secret (%.12s...)", secret)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	var requests int
+	for _, l := range logs.JSONLines(t) {
+		if l["msg"] != "request" {
+			continue
+		}
+		requests++
+		if id, _ := l["trace_id"].(string); len(id) != 32 {
+			t.Errorf("access log line without trace_id: %v", l)
+		}
+		if id, _ := l["span_id"].(string); len(id) != 16 {
+			t.Errorf("access log line without span_id: %v", l)
+		}
+	}
+	if requests == 0 {
+		t.Error(fmt.Sprint("no access log line:\n", logs.String()))
+	}
+}
+
+// TestTracingOffAccessLog: without an OTLP endpoint the access log lines
+// carry no trace_id or span_id, even for a caller sending traceparent.
+func TestTracingOffAccessLog(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	cmd, base, logs := startServe(t, bin, []string{
+		"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "gatehouse.db"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=",
+	})
+	req, _ := http.NewRequest(http.MethodGet, base+"/readyz", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	var requests int
+	for _, l := range logs.JSONLines(t) {
+		if l["msg"] == "starting gatehouse" && l["tracing"] != false {
+			t.Errorf("start line %v; want tracing false", l)
+		}
+		if l["msg"] != "request" {
+			continue
+		}
+		requests++
+		if _, ok := l["trace_id"]; ok {
+			t.Errorf("tracing off, yet trace_id: %v", l)
+		}
+		if _, ok := l["span_id"]; ok {
+			t.Errorf("tracing off, yet span_id: %v", l)
+		}
+	}
+	if requests == 0 {
+		t.Errorf("no access log line:\n%s", logs.String())
+	}
+}
