@@ -19,14 +19,21 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// spans records every span of the package's tests. The provider is set
+// spans records the spans of the traced tests. The global provider is set
 // once, before any test runs, and never changed: the package's tracer
-// delegates to it. Parallel tests tell their spans apart by trace: each
-// runs under a root span of its own (see traced).
-var spans = tracetest.NewInMemoryExporter()
+// delegates to it. It samples only traces that rootTracer started, so
+// the untraced tests and the benchmarks make non-recording spans and the
+// exporter holds only what traced tests look at. Parallel tests tell
+// their spans apart by trace: each runs under a root span of its own.
+var (
+	spans      = tracetest.NewInMemoryExporter()
+	rootTracer trace.Tracer
+)
 
 func TestMain(m *testing.M) {
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)))
+	rootTracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)).Tracer("test")
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
 	os.Exit(m.Run())
 }
 
@@ -34,7 +41,7 @@ func TestMain(m *testing.M) {
 // it and returns the spans of its trace, the root first.
 func traced(t *testing.T) (context.Context, func() tracetest.SpanStubs) {
 	t.Helper()
-	ctx, root := otel.Tracer("test").Start(t.Context(), t.Name())
+	ctx, root := rootTracer.Start(t.Context(), t.Name())
 	return ctx, func() tracetest.SpanStubs {
 		root.End()
 		var got tracetest.SpanStubs
