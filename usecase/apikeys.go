@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -285,13 +287,31 @@ func (k *APIKeys) FlushLastUse(ctx context.Context) {
 // so revoking the key revokes the token through the same revoked set, and
 // it never outlives the key. A key that does not authenticate is
 // domain.ErrInvalidGrant; a scope beyond the key's domain.ErrInvalidScope.
+//
+// Its span, usecase.Exchange, carries the grant, the outcome, and the ids
+// of the user and the key (never the key) once it authenticates.
 func (k *APIKeys) Exchange(ctx context.Context, key string, scope []string) (*TokenPair, error) {
+	ctx, span := tracer.Start(ctx, spanExchange)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrGrant.String(GrantTokenExchange))
+	}
+	pair, err := k.exchange(ctx, key, scope)
+	traceOutcome(span, grantOutcome(err), err != nil)
+	return pair, err
+}
+
+func (k *APIKeys) exchange(ctx context.Context, key string, scope []string) (*TokenPair, error) {
 	c, err := k.Authenticate(ctx, key)
 	switch {
 	case errors.Is(err, domain.ErrTokenInvalid), errors.Is(err, domain.ErrTokenExpired), errors.Is(err, domain.ErrTokenRevoked):
 		return nil, fmt.Errorf("%w (%v)", domain.ErrInvalidSubjectToken, err) // not %w: a 400, never a 401
 	case err != nil:
 		return nil, err
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		traceIDs(span, c.Subject, "")
+		span.SetAttributes(attrAPIKeyID.String(c.KeyID))
 	}
 	if len(scope) == 0 {
 		scope = c.Scope

@@ -152,21 +152,52 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	return len(jobs), firstErr
 }
 
-// deliver makes one attempt of job and records it.
+// deliver makes one attempt of job and records it. The attempt is the
+// span webhook.deliver, the parent of the HTTP request's: it carries the
+// webhook, event and delivery ids, the event type, the attempt number, the
+// receiver's status code and the outcome, never the URL, the secret or the
+// signature.
 func (d *Dispatcher) deliver(ctx context.Context, job domain.DeliveryJob) error {
+	ctx, span := tracer.Start(ctx, spanDeliver)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(
+			attrWebhookID.String(job.Delivery.WebhookID),
+			attrEventID.String(job.Event.ID),
+			attrEventType.String(string(job.Event.Type)),
+			attrDeliveryID.String(job.Delivery.ID),
+			attrAttempt.Int(job.Delivery.Attempts+1),
+		)
+	}
+	outcome, code, err := d.attempt(ctx, job)
+	if code != 0 && span.IsRecording() {
+		span.SetAttributes(attrStatusCode.Int(code))
+	}
+	switch outcome {
+	case WebhookDelivered, WebhookLostClaim, webhookGone:
+		traceOutcome(span, outcome, false)
+	default:
+		traceOutcome(span, outcome, true)
+	}
+	return err
+}
+
+// attempt sends job and records the attempt; it returns the outcome, the
+// receiver's status code (0 for none) and a store error.
+func (d *Dispatcher) attempt(ctx context.Context, job domain.DeliveryJob) (outcome string, code int, err error) {
 	code, sendErr := d.sender.Send(ctx, job)
 	delivered := sendErr == nil && code >= 200 && code <= 299
 	if !delivered && ctx.Err() != nil {
 		// Shutdown interrupted the attempt: it says nothing about the
 		// receiver. The claim lapses and a later round sends it again.
 		d.log.DebugContext(ctx, "webhook delivery interrupted", "webhook_id", job.Delivery.WebhookID, "event_id", job.Event.ID)
-		return nil
+		return webhookInterrupted, code, nil
 	}
 
 	at := d.now()
 	attempts := job.Delivery.Attempts + 1
 	res := domain.DeliveryResult{DeliveryID: job.Delivery.ID, Claim: job.Claim, At: at, StatusCode: code}
-	outcome := WebhookDelivered
+	outcome = WebhookDelivered
 	if delivered {
 		res.Status = domain.DeliveryDelivered
 	} else {
@@ -182,16 +213,16 @@ func (d *Dispatcher) deliver(ctx context.Context, job domain.DeliveryJob) error 
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryFinishTimeout)
 	defer cancel()
 	attrs := []any{"webhook_id", job.Delivery.WebhookID, "event_id", job.Event.ID, "delivery_id", job.Delivery.ID, "attempts", attempts}
-	switch err := d.outbox.FinishDelivery(fctx, res); {
+	switch err = d.outbox.FinishDelivery(fctx, res); {
 	case errors.Is(err, domain.ErrConflict):
 		d.metrics.WebhookDelivery(WebhookLostClaim)
 		d.log.DebugContext(ctx, "webhook delivery claim lost to another replica", attrs...)
-		return nil
+		return WebhookLostClaim, code, nil
 	case errors.Is(err, domain.ErrNotFound):
 		d.log.DebugContext(ctx, "webhook delivery gone (webhook deleted)", attrs...)
-		return nil
+		return webhookGone, code, nil
 	case err != nil:
-		return fmt.Errorf("finish delivery %s: %w", job.Delivery.ID, err)
+		return webhookError, code, fmt.Errorf("finish delivery %s: %w", job.Delivery.ID, err)
 	}
 
 	d.metrics.WebhookDelivery(outcome)
@@ -204,7 +235,7 @@ func (d *Dispatcher) deliver(ctx context.Context, job domain.DeliveryJob) error 
 	default:
 		d.log.WarnContext(ctx, "webhook delivery given up", append(attrs, "err", res.Error)...)
 	}
-	return nil
+	return outcome, code, nil
 }
 
 // webhookRetryDelay is the wait after a failed attempt, attempts counting it:

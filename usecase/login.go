@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -77,12 +79,22 @@ func (l *Login) WithMFA(m *MFA) *Login {
 }
 
 // Login authenticates in and returns a fresh token pair.
+// Its span, usecase.Login, has the hasher's spans as children and carries
+// the grant, the outcome, and the user and session ids once known.
 func (l *Login) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
+	ctx, span := tracer.Start(ctx, spanLogin)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrGrant.String(loginGrant(in.Grant)))
+	}
 	pair, err := l.login(ctx, in)
-	l.metrics.LoginResult(LoginOutcome(err))
+	outcome := LoginOutcome(err)
+	l.metrics.LoginResult(outcome)
 	if err == nil {
 		l.metrics.TokenIssued(GrantPassword)
+		traceIDs(span, "", pair.SessionID)
 	}
+	traceOutcome(span, outcome, err != nil && outcome != LoginMFARequired)
 	return pair, err
 }
 
@@ -98,6 +110,7 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	if err != nil {
 		return nil, err
 	}
+	traceIDs(trace.SpanFromContext(ctx), u.ID, "")
 	if u.MFAEnabled {
 		return l.secondFactor(ctx, u, in, grant)
 	}

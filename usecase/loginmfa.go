@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -88,12 +90,27 @@ func (l *Login) mfaRequired(ctx context.Context, u *domain.User, in LoginInput, 
 // dead token, a user changed since, and a wrong code are all
 // domain.ErrInvalidGrant; a wrong code also counts on the token (five kill
 // it) and on the throttle as a failed login of (user, in.IP).
+//
+// Its span, usecase.CompleteMFA, carries the grant, the kind of code (never
+// the code), the outcome, and the user and session ids once known.
 func (l *Login) CompleteMFA(ctx context.Context, in MFALoginInput) (*TokenPair, error) {
+	ctx, span := tracer.Start(ctx, spanCompleteMFA)
+	defer span.End()
+	if span.IsRecording() {
+		method := methodTOTP
+		if in.RecoveryCode != "" {
+			method = methodRecoveryCode
+		}
+		span.SetAttributes(attrGrant.String(GrantMFAOTP), attrMFAMethod.String(method))
+	}
 	pair, err := l.completeMFA(ctx, in)
-	l.metrics.LoginResult(LoginOutcome(err))
+	outcome := LoginOutcome(err)
+	l.metrics.LoginResult(outcome)
 	if err == nil {
 		l.metrics.TokenIssued(GrantMFAOTP)
+		traceIDs(span, "", pair.SessionID)
 	}
+	traceOutcome(span, outcome, err != nil)
 	return pair, err
 }
 
@@ -117,6 +134,7 @@ func (l *Login) completeMFA(ctx context.Context, in MFALoginInput) (*TokenPair, 
 	if err != nil {
 		return nil, grantErr("find user", err)
 	}
+	traceIDs(trace.SpanFromContext(ctx), u.ID, "")
 	if u.Disabled || !u.MFAEnabled || u.Stamp != t.UserStamp {
 		return nil, domain.ErrInvalidGrant // changed since the password: what was checked no longer holds
 	}

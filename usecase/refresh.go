@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -42,11 +44,20 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 
 // Refresh validates token and returns the next token pair of its session.
 // Every refusal is domain.ErrInvalidGrant; store failures are wrapped as is.
+// Its span, usecase.Refresh, carries the grant, the outcome, the session
+// and user ids once the token is found, and an event when reuse revoked
+// the session.
 func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
+	ctx, span := tracer.Start(ctx, spanRefresh)
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attrGrant.String(GrantRefreshToken))
+	}
 	pair, err := r.refresh(ctx, token)
 	if err == nil {
 		r.metrics.TokenIssued(GrantRefreshToken)
 	}
+	traceOutcome(span, grantOutcome(err), err != nil)
 	return pair, err
 }
 
@@ -61,6 +72,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 		return nil, grantErr("find refresh token", err)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
+	traceIDs(trace.SpanFromContext(ctx), u.ID, sess.ID)
 	now := r.now().UTC().Truncate(time.Microsecond)
 	if !liveGrant(g, now) {
 		// A session outlives no credential change of its user; the store's
@@ -119,6 +131,7 @@ func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
 	r.metrics.RefreshReuse()
+	trace.SpanFromContext(ctx).AddEvent(string(domain.EventRefreshReuseDetected))
 	expires := now.Add(r.policy.revocationLifetime())
 	detected := newEvent(ctx, now, domain.EventRefreshReuseDetected, sess.UserID, systemActor)
 	revoked := newEvent(ctx, now, domain.EventSessionRevoked, sess.UserID, systemActor)

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 
+	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 
@@ -84,9 +85,11 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	defer h.release()
+	span := startWork(ctx, spanHash, algArgon2id)
 	salt := make([]byte, h.params.SaltLen)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails since Go 1.24
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+	span.End()
 	return EncodePHC(h.params, salt, key), nil
 }
 
@@ -111,7 +114,9 @@ func (h *Hasher) Verify(ctx context.Context, stored, password string) (ok, rehas
 		return false, false, fmt.Errorf("verify password: %w", err)
 	}
 	defer h.release()
+	span := startWork(ctx, spanVerify, algArgon2id)
 	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	span.End()
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return false, false, nil
 	}
@@ -135,7 +140,10 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, stored, password string) (ok,
 		return false, false, fmt.Errorf("verify password: %w", err)
 	}
 	defer h.release()
-	switch err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(password)); {
+	span := startWork(ctx, spanVerify, algBcrypt)
+	err = bcrypt.CompareHashAndPassword([]byte(stored), []byte(password))
+	span.End()
+	switch {
 	case err == nil:
 		return true, true, nil
 	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
@@ -147,26 +155,35 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, stored, password string) (ok,
 
 // acquire admits the caller and waits for a hashing slot. It fails fast
 // with domain.ErrOverloaded when the queue is full and gives up when ctx is
-// done while waiting.
+// done while waiting. The wait is the span password.queue_wait: how deep
+// the queue was on arrival, whether it was full, and why it failed.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	_, span := tracer.Start(ctx, spanQueueWait)
+	defer span.End()
+	depth := len(h.admit)
 	select {
 	case h.admit <- struct{}{}:
+		queueAttrs(span, depth, false)
 	default:
+		queueAttrs(span, depth, true)
+		span.SetStatus(codes.Error, "overloaded")
 		return domain.ErrOverloaded
 	}
 	select {
 	case h.run <- struct{}{}:
 	case <-ctx.Done():
 		<-h.admit
+		span.SetStatus(codes.Error, "canceled")
 		return ctx.Err()
 	}
 	// select picks at random when both cases are ready, so look again
 	// before starting the expensive work.
 	if err := ctx.Err(); err != nil {
 		h.release()
+		span.SetStatus(codes.Error, "canceled")
 		return err
 	}
 	if h.beforeWork != nil {

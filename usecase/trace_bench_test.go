@@ -1,0 +1,32 @@
+package usecase
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
+	"github.com/gatehouse-auth/gatehouse/domain"
+)
+
+// BenchmarkLoginFakes is a password login with the fake hasher and
+// issuer on the memory store: what is left is the use case's own cost, so
+// the overhead of its span shows. The span does not record: the test
+// provider (TestMain) samples only the traced tests' traces.
+func BenchmarkLoginFakes(b *testing.B) {
+	ctx := context.Background()
+	clk := newClock()
+	store := memory.New()
+	hasher := &fakeHasher{}
+	policy := DefaultTokenPolicy()
+	if _, err := NewRegister(store, hasher, nil, domain.DefaultPasswordMinLength, true, clk.Now, nil).Create(ctx, "alice", "correct horse battery", nil); err != nil {
+		b.Fatal(err)
+	}
+	login := NewLogin(store, store, hasher, newFakeTokens(clk), nil, policy, clk.Now, nil, nil, nil)
+	in := LoginInput{Username: "alice", Password: "correct horse battery", IP: "192.0.2.1"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := login.Login(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

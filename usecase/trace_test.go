@@ -1,0 +1,345 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gatehouse-auth/gatehouse/adapter/password"
+	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
+)
+
+// spans records the spans of the traced tests. The global provider is set
+// once, before any test runs, and never changed: the package's tracer (and the hasher's)
+// delegates to it. It samples only traces that rootTracer started, so
+// the untraced tests and the benchmarks make non-recording spans and the
+// exporter holds only what traced tests look at. Parallel tests tell
+// their spans apart by trace: each runs under a root span of its own.
+var (
+	spans      = tracetest.NewInMemoryExporter()
+	rootTracer trace.Tracer
+)
+
+func TestMain(m *testing.M) {
+	rootTracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)).Tracer("test")
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
+	os.Exit(m.Run())
+}
+
+// traced returns a context under a new root span and a function that ends
+// it and returns the spans of its trace, the root first, the rest in the
+// order they ended.
+func traced(t *testing.T) (context.Context, func() tracetest.SpanStubs) {
+	t.Helper()
+	ctx, root := rootTracer.Start(t.Context(), t.Name())
+	return ctx, func() tracetest.SpanStubs {
+		root.End()
+		var got tracetest.SpanStubs
+		for _, s := range spans.GetSpans() {
+			switch {
+			case s.SpanContext.TraceID() != root.SpanContext().TraceID():
+			case s.SpanContext.SpanID() == root.SpanContext().SpanID():
+				got = append(tracetest.SpanStubs{s}, got...)
+			default:
+				got = append(got, s)
+			}
+		}
+		return got
+	}
+}
+
+// named returns the spans of ss called name.
+func named(ss tracetest.SpanStubs, name string) tracetest.SpanStubs {
+	var out tracetest.SpanStubs
+	for _, s := range ss {
+		if s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// one returns the only span of ss called name, or fails the test.
+func one(t *testing.T, ss tracetest.SpanStubs, name string) tracetest.SpanStub {
+	t.Helper()
+	got := named(ss, name)
+	if len(got) != 1 {
+		t.Fatalf("%d spans %s among %q; want 1", len(got), name, spanNames(ss))
+	}
+	return got[0]
+}
+
+func spanNames(ss tracetest.SpanStubs) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.Name
+	}
+	return out
+}
+
+// childrenOf returns the names of the direct children of parent in ss.
+func childrenOf(ss tracetest.SpanStubs, parent tracetest.SpanStub) []string {
+	var out []string
+	for _, s := range ss {
+		if s.Parent.SpanID() == parent.SpanContext.SpanID() && s.Parent.TraceID() == parent.SpanContext.TraceID() {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// wantAttrs fails unless s has each of want (and is an internal span).
+func wantAttrs(t *testing.T, s tracetest.SpanStub, want ...attribute.KeyValue) {
+	t.Helper()
+	have := make(map[attribute.Key]attribute.Value, len(s.Attributes))
+	for _, kv := range s.Attributes {
+		have[kv.Key] = kv.Value
+	}
+	for _, kv := range want {
+		if v, ok := have[kv.Key]; !ok || v != kv.Value {
+			t.Errorf("span %s %s = %q (set %v); want %q", s.Name, kv.Key, v.Emit(), ok, kv.Value.Emit())
+		}
+	}
+	if s.SpanKind != trace.SpanKindInternal {
+		t.Errorf("span %s kind = %v; want internal", s.Name, s.SpanKind)
+	}
+}
+
+// wantStatus fails unless s ended with code and description.
+func wantStatus(t *testing.T, s tracetest.SpanStub, code codes.Code, description string) {
+	t.Helper()
+	if s.Status.Code != code || s.Status.Description != description {
+		t.Errorf("span %s status = %v %q; want %v %q", s.Name, s.Status.Code, s.Status.Description, code, description)
+	}
+}
+
+// hashedLogin is a Login on the memory store with the real (bounded)
+// hasher at cheap parameters, so its spans are there, and alice
+// registered with password pw.
+func hashedLogin(t *testing.T, pw string) (*Login, *domain.User) {
+	t.Helper()
+	clk := newClock()
+	store := memory.New()
+	hasher := password.New(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2, 2)
+	u, err := NewRegister(store, hasher, nil, domain.DefaultPasswordMinLength, true, clk.Now, nil).Create(t.Context(), "alice", pw, nil)
+	testkit.WantErr(t, "Create(alice)", err, nil)
+	policy := DefaultTokenPolicy()
+	return NewLogin(store, store, hasher, newFakeTokens(clk), NewThrottle(store, DefaultThrottlePolicy(), clk.Now), policy, clk.Now, nil, nil, nil), u
+}
+
+func TestTraceLogin(t *testing.T) {
+	t.Parallel()
+	const pw = "tracing login password"
+	login, u := hashedLogin(t, pw)
+	tests := []struct {
+		name     string
+		password string
+		outcome  string
+		status   codes.Code
+	}{
+		{"right password", pw, LoginSuccess, codes.Unset},
+		{"wrong password", pw + "!", LoginInvalidCredentials, codes.Error},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, done := traced(t)
+			pair, err := login.Login(ctx, LoginInput{Username: "alice", Password: tc.password, IP: "192.0.2.1", Grant: LoginGrantGetToken})
+			if got := LoginOutcome(err); got != tc.outcome {
+				t.Fatalf("Login(%s) = %v; want outcome %s", tc.name, err, tc.outcome)
+			}
+			got := done()
+			span := one(t, got, spanLogin)
+			if span.Parent.SpanID() != got[0].SpanContext.SpanID() {
+				t.Errorf("%s parent = %s; want the caller's span %s", spanLogin, span.Parent.SpanID(), got[0].SpanContext.SpanID())
+			}
+			if kids := childrenOf(got, span); strings.Join(kids, ",") != "password.queue_wait,password.verify" {
+				t.Errorf("children of %s = %q; want password.queue_wait, password.verify", spanLogin, kids)
+			}
+			want := []attribute.KeyValue{attrGrant.String(LoginGrantGetToken), attrOutcome.String(tc.outcome)}
+			if pair != nil {
+				want = append(want, attrUserID.String(u.ID), attrSessionID.String(pair.SessionID))
+			}
+			wantAttrs(t, span, want...)
+			wantStatus(t, span, tc.status, map[bool]string{true: tc.outcome}[tc.status == codes.Error])
+			for _, s := range got {
+				for _, kv := range s.Attributes {
+					if kv.Value.Emit() == "alice" {
+						t.Errorf("span %s %s carries the username", s.Name, kv.Key)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestTraceRefresh(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.addUser("alice", "correct horse battery")
+	pair := e.signIn("alice", "correct horse battery")
+	claims := e.claims(pair.AccessToken)
+
+	ctx, done := traced(t)
+	_, err := e.refresh.Refresh(ctx, pair.RefreshToken)
+	testkit.WantErr(t, "Refresh", err, nil)
+	e.clock.Advance(e.policy.ReuseInterval + time.Second)
+	_, err = e.refresh.Refresh(ctx, pair.RefreshToken) // reused, past the reuse interval: revokes
+	testkit.WantErr(t, "Refresh(reused)", err, domain.ErrInvalidGrant)
+	got := named(done(), spanRefresh)
+	if len(got) != 2 {
+		t.Fatalf("%d %s spans; want 2", len(got), spanRefresh)
+	}
+	wantAttrs(t, got[0], attrGrant.String(GrantRefreshToken), attrOutcome.String(grantSuccess),
+		attrSessionID.String(pair.SessionID), attrUserID.String(claims.Subject))
+	wantStatus(t, got[0], codes.Unset, "")
+	wantAttrs(t, got[1], attrOutcome.String(grantInvalid), attrSessionID.String(pair.SessionID))
+	wantStatus(t, got[1], codes.Error, grantInvalid)
+	if len(got[1].Events) != 1 || got[1].Events[0].Name != string(domain.EventRefreshReuseDetected) {
+		t.Errorf("reused refresh span events = %v; want one %s", got[1].Events, domain.EventRefreshReuseDetected)
+	}
+}
+
+func TestTraceWebhookDelivery(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		code    int
+		err     error
+		outcome string
+		status  codes.Code
+	}{
+		{"delivered", 204, nil, WebhookDelivered, codes.Unset},
+		{"refused", 503, nil, WebhookRetry, codes.Error},
+		{"no answer", 0, errors.New("dial tcp: connection refused"), WebhookRetry, codes.Error},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d, out, _, _, _ := hookDispatcher(func(domain.DeliveryJob, int) (int, error) { return tc.code, tc.err })
+			out.add("d1", hookT0)
+			ctx, done := traced(t)
+			if _, err := d.RunOnce(ctx); err != nil {
+				t.Fatalf("RunOnce() = %v; want nil", err)
+			}
+			got := done()
+			span := one(t, got, spanDeliver)
+			want := []attribute.KeyValue{
+				attrWebhookID.String("hook-d1"), attrEventID.String("ev-d1"),
+				attrEventType.String(string(domain.EventLoginSucceeded)), attrDeliveryID.String("d1"),
+				attrAttempt.Int(1), attrOutcome.String(tc.outcome),
+			}
+			if tc.code != 0 {
+				want = append(want, attrStatusCode.Int(tc.code))
+			}
+			wantAttrs(t, span, want...)
+			wantStatus(t, span, tc.status, map[bool]string{true: tc.outcome}[tc.status == codes.Error])
+			job := out.rows["d1"].job
+			checkRedacted(t, got, job.URL, job.Secret, strings.TrimPrefix(job.Secret, domain.WebhookSecretPrefix), "receiver.example", "connection refused")
+		})
+	}
+}
+
+// TestTraceRedaction runs every traced use case that takes a secret and
+// looks for each secret in every span of the trace.
+func TestTraceRedaction(t *testing.T) {
+	t.Parallel()
+	e := newMFAEnv(t, nil)
+	ctx, done := traced(t)
+	e.ctx = ctx
+	const pw = "correct horse battery"
+
+	// Login with a password, then refresh its token.
+	u := e.addUser("bob", pw)
+	pair := e.signIn("bob", pw)
+	_, err := e.login.Login(ctx, LoginInput{Username: "bob", Password: "wrong " + pw, IP: "192.0.2.1"})
+	testkit.WantErr(t, "Login(wrong password)", err, domain.ErrInvalidCredentials)
+	next := e.mustRefresh(pair.RefreshToken)
+
+	// Exchange an API key, and a wrong one.
+	_, key, err := e.apiKeys.Create(ctx, u.ID, APIKeyInput{Name: "ci"})
+	testkit.WantErr(t, "Create(api key)", err, nil)
+	exchanged, err := e.apiKeys.Exchange(ctx, key, nil)
+	testkit.WantErr(t, "Exchange", err, nil)
+	badKey := key[:len(key)-4] + "AAAA"
+	_, err = e.apiKeys.Exchange(ctx, badKey, nil)
+	if !errors.Is(err, domain.ErrInvalidSubjectToken) {
+		t.Fatalf("Exchange(bad key) = %v; want ErrInvalidSubjectToken", err)
+	}
+
+	// The second step of an MFA login: a wrong code, a right one, a
+	// recovery code.
+	en := e.enable("carol")
+	mfaToken := e.mfaToken("carol")
+	wrong := e.code(en, 3)
+	_, err = e.login.CompleteMFA(ctx, MFALoginInput{Token: mfaToken, OTP: wrong})
+	testkit.WantErr(t, "CompleteMFA(wrong code)", err, domain.ErrInvalidGrant)
+	code := e.code(en, 0)
+	mfaPair, err := e.login.CompleteMFA(ctx, MFALoginInput{Token: mfaToken, OTP: code})
+	testkit.WantErr(t, "CompleteMFA", err, nil)
+	recoveryToken := e.mfaToken("carol")
+	_, err = e.login.CompleteMFA(ctx, MFALoginInput{Token: recoveryToken, RecoveryCode: en.codes[0]})
+	testkit.WantErr(t, "CompleteMFA(recovery code)", err, nil)
+
+	got := done()
+	for name, n := range map[string]int{spanLogin: 5, spanRefresh: 1, spanExchange: 2, spanCompleteMFA: 3} {
+		if have := len(named(got, name)); have < n {
+			t.Errorf("%d %s spans; want at least %d", have, name, n)
+		}
+	}
+	mfa := named(got, spanCompleteMFA)
+	wantAttrs(t, mfa[0], attrGrant.String(GrantMFAOTP), attrMFAMethod.String(methodTOTP), attrOutcome.String(LoginInvalidCredentials), attrUserID.String(en.user.ID))
+	wantStatus(t, mfa[0], codes.Error, LoginInvalidCredentials)
+	wantAttrs(t, mfa[2], attrMFAMethod.String(methodRecoveryCode), attrOutcome.String(LoginSuccess))
+	ex := named(got, spanExchange)
+	wantAttrs(t, ex[0], attrGrant.String(GrantTokenExchange), attrOutcome.String(grantSuccess), attrUserID.String(u.ID))
+	wantAttrs(t, ex[1], attrOutcome.String(grantInvalidSubjectToken))
+
+	secrets := []string{pw, pair.AccessToken, pair.RefreshToken, next.AccessToken, next.RefreshToken,
+		key, badKey, exchanged.AccessToken, mfaToken, recoveryToken, wrong, code, en.codes[0], en.secret,
+		mfaPair.AccessToken, mfaPair.RefreshToken, en.pair.AccessToken, en.pair.RefreshToken}
+	for _, s := range []*domain.User{u, en.user} {
+		if s.PasswordHash != "" {
+			secrets = append(secrets, s.PasswordHash)
+		}
+	}
+	checkRedacted(t, got, secrets...)
+}
+
+// checkRedacted fails if a span name, status, attribute or event of got
+// contains any of secrets.
+func checkRedacted(t *testing.T, got tracetest.SpanStubs, secrets ...string) {
+	t.Helper()
+	for _, s := range got {
+		texts := []string{s.Name, s.Status.Description}
+		for _, kv := range s.Attributes {
+			texts = append(texts, string(kv.Key), kv.Value.Emit())
+		}
+		for _, ev := range s.Events {
+			texts = append(texts, ev.Name)
+			for _, kv := range ev.Attributes {
+				texts = append(texts, string(kv.Key), kv.Value.Emit())
+			}
+		}
+		for _, text := range texts {
+			for _, secret := range secrets {
+				if secret != "" && strings.Contains(text, secret) {
+					t.Errorf("span %s carries a secret: %q", s.Name, text)
+				}
+			}
+		}
+	}
+}
