@@ -110,7 +110,7 @@ func wantAttrs(t *testing.T, s tracetest.SpanStub, want ...attribute.KeyValue) {
 	}
 	for _, kv := range want {
 		if v, ok := have[kv.Key]; !ok || v != kv.Value {
-			t.Errorf("span %s %s = %q (set %v); want %q", s.Name, kv.Key, v.Emit(), ok, kv.Value.Emit())
+			t.Errorf("span %s %s = %q (set %v); want %q", s.Name, kv.Key, v.String(), ok, kv.Value.String())
 		}
 	}
 	if s.SpanKind != trace.SpanKindInternal {
@@ -177,7 +177,7 @@ func TestTraceLogin(t *testing.T) {
 			wantStatus(t, span, tc.status, map[bool]string{true: tc.outcome}[tc.status == codes.Error])
 			for _, s := range got {
 				for _, kv := range s.Attributes {
-					if kv.Value.Emit() == "alice" {
+					if kv.Value.String() == "alice" {
 						t.Errorf("span %s %s carries the username", s.Name, kv.Key)
 					}
 				}
@@ -326,12 +326,12 @@ func checkRedacted(t *testing.T, got tracetest.SpanStubs, secrets ...string) {
 	for _, s := range got {
 		texts := []string{s.Name, s.Status.Description}
 		for _, kv := range s.Attributes {
-			texts = append(texts, string(kv.Key), kv.Value.Emit())
+			texts = append(texts, string(kv.Key), kv.Value.String())
 		}
 		for _, ev := range s.Events {
 			texts = append(texts, ev.Name)
 			for _, kv := range ev.Attributes {
-				texts = append(texts, string(kv.Key), kv.Value.Emit())
+				texts = append(texts, string(kv.Key), kv.Value.String())
 			}
 		}
 		for _, text := range texts {

@@ -62,7 +62,7 @@ func tracedServer(t *testing.T, log *slog.Logger) (*httptest.Server, *tracetest.
 func attrs(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -138,16 +138,16 @@ func TestTracingRecordsNoSecret(t *testing.T) {
 	for _, s := range spans {
 		fmt.Fprintln(&all, s.Name, s.Status.Description)
 		for _, kv := range s.Attributes {
-			fmt.Fprintln(&all, kv.Key, kv.Value.Emit())
+			fmt.Fprintln(&all, kv.Key, kv.Value.String())
 		}
 		for _, ev := range s.Events {
 			fmt.Fprintln(&all, ev.Name)
 			for _, kv := range ev.Attributes {
-				fmt.Fprintln(&all, kv.Key, kv.Value.Emit())
+				fmt.Fprintln(&all, kv.Key, kv.Value.String())
 			}
 		}
 		for _, kv := range s.Resource.Attributes() {
-			fmt.Fprintln(&all, kv.Key, kv.Value.Emit())
+			fmt.Fprintln(&all, kv.Key, kv.Value.String())
 		}
 	}
 	text := all.String()

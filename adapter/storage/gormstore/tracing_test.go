@@ -55,7 +55,7 @@ func TestTracingSpans(t *testing.T) {
 		}
 		fmt.Fprintln(&text, sp.Name, sp.Status.Description)
 		for _, kv := range sp.Attributes {
-			fmt.Fprintln(&text, kv.Key, kv.Value.Emit())
+			fmt.Fprintln(&text, kv.Key, kv.Value.String())
 		}
 		for _, ev := range sp.Events {
 			fmt.Fprintln(&text, ev.Name, ev.Attributes)
