@@ -77,7 +77,7 @@ func classes() []class {
 		{"", rootLayer, nil},
 		{"domain", domainLayer, nil},
 		{"usecase", usecaseLayer, tracingAPI},
-		{"adapter/rest", adapterLayer, []string{"usecase", "adapter/guard", "adapter/internal/problem", "github.com/labstack/echo/v4", "github.com/labstack/echo-jwt/v4", otelhttp, "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
+		{"adapter/rest", adapterLayer, []string{"usecase", "adapter/guard", "adapter/internal/problem", "github.com/labstack/echo/v4", "github.com/labstack/echo-jwt/v4", "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
 		{"adapter/guard", adapterLayer, []string{"adapter/internal/problem", "github.com/labstack/echo/v4", otelhttp}},
 		{"adapter/internal/problem", adapterLayer, []string{"github.com/labstack/echo/v4"}},
 		{"adapter/password", adapterLayer, append([]string{"golang.org/x/crypto"}, tracingAPI...)},
