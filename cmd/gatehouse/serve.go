@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/infrastructure/server"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/tracing"
 	"github.com/gatehouse-auth/gatehouse/usecase"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -35,11 +36,17 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 		cancel()
 		return err
 	}
+	traceLog := logging.New(logOut, cfg.LogLevel, cfg.LogFormat)
 	var traced trace.TracerProvider // nil when off: no tracing code runs
 	if tracing.Enabled(e.getenv) {
 		traced = tp
+		// Export failures go to our log, as JSON like every other line,
+		// not to the SDK's plain-text default.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+			traceLog.Warn("trace export failed", "err", err)
+		}))
 	}
-	defer flushTraces(stopTracing, logging.New(logOut, cfg.LogLevel, cfg.LogFormat))
+	defer flushTraces(stopTracing, traceLog)
 	a, err := build(startCtx, cfg, logOut, traced)
 	cancel()
 	if err != nil {

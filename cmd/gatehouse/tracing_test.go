@@ -12,10 +12,13 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // otlpReceiver is a minimal OTLP/HTTP traces endpoint that keeps what it
@@ -184,5 +187,36 @@ func TestTracingOffAccessLog(t *testing.T) {
 	}
 	if requests == 0 {
 		t.Errorf("no access log line:\n%s", logs.String())
+	}
+}
+
+// TestTraceExportFailureIsLogged: a collector that is down costs a JSON
+// warning in the server's log, and requests still succeed.
+func TestTraceExportFailureIsLogged(t *testing.T) {
+	t.Parallel()
+	bin := binary(t)
+	cmd, base, logs := startServe(t, bin, []string{
+		"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "gatehouse.db"),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + freeAddr(t), // nothing listens there
+		"OTEL_EXPORTER_OTLP_TIMEOUT=500",
+		"OTEL_BSP_SCHEDULE_DELAY=100",
+	})
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /readyz with the collector down = %d; want 200", resp.StatusCode)
+	}
+	testkit.Eventually(t, "a trace export failure is logged", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), `"msg":"trace export failed"`)
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	for _, l := range logs.JSONLines(t) {
+		if l["msg"] == "trace export failed" && l["level"] != "WARN" {
+			t.Errorf("export failure line %v; want a WARN", l)
+		}
 	}
 }
