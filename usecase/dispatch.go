@@ -50,6 +50,7 @@ type DeliveryMetrics interface {
 type Dispatcher struct {
 	outbox  domain.Outbox
 	sender  WebhookSender
+	box     domain.SecretBox
 	now     func() time.Time
 	log     *slog.Logger
 	metrics DeliveryMetrics
@@ -57,16 +58,17 @@ type Dispatcher struct {
 	workers int
 }
 
-// NewDispatcher returns a Dispatcher of outbox through sender. A nil
-// metrics reports nothing; a nil log logs nothing.
-func NewDispatcher(outbox domain.Outbox, sender WebhookSender, now func() time.Time, log *slog.Logger, metrics DeliveryMetrics) *Dispatcher {
+// NewDispatcher returns a Dispatcher of outbox through sender; box opens
+// the secrets Webhooks sealed with it (nil: they are stored as they are).
+// A nil metrics reports nothing; a nil log logs nothing.
+func NewDispatcher(outbox domain.Outbox, sender WebhookSender, box domain.SecretBox, now func() time.Time, log *slog.Logger, metrics DeliveryMetrics) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if metrics == nil {
 		metrics = noDeliveryMetrics{}
 	}
-	return &Dispatcher{outbox: outbox, sender: sender, now: now, log: log, metrics: metrics,
+	return &Dispatcher{outbox: outbox, sender: sender, box: box, now: now, log: log, metrics: metrics,
 		batch: dispatchBatch, workers: dispatchWorkers}
 }
 
@@ -185,7 +187,14 @@ func (d *Dispatcher) deliver(ctx context.Context, job domain.DeliveryJob) error 
 // attempt sends job and records the attempt; it returns the outcome, the
 // receiver's status code (0 for none) and a store error.
 func (d *Dispatcher) attempt(ctx context.Context, job domain.DeliveryJob) (outcome string, code int, err error) {
-	code, sendErr := d.sender.Send(ctx, job)
+	var sendErr error
+	if job.Secret, sendErr = openWebhookSecret(d.box, job.Secret, job.Delivery.WebhookID); sendErr != nil {
+		// Nothing is sent unsigned: the attempt fails and is retried, in
+		// case the key-encryption key comes back.
+		sendErr = fmt.Errorf("%w (was GATEHOUSE_KEY_ENCRYPTION_KEY changed?)", sendErr)
+	} else {
+		code, sendErr = d.sender.Send(ctx, job)
+	}
 	delivered := sendErr == nil && code >= 200 && code <= 299
 	if !delivered && ctx.Err() != nil {
 		// Shutdown interrupted the attempt: it says nothing about the

@@ -35,13 +35,15 @@ type DestinationChecker interface {
 type Webhooks struct {
 	store domain.WebhookStore
 	dest  DestinationChecker
+	box   domain.SecretBox
 	now   func() time.Time
 }
 
 // NewWebhooks returns Webhooks keeping its webhooks in store; dest judges
-// each new webhook's destination.
-func NewWebhooks(store domain.WebhookStore, dest DestinationChecker, now func() time.Time) *Webhooks {
-	return &Webhooks{store: store, dest: dest, now: now}
+// each new webhook's destination. box seals each secret before it is
+// stored (sealWebhookSecret); nil stores secrets as they are.
+func NewWebhooks(store domain.WebhookStore, dest DestinationChecker, box domain.SecretBox, now func() time.Time) *Webhooks {
+	return &Webhooks{store: store, dest: dest, box: box, now: now}
 }
 
 // WebhookInput describes a webhook to register. No Events means every
@@ -74,13 +76,50 @@ func (w *Webhooks) Create(ctx context.Context, in WebhookInput) (*domain.Webhook
 		ID:        newID(now),
 		URL:       in.URL,
 		Events:    events,
-		Secret:    newWebhookSecret(),
 		CreatedAt: now,
 	}
+	secret := newWebhookSecret()
+	stored, err := sealWebhookSecret(w.box, secret, hook.ID)
+	if err != nil {
+		return nil, err
+	}
+	hook.Secret = stored
 	if err := w.store.CreateWebhook(ctx, hook, domain.MaxWebhooks); err != nil {
 		return nil, fmt.Errorf("create webhook: %w", err)
 	}
+	hook.Secret = secret // shown this once
 	return hook, nil
+}
+
+// sealWebhookSecret is the form a webhook secret is stored in: sealed by
+// box (under the key-encryption key, when one is configured) and bound to
+// the webhook id, in standard base64 so that it fits a text column. With a
+// nil box it is the secret itself.
+func sealWebhookSecret(box domain.SecretBox, secret, webhookID string) (string, error) {
+	if box == nil {
+		return secret, nil
+	}
+	sealed, err := box.Seal([]byte(secret), webhookID)
+	if err != nil {
+		return "", fmt.Errorf("seal webhook secret: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(sealed), nil
+}
+
+// openWebhookSecret reverses sealWebhookSecret.
+func openWebhookSecret(box domain.SecretBox, stored, webhookID string) (string, error) {
+	if box == nil {
+		return stored, nil
+	}
+	sealed, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		return "", fmt.Errorf("open webhook secret: not sealed: %w", err)
+	}
+	plain, err := box.Open(sealed, webhookID)
+	if err != nil {
+		return "", fmt.Errorf("open webhook secret: %w", err)
+	}
+	return string(plain), nil
 }
 
 // List returns every webhook, oldest first, without their secrets.

@@ -90,7 +90,7 @@ func hookNow() time.Time {
 func TestWebhooksCreate(t *testing.T) {
 	t.Parallel()
 	store := newHookStore()
-	w := NewWebhooks(store, &hookDest{}, hookNow)
+	w := NewWebhooks(store, &hookDest{}, nil, hookNow)
 	hook, err := w.Create(t.Context(), WebhookInput{
 		URL:    "https://hooks.example.com/gatehouse?x=1",
 		Events: []string{"login.failed", "user.created", "login.failed"},
@@ -161,7 +161,7 @@ func TestWebhooksCreateRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store, dest := newHookStore(), &hookDest{}
-			_, err := NewWebhooks(store, dest, hookNow).Create(t.Context(), tt.in)
+			_, err := NewWebhooks(store, dest, nil, hookNow).Create(t.Context(), tt.in)
 			var ve *domain.ValidationError
 			if !errors.As(err, &ve) || ve.Code != "invalid_request" {
 				t.Fatalf("Create(%.60q) = %v; want a invalid_request ValidationError", tt.in.URL, err)
@@ -176,7 +176,7 @@ func TestWebhooksCreateRefusesBadInput(t *testing.T) {
 	}
 	// At the limit exactly, a URL is fine.
 	exact := "https://example.com/" + strings.Repeat("a", domain.WebhookURLMax-len("https://example.com/"))
-	if _, err := NewWebhooks(newHookStore(), &hookDest{}, hookNow).Create(t.Context(), WebhookInput{URL: exact}); err != nil {
+	if _, err := NewWebhooks(newHookStore(), &hookDest{}, nil, hookNow).Create(t.Context(), WebhookInput{URL: exact}); err != nil {
 		t.Errorf("Create(a URL of WebhookURLMax bytes) = %v; want nil", err)
 	}
 }
@@ -185,7 +185,7 @@ func TestWebhooksCreateRefusedDestination(t *testing.T) {
 	t.Parallel()
 	store := newHookStore()
 	dest := &hookDest{refuse: map[string]string{"http://10.0.0.1/hook": "destination 10.0.0.1 (private address) is refused"}}
-	_, err := NewWebhooks(store, dest, hookNow).Create(t.Context(), WebhookInput{URL: "http://10.0.0.1/hook"})
+	_, err := NewWebhooks(store, dest, nil, hookNow).Create(t.Context(), WebhookInput{URL: "http://10.0.0.1/hook"})
 	var ve *domain.ValidationError
 	if !errors.As(err, &ve) || ve.Code != "invalid_request" || !strings.Contains(ve.Message, "private address") {
 		t.Fatalf("Create(refused destination) = %v; want invalid_request saying why", err)
@@ -197,7 +197,7 @@ func TestWebhooksCreateRefusedDestination(t *testing.T) {
 
 func TestWebhooksCreateLimit(t *testing.T) {
 	t.Parallel()
-	w := NewWebhooks(newHookStore(), &hookDest{}, hookNow)
+	w := NewWebhooks(newHookStore(), &hookDest{}, nil, hookNow)
 	for i := range domain.MaxWebhooks {
 		if _, err := w.Create(t.Context(), WebhookInput{URL: fmt.Sprintf("https://example.com/%d", i)}); err != nil {
 			t.Fatalf("Create #%d: %v", i+1, err)
@@ -211,7 +211,7 @@ func TestWebhooksCreateLimit(t *testing.T) {
 func TestWebhooksDeleteAndDeliveries(t *testing.T) {
 	t.Parallel()
 	store := newHookStore()
-	w := NewWebhooks(store, &hookDest{}, hookNow)
+	w := NewWebhooks(store, &hookDest{}, nil, hookNow)
 	hook, err := w.Create(t.Context(), WebhookInput{URL: "https://example.com/hook"})
 	if err != nil {
 		t.Fatalf("Create: %v", err)

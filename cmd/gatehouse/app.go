@@ -211,8 +211,8 @@ func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, ha
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)
 	sender := webhook.NewSender(cfg.WebhookAllowPrivate, tp)
-	a.webhooks = usecase.NewWebhooks(st, sender, now)
-	a.dispatch = usecase.NewDispatcher(st, sender, now, log, events)
+	a.webhooks = usecase.NewWebhooks(st, sender, box, now)
+	a.dispatch = usecase.NewDispatcher(st, sender, box, now, log, events)
 	return a, nil
 }
 

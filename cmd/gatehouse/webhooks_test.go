@@ -90,7 +90,8 @@ func (r *receiver) accepted(t *testing.T, secret string) (map[string]map[string]
 
 func TestWebhooksOverHTTP(t *testing.T) {
 	t.Parallel()
-	e := newTestEnv(t, map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "true"})
+	// Under a key-encryption key, so the secret is stored sealed.
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "true", "GATEHOUSE_KEY_ENCRYPTION_KEY": "an operator key of at least 32 bytes!"})
 	admin := bearerHeader(e.adminToken())
 	recv := newReceiver(t, http.StatusServiceUnavailable) // down at first
 	r := e.do(http.MethodPost, "/admin/webhooks", map[string]any{"url": recv.srv.URL + "/hook", "events": []string{"user.created", "login.failed"}}, admin)
@@ -103,6 +104,10 @@ func TestWebhooksOverHTTP(t *testing.T) {
 		t.Fatalf("created webhook = %v; want its url and a whsec_ secret", hook)
 	}
 	id := hook["id"].(string)
+	stored, err := e.app.store.ListWebhooks(t.Context())
+	if err != nil || len(stored) != 1 || strings.Contains(stored[0].Secret, strings.TrimPrefix(secret, "whsec_")) {
+		t.Fatalf("stored webhooks %v, %v; want one, its secret sealed", stored, err)
+	}
 	if list := e.do(http.MethodGet, "/admin/webhooks", nil, admin); list.status != 200 || strings.Contains(string(list.body), secret) ||
 		!strings.Contains(string(list.body), id) {
 		t.Errorf("GET /admin/webhooks = %d %s; want the webhook without its secret", list.status, list.body)
