@@ -3,11 +3,6 @@ package token
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -33,38 +28,24 @@ const refusedPrivate = "gatehouse-refused: stored unencrypted under a key encryp
 // Rotate replaces it. A sealed row that does not open fails the listing.
 type SealedKeyStore struct {
 	domain.KeyStore
-	aead cipher.AEAD
+	sealer *sealer
 }
 
 // NewSealedKeyStore returns store with encryption at rest under kek, which
 // must be at least 32 bytes of secret material.
 func NewSealedKeyStore(store domain.KeyStore, kek []byte) (*SealedKeyStore, error) {
-	if len(kek) < 32 {
-		return nil, fmt.Errorf("key encryption key must be at least 32 bytes, got %d", len(kek))
-	}
-	key, err := hkdf.Key(sha256.New, kek, nil, "gatehouse signing key encryption", 32)
+	sl, err := newSealer(kek, "gatehouse signing key encryption", sealedPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("derive key encryption key: %w", err)
+		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("key encryption cipher: %w", err)
-	}
-	return &SealedKeyStore{KeyStore: store, aead: aead}, nil
+	return &SealedKeyStore{KeyStore: store, sealer: sl}, nil
 }
 
 // RotateKey encrypts k's private key, bound to its kid, and stores it with
 // events.
 func (s *SealedKeyStore) RotateKey(ctx context.Context, k *domain.SigningKey, events []domain.Event) error {
 	sealed := *k
-	nonce := make([]byte, s.aead.NonceSize())
-	rand.Read(nonce) // never fails: crypto/rand crashes the program instead
-	out := append([]byte(sealedPrefix), nonce...)
-	sealed.Private = s.aead.Seal(out, nonce, k.Private, []byte(k.ID))
+	sealed.Private = s.sealer.seal(k.Private, []byte(k.ID))
 	return s.KeyStore.RotateKey(ctx, &sealed, events)
 }
 
@@ -77,25 +58,18 @@ func (s *SealedKeyStore) ListKeys(ctx context.Context) ([]domain.SigningKey, err
 	}
 	for i := range keys {
 		k := &keys[i]
-		rest, sealed := bytes.CutPrefix(k.Private, []byte(sealedPrefix))
-		if !sealed {
+		plain, err := s.sealer.open(k.Private, []byte(k.ID))
+		if errors.Is(err, errNotSealed) {
 			k.Private = []byte(refusedPrivate)
 			continue
 		}
-		if len(rest) < s.aead.NonceSize() {
-			return nil, fmt.Errorf("signing key %s: sealed key is truncated", k.ID)
-		}
-		plain, err := s.aead.Open(nil, rest[:s.aead.NonceSize()], rest[s.aead.NonceSize():], []byte(k.ID))
 		if err != nil {
-			return nil, fmt.Errorf("signing key %s: cannot decrypt with this key encryption key: %w", k.ID, errWrongKEK)
+			return nil, fmt.Errorf("signing key %s: cannot decrypt: %w", k.ID, err)
 		}
 		k.Private = plain
 	}
 	return keys, nil
 }
-
-// errWrongKEK is the cause when a sealed key does not open.
-var errWrongKEK = errors.New("wrong key or tampered key material")
 
 // isRefused reports whether private is a SealedKeyStore's refusal of a row
 // stored in the clear.

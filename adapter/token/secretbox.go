@@ -2,11 +2,6 @@ package token
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,11 +18,7 @@ const secretBoxInfo = "gatehouse secret box v1"
 
 // Why a sealed secret is refused. Fixed strings: no secret ever reaches an
 // error.
-var (
-	errSecretSealed   = errors.New("secret is sealed but no key encryption key is configured")
-	errSecretClear    = errors.New("secret is stored unencrypted under a key encryption key")
-	errSecretTampered = errors.New("sealed secret does not open: wrong key, wrong record or tampered")
-)
+var errSecretSealed = errors.New("secret is sealed but no key encryption key is configured")
 
 // NewSecretBox returns the domain.SecretBox of the key-encryption key kek
 // (at least 32 bytes): AES-256-GCM under a key derived from kek with its
@@ -41,51 +32,27 @@ func NewSecretBox(kek []byte) (domain.SecretBox, error) {
 	if len(kek) == 0 {
 		return clearBox{}, nil
 	}
-	if len(kek) < 32 {
-		return nil, fmt.Errorf("key encryption key must be at least 32 bytes, got %d", len(kek))
-	}
-	key, err := hkdf.Key(sha256.New, kek, nil, secretBoxInfo, 32)
+	sl, err := newSealer(kek, secretBoxInfo, secretBoxPrefix)
 	if err != nil {
-		return nil, fmt.Errorf("derive secret box key: %w", err)
+		return nil, err
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("secret box cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("secret box cipher: %w", err)
-	}
-	return &sealingBox{aead: aead}, nil
+	return sealingBox{sl}, nil
 }
 
 // sealingBox encrypts secrets under the key-encryption key.
-type sealingBox struct {
-	aead cipher.AEAD
-}
+type sealingBox struct{ *sealer }
 
 // Seal returns the version prefix, a random nonce and the ciphertext of
 // plain bound to label.
-func (b *sealingBox) Seal(plain []byte, label string) ([]byte, error) {
-	nonce := make([]byte, b.aead.NonceSize())
-	rand.Read(nonce) // never fails: crypto/rand crashes the program instead
-	out := append([]byte(secretBoxPrefix), nonce...)
-	return b.aead.Seal(out, nonce, plain, []byte(label)), nil
+func (b sealingBox) Seal(plain []byte, label string) ([]byte, error) {
+	return b.seal(plain, []byte(label)), nil
 }
 
 // Open reverses Seal for the same label.
-func (b *sealingBox) Open(sealed []byte, label string) ([]byte, error) {
-	rest, ok := bytes.CutPrefix(sealed, []byte(secretBoxPrefix))
-	if !ok {
-		return nil, errSecretClear
-	}
-	if len(rest) < b.aead.NonceSize() {
-		return nil, errSecretTampered
-	}
-	n := b.aead.NonceSize()
-	plain, err := b.aead.Open(nil, rest[:n], rest[n:], []byte(label))
+func (b sealingBox) Open(sealed []byte, label string) ([]byte, error) {
+	plain, err := b.open(sealed, []byte(label))
 	if err != nil {
-		return nil, errSecretTampered
+		return nil, fmt.Errorf("secret: %w", err)
 	}
 	return plain, nil
 }
