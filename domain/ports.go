@@ -328,6 +328,21 @@ type KeyStore interface {
 	DeleteKey(ctx context.Context, id string) error
 }
 
+// Store is everything a complete storage backend implements. The memory
+// and GORM stores provide it, and the contract suite in
+// adapter/storage/storagetest holds every implementation to it.
+type Store interface {
+	UserStore
+	SessionStore
+	ClientStore
+	KeyStore
+	AttemptStore
+	APIKeyStore
+	EventStore
+	WebhookStore
+	MFAStore
+}
+
 // PasswordHasher turns a password into a stored hash string and checks one.
 type PasswordHasher interface {
 	// Hash returns the encoded hash of password. It returns ErrOverloaded

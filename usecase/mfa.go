@@ -117,17 +117,8 @@ func (m *MFA) Confirm(ctx context.Context, c *domain.Claims, code string) ([]str
 		return nil, domain.ErrInvalidCode
 	}
 	codes, hashes := newRecoveryCodes()
-	ev := newEvent(ctx, m.now(), domain.EventMFAEnabled, u.ID, selfActor(u.ID))
-	ev.Details.Method = methodTOTP
-	_, err = m.revoke.ChangeUser(ctx, m.users, domain.UserChange{
-		UserID:      u.ID,
-		IfStamp:     u.Stamp,
-		EndSessions: true,
-		KeepSession: c.SessionID,
-		MFA:         &domain.MFAChange{Enable: true, Step: step, RecoveryCodes: hashes, Secret: t.Secret},
-		Events:      []domain.Event{ev},
-	})
-	if err != nil {
+	ch := domain.MFAChange{Enable: true, Step: step, RecoveryCodes: hashes, Secret: t.Secret}
+	if err := m.switchOwn(ctx, c, u, domain.EventMFAEnabled, ch); err != nil {
 		return nil, err
 	}
 	return codes, nil
@@ -141,14 +132,21 @@ func (m *MFA) Disable(ctx context.Context, c *domain.Claims, code string) error 
 	if err != nil {
 		return err
 	}
-	ev := newEvent(ctx, m.now(), domain.EventMFADisabled, u.ID, selfActor(u.ID))
+	return m.switchOwn(ctx, c, u, domain.EventMFADisabled, domain.MFAChange{Disable: true})
+}
+
+// switchOwn commits ch, turning the caller's own TOTP on or off, with its
+// event of type typ, if u is unchanged since read; every other session of
+// the user ends.
+func (m *MFA) switchOwn(ctx context.Context, c *domain.Claims, u *domain.User, typ domain.EventType, ch domain.MFAChange) error {
+	ev := newEvent(ctx, m.now(), typ, u.ID, selfActor(u.ID))
 	ev.Details.Method = methodTOTP
-	_, err = m.revoke.ChangeUser(ctx, m.users, domain.UserChange{
+	_, err := m.revoke.ChangeUser(ctx, m.users, domain.UserChange{
 		UserID:      u.ID,
 		IfStamp:     u.Stamp,
 		EndSessions: true,
 		KeepSession: c.SessionID,
-		MFA:         &domain.MFAChange{Disable: true},
+		MFA:         &ch,
 		Events:      []domain.Event{ev},
 	})
 	return err

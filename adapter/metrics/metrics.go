@@ -101,61 +101,37 @@ type requestSeries struct {
 func New(src Sources) *Metrics {
 	m := &Metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "http_requests_total",
-			Help: "HTTP requests answered, by route pattern and status code.",
-		}, []string{"route", "status"}),
+		requests: counterVec("http_requests_total",
+			"HTTP requests answered, by route pattern and status code.", "route", "status"),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "http_request_duration_seconds",
 			Help:    "Time to answer an HTTP request, by route pattern and status code.",
 			Buckets: latencyBuckets(),
 		}, []string{"route", "status"}),
-		serverErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "server_errors_total",
-			Help: "Requests answered 5xx, by route and status: 503 is a store or other dependency outage (unavailable) " +
-				"or a full password-hash queue (overloaded, also in logins_total); 500 is any other failure, " +
-				"including store errors not recognised as an outage and recovered panics.",
-		}, []string{"route", "status"}),
-		throttled: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "throttled_requests_total",
-			Help: "Requests refused with 429 by the brute-force throttle.",
-		}),
-		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "logins_total",
-			Help: "Password logins (POST /get_token and grant_type=password), by outcome.",
-		}, []string{"outcome"}),
-		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "tokens_issued_total",
-			Help: "Access tokens issued, by grant type; the tutorial's POST /get_token is a password grant.",
-		}, []string{"grant"}),
-		refreshReuse: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "refresh_token_reuse_total",
-			Help: "Refresh tokens presented again after rotation; each one revoked its session.",
-		}),
-		verifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "token_verify_failures_total",
-			Help: "Access tokens refused, by reason (missing, expired, revoked, invalid).",
-		}, []string{"reason"}),
-		authEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "auth_events_total",
-			Help: "Auth events written to the store, by type.",
-		}, []string{"type"}),
-		eventsDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: namespace, Name: "auth_events_dropped_total",
-			Help: "Auth events never written: the login event buffer was full or the store kept failing.",
-		}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "webhook_deliveries_total",
-			Help: "Webhook delivery attempts, by outcome (delivered, retry, failed, lost_claim).",
-		}, []string{"outcome"}),
-		outboxPending: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "webhook_outbox_pending",
-			Help: "Webhook deliveries pending in the outbox, as of the dispatcher's last claim round.",
-		}),
-		outboxOldest: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "webhook_outbox_oldest_pending_seconds",
-			Help: "Age of the event of the oldest pending webhook delivery, as of the dispatcher's last claim round; 0 when none is pending.",
-		}),
+		serverErrors: counterVec("server_errors_total",
+			"Requests answered 5xx, by route and status: 503 is a store or other dependency outage (unavailable) "+
+				"or a full password-hash queue (overloaded, also in logins_total); 500 is any other failure, "+
+				"including store errors not recognised as an outage and recovered panics.", "route", "status"),
+		throttled: counter("throttled_requests_total",
+			"Requests refused with 429 by the brute-force throttle."),
+		logins: counterVec("logins_total",
+			"Password logins (POST /get_token and grant_type=password), by outcome.", "outcome"),
+		issued: counterVec("tokens_issued_total",
+			"Access tokens issued, by grant type; the tutorial's POST /get_token is a password grant.", "grant"),
+		refreshReuse: counter("refresh_token_reuse_total",
+			"Refresh tokens presented again after rotation; each one revoked its session."),
+		verifyFailures: counterVec("token_verify_failures_total",
+			"Access tokens refused, by reason (missing, expired, revoked, invalid).", "reason"),
+		authEvents: counterVec("auth_events_total",
+			"Auth events written to the store, by type.", "type"),
+		eventsDropped: counter("auth_events_dropped_total",
+			"Auth events never written: the login event buffer was full or the store kept failing."),
+		deliveries: counterVec("webhook_deliveries_total",
+			"Webhook delivery attempts, by outcome (delivered, retry, failed, lost_claim).", "outcome"),
+		outboxPending: gauge("webhook_outbox_pending",
+			"Webhook deliveries pending in the outbox, as of the dispatcher's last claim round."),
+		outboxOldest: gauge("webhook_outbox_oldest_pending_seconds",
+			"Age of the event of the oldest pending webhook delivery, as of the dispatcher's last claim round; 0 when none is pending."),
 		now: src.Now,
 	}
 	if m.now == nil {
@@ -341,4 +317,17 @@ func statusLabel(status int) string {
 		return "503"
 	}
 	return strconv.Itoa(status)
+}
+
+// counter, counterVec and gauge declare a metric of the gatehouse namespace.
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+}
+
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
 }

@@ -1,11 +1,13 @@
 package rest
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
+	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
 // codeBody is the body of the MFA routes that take a code.
@@ -13,17 +15,22 @@ type codeBody struct {
 	Code string `json:"code"`
 }
 
-// decodeCode reads {"code"}; a missing one is 400 invalid_request (a wrong
-// one is the use case's 400 invalid_code).
-func decodeCode(c echo.Context) (string, error) {
+// claimsAndCode returns the caller's claims and the {"code"} of the body; a
+// missing code is 400 invalid_request (a wrong one is the use case's 400
+// invalid_code).
+func claimsAndCode(c echo.Context) (*domain.Claims, string, error) {
+	cl, err := claimsOf(c)
+	if err != nil {
+		return nil, "", err
+	}
 	var in codeBody
 	if err := decodeJSON(c, &in); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if in.Code == "" {
-		return "", badRequest("code is required")
+		return nil, "", badRequest("code is required")
 	}
-	return in.Code, nil
+	return cl, in.Code, nil
 }
 
 // recoveryCodesBody answers a confirmation or a new set of recovery codes
@@ -51,15 +58,23 @@ func (s *Server) enrollTOTP(c echo.Context) error {
 // confirmTOTP is POST /me/mfa/totp/confirm {"code"}: MFA on, the recovery
 // codes, the user's other sessions ended.
 func (s *Server) confirmTOTP(c echo.Context) error {
-	cl, err := claimsOf(c)
+	return answerRecoveryCodes(c, s.d.MFA.Confirm)
+}
+
+// newRecoveryCodes is POST /me/mfa/recovery-codes {"code"}: a new set, the
+// old one void.
+func (s *Server) newRecoveryCodes(c echo.Context) error {
+	return answerRecoveryCodes(c, s.d.MFA.RegenerateCodes)
+}
+
+// answerRecoveryCodes runs a {"code"} route whose answer is a set of
+// recovery codes.
+func answerRecoveryCodes(c echo.Context, run func(context.Context, *domain.Claims, string) ([]string, error)) error {
+	cl, code, err := claimsAndCode(c)
 	if err != nil {
 		return err
 	}
-	code, err := decodeCode(c)
-	if err != nil {
-		return err
-	}
-	codes, err := s.d.MFA.Confirm(c.Request().Context(), cl, code)
+	codes, err := run(c.Request().Context(), cl, code)
 	if err != nil {
 		return err
 	}
@@ -68,11 +83,7 @@ func (s *Server) confirmTOTP(c echo.Context) error {
 
 // disableTOTP is DELETE /me/mfa/totp {"code"} (a TOTP or recovery code).
 func (s *Server) disableTOTP(c echo.Context) error {
-	cl, err := claimsOf(c)
-	if err != nil {
-		return err
-	}
-	code, err := decodeCode(c)
+	cl, code, err := claimsAndCode(c)
 	if err != nil {
 		return err
 	}
@@ -80,24 +91,6 @@ func (s *Server) disableTOTP(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-// newRecoveryCodes is POST /me/mfa/recovery-codes {"code"}: a new set, the
-// old one void.
-func (s *Server) newRecoveryCodes(c echo.Context) error {
-	cl, err := claimsOf(c)
-	if err != nil {
-		return err
-	}
-	code, err := decodeCode(c)
-	if err != nil {
-		return err
-	}
-	codes, err := s.d.MFA.RegenerateCodes(c.Request().Context(), cl, code)
-	if err != nil {
-		return err
-	}
-	return problem.JSON(c, http.StatusOK, recoveryCodesBody{codes})
 }
 
 // resetMFA is DELETE /admin/users/:id/mfa: a locked-out user's MFA off,

@@ -30,15 +30,7 @@ const verifyCacheSize = 65536
 // store is everything Gatehouse persists; memory.Store and gormstore.Store
 // both provide it.
 type store interface {
-	domain.UserStore
-	domain.SessionStore
-	domain.ClientStore
-	domain.KeyStore
-	domain.AttemptStore
-	domain.APIKeyStore
-	domain.EventStore
-	domain.WebhookStore
-	domain.MFAStore
+	domain.Store
 	Ping(ctx context.Context) error
 }
 

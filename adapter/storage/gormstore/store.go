@@ -52,17 +52,8 @@ func New(db *gorm.DB, opts ...Option) *Store {
 	return s
 }
 
-// Compile-time checks that Store implements the ports.
-var (
-	_ domain.UserStore    = (*Store)(nil)
-	_ domain.AttemptStore = (*Store)(nil)
-	_ domain.SessionStore = (*Store)(nil)
-	_ domain.ClientStore  = (*Store)(nil)
-	_ domain.KeyStore     = (*Store)(nil)
-	_ domain.APIKeyStore  = (*Store)(nil)
-	_ domain.EventStore   = (*Store)(nil)
-	_ domain.WebhookStore = (*Store)(nil)
-)
+// Store is a complete storage backend.
+var _ domain.Store = (*Store)(nil)
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {

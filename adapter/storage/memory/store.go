@@ -79,18 +79,8 @@ func New() *Store {
 	}
 }
 
-// Compile-time checks that Store implements the ports.
-var (
-	_ domain.UserStore    = (*Store)(nil)
-	_ domain.AttemptStore = (*Store)(nil)
-	_ domain.SessionStore = (*Store)(nil)
-	_ domain.ClientStore  = (*Store)(nil)
-	_ domain.KeyStore     = (*Store)(nil)
-	_ domain.APIKeyStore  = (*Store)(nil)
-	_ domain.EventStore   = (*Store)(nil)
-	_ domain.WebhookStore = (*Store)(nil)
-	_ domain.MFAStore     = (*Store)(nil)
-)
+// Store is a complete storage backend.
+var _ domain.Store = (*Store)(nil)
 
 // Ping always succeeds unless ctx is done: memory is always reachable.
 func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }

@@ -19,18 +19,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// Stores is everything a complete storage backend implements.
-type Stores interface {
-	domain.UserStore
-	domain.SessionStore
-	domain.ClientStore
-	domain.KeyStore
-	domain.AttemptStore
-	domain.APIKeyStore
-	domain.EventStore
-	domain.WebhookStore
-	domain.MFAStore
-}
+// Stores is the port the suite tests: a complete storage backend.
+type Stores = domain.Store
 
 // factory returns a fresh, empty store for one subtest. It registers its own
 // cleanup on t.
