@@ -199,3 +199,36 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time, every 
 	}
 	return res.RowsAffected > 0, nil
 }
+
+type apiKeyRow struct {
+	ID         string     `gorm:"column:id;primaryKey"`
+	UserID     string     `gorm:"column:user_id"`
+	Name       string     `gorm:"column:name"`
+	Hint       string     `gorm:"column:hint"`
+	Scope      string     `gorm:"column:scope"`
+	Hash       []byte     `gorm:"column:hash"`
+	CreatedAt  time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	ExpiresAt  time.Time  `gorm:"column:expires_at"`
+	LastUsedAt *time.Time `gorm:"column:last_used_at"`
+	RevokedAt  *time.Time `gorm:"column:revoked_at"`
+}
+
+func (apiKeyRow) TableName() string { return "api_keys" }
+
+func toAPIKeyRow(k *domain.APIKey) (apiKeyRow, error) {
+	scope, err := encodeList(k.Scope)
+	return apiKeyRow{
+		ID: k.ID, UserID: k.UserID, Name: k.Name, Hint: k.Hint, Scope: scope, Hash: k.Hash,
+		CreatedAt: utc(k.CreatedAt), ExpiresAt: utc(k.ExpiresAt),
+		LastUsedAt: nullTime(k.LastUsedAt), RevokedAt: nullTime(k.RevokedAt),
+	}, err
+}
+
+func (r *apiKeyRow) toDomain() (domain.APIKey, error) {
+	scope, err := decodeList(r.Scope)
+	return domain.APIKey{
+		ID: r.ID, UserID: r.UserID, Name: r.Name, Hint: r.Hint, Scope: scope, Hash: nonEmpty(r.Hash),
+		CreatedAt: utc(r.CreatedAt), ExpiresAt: utc(r.ExpiresAt),
+		LastUsedAt: fromNull(r.LastUsedAt), RevokedAt: fromNull(r.RevokedAt),
+	}, err
+}
