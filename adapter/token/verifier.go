@@ -177,33 +177,36 @@ func (v *verifier) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 // A token is only "expired" when its signature is good and expiry is the
 // sole problem.
 func classify(err error) error {
-	reason := "malformed"
 	for _, r := range []error{errCrit, errTyp, errNoKid, errUnknownKid, errKeyAlg, errNoSubject, errDateType} {
 		if errors.Is(err, r) {
 			return fmt.Errorf("%w: %w", domain.ErrTokenInvalid, r)
 		}
 	}
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet) &&
+	if errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet) &&
 		!errors.Is(err, jwt.ErrTokenUsedBeforeIssued) && !errors.Is(err, jwt.ErrTokenInvalidIssuer) &&
-		!errors.Is(err, jwt.ErrTokenInvalidAudience):
+		!errors.Is(err, jwt.ErrTokenInvalidAudience) {
 		return domain.ErrTokenExpired
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		reason = "bad signature or algorithm"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		reason = "wrong issuer"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		reason = "wrong audience"
-	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		reason = "not valid yet"
-	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		reason = "issued in the future"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		reason = "missing exp"
-	case errors.Is(err, jwt.ErrTokenUnverifiable):
-		reason = "unverifiable"
 	}
-	return fmt.Errorf("%w: %s", domain.ErrTokenInvalid, reason)
+	for _, r := range jwtReasons {
+		if errors.Is(err, r.err) {
+			return fmt.Errorf("%w: %s", domain.ErrTokenInvalid, r.reason)
+		}
+	}
+	return fmt.Errorf("%w: malformed", domain.ErrTokenInvalid)
+}
+
+// jwtReasons names, first match first, why golang-jwt refused a token.
+var jwtReasons = []struct {
+	err    error
+	reason string
+}{
+	{jwt.ErrTokenSignatureInvalid, "bad signature or algorithm"},
+	{jwt.ErrTokenInvalidIssuer, "wrong issuer"},
+	{jwt.ErrTokenInvalidAudience, "wrong audience"},
+	{jwt.ErrTokenNotValidYet, "not valid yet"},
+	{jwt.ErrTokenUsedBeforeIssued, "issued in the future"},
+	{jwt.ErrTokenRequiredClaimMissing, "missing exp"},
+	{jwt.ErrTokenUnverifiable, "unverifiable"},
 }
 
 // Verifier checks access tokens against the ring's keys and caches the
