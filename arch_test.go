@@ -85,7 +85,8 @@ func classes() []class {
 		{"adapter/storage/memory", adapterLayer, nil},
 		{"adapter/storage/storagetest", testLayer, []string{"github.com/google/go-cmp"}},
 		{"adapter/webhook", adapterLayer, []string{otelhttp, "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}}, // implements usecase.WebhookSender and usecase.DestinationChecker
-		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", "github.com/pquerna/otp", otelhttp}},
+		{"adapter/token", adapterLayer, []string{"github.com/golang-jwt/jwt/v5", "github.com/MicahParks/jwkset", otelhttp}},
+		{"adapter/mfa", adapterLayer, []string{"github.com/pquerna/otp"}}, // implements usecase.TOTPCodes
 		{"api", assetLayer, nil},
 		{"cmd/gatehouse", mainLayer, nil},
 		{"cmd/gatehouse-load", mainLayer, nil},

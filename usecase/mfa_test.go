@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
@@ -60,7 +61,7 @@ func newMFAEnv(t *testing.T, kek []byte) *mfaEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMFA(fake, fake, box, token.NewTOTP(), e.revoke, "", e.clock.Now, e.loginEvents)
+	m := NewMFA(fake, fake, box, mfa.NewTOTP(), e.revoke, "", e.clock.Now, e.loginEvents)
 	e.login = e.login.WithMFA(m)
 	return &mfaEnv{env: e, fake: fake, mfa: m}
 }

@@ -7,8 +7,8 @@ import (
 )
 
 // TestGuardBringsNoUseCaseOrStore: a resource server that imports the guard
-// (and the JWKS verifier of adapter/token) gets no use case, store, ORM or
-// database driver with it.
+// (and the JWKS verifier of adapter/token) gets no use case, store, ORM,
+// database driver or OTP library with it.
 func TestGuardBringsNoUseCaseOrStore(t *testing.T) {
 	t.Parallel()
 	for _, pkg := range []string{".", "../token", "../../examples/resourceserver"} {
@@ -17,7 +17,7 @@ func TestGuardBringsNoUseCaseOrStore(t *testing.T) {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
 		}
 		for _, dep := range strings.Fields(string(out)) {
-			for _, banned := range []string{"/usecase", "/adapter/storage", "/adapter/rest", "/infrastructure/database", "gorm.io/", "sqlite", "jackc/pgx"} {
+			for _, banned := range []string{"/usecase", "/adapter/storage", "/adapter/rest", "/infrastructure/database", "gorm.io/", "sqlite", "jackc/pgx", "pquerna/otp", "boombuler/barcode"} {
 				if strings.Contains(dep, banned) {
 					t.Errorf("go list -deps %s includes %s", pkg, dep)
 				}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
+	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
@@ -195,7 +196,7 @@ func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, ha
 	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events)
 	a.clients = usecase.NewClients(st, issuer, policy, now, events)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
-	a.mfa = usecase.NewMFA(st, st, box, token.NewTOTP(), a.revoke, "", now, a.eventLog)
+	a.mfa = usecase.NewMFA(st, st, box, mfa.NewTOTP(), a.revoke, "", now, a.eventLog)
 	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events, a.eventLog).WithMFA(a.mfa)
 	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log, a.eventLog)
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, now, log, events)

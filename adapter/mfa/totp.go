@@ -1,4 +1,7 @@
-package token
+// Package mfa holds the second factor's codes: RFC 6238 TOTP secrets and
+// codes for the MFA use case. It sits apart from adapter/token so that
+// services importing the JWKS verifier do not get an OTP library.
+package mfa
 
 import (
 	"errors"
