@@ -6,8 +6,9 @@
 // stores the claims for Claims and RequireScope. Refusals are answered
 // exactly as Gatehouse answers them.
 //
-// The package depends on Echo and Gatehouse's domain types only: no use
-// case, store or database comes with it. docs/guard.md has the whole story.
+// The package depends on Echo, Gatehouse's domain types and the
+// OpenTelemetry HTTP client instrumentation only: no use case, store,
+// database or OTP library comes with it. docs/guard.md has the whole story.
 package guard
 
 import (
