@@ -26,7 +26,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // TestGuardAcceptsAPIKeys: a resource server with the guard and client
 // credentials accepts keys, asks Gatehouse once per key per cache
-// lifetime, and refuses a deleted key within that lifetime.
+// lifetime (on the guard's own clock), and refuses a deleted key once the
+// cached answer's lifetime is over.
 func TestGuardAcceptsAPIKeys(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, map[string]string{"GATEHOUSE_USER_SCOPES": "reports:read"})
@@ -40,8 +41,11 @@ func TestGuardAcceptsAPIKeys(t *testing.T) {
 	}
 
 	calls := &countingTransport{next: http.DefaultTransport}
-	const ttl = 300 * time.Millisecond
-	keys, err := guard.NewKeyIntrospector(e.srv.URL+"/oauth/introspect", c.ID, secret, "gth", &http.Client{Transport: calls, Timeout: 5 * time.Second}, ttl, nil)
+	// The guard's cache runs on its own clock, so a slow machine cannot
+	// expire an answer between two uses.
+	const ttl = time.Minute
+	clock := testkit.NewClock(time.Now())
+	keys, err := guard.NewKeyIntrospector(e.srv.URL+"/oauth/introspect", c.ID, secret, "gth", &http.Client{Transport: calls, Timeout: 5 * time.Second}, ttl, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +87,14 @@ func TestGuardAcceptsAPIKeys(t *testing.T) {
 	if r := e.do(http.MethodDelete, "/me/api-keys/"+k["id"].(string), nil, bearerHeader(tok)); r.status != 204 {
 		t.Fatalf("DELETE key = %d", r.status)
 	}
-	testkit.Eventually(t, "the guard refuses the deleted key", 5*ttl, func() bool {
-		return get(map[string]string{"X-API-Key": key}) == 401
-	})
+	if got := get(map[string]string{"X-API-Key": key}); got != 200 {
+		t.Errorf("deleted key within the cache lifetime = %d; want 200 (the cached answer)", got)
+	}
+	clock.Advance(ttl)
+	if got := get(map[string]string{"X-API-Key": key}); got != 401 {
+		t.Errorf("deleted key once the cache lifetime is over = %d; want 401", got)
+	}
+	if n := calls.n.Load(); n != 2 {
+		t.Errorf("introspection calls = %d; want 2 (one per cache lifetime)", n)
+	}
 }

@@ -215,21 +215,39 @@ func TestReplicasConcurrentRefresh(t *testing.T) {
 
 // TestReplicasShareLoginThrottle spreads wrong passwords over two replicas:
 // the (user, address) limit counts them together, so the sixth attempt is
-// throttled on either replica, even with the right password.
+// throttled on either replica, even with the right password. The backoff
+// after five failures lasts 1 s; a round whose checks end later than that
+// proves nothing (a loaded machine), so it is tried again with a new user.
 func TestReplicasShareLoginThrottle(t *testing.T) {
 	t.Parallel()
 	c := newCluster(t, 2)
-	c.signUp(c.urls[0], "alice", "correct horse battery")
-	for i := range 5 {
-		s, b := c.call(c.urls[i%2], "POST", "/get_token", "application/json", `{"username":"alice","password":"wrong wrong wrong"}`, nil)
-		if s != 401 {
-			t.Fatalf("wrong password #%d = %d %v; want 401", i+1, s, b)
+	for round := range 3 {
+		user := fmt.Sprintf("alice%d", round)
+		c.signUp(c.urls[0], user, "correct horse battery")
+		for i := range 5 {
+			s, b := c.call(c.urls[i%2], "POST", "/get_token", "application/json",
+				`{"username":"`+user+`","password":"wrong wrong wrong"}`, nil)
+			if s != 401 {
+				t.Fatalf("wrong password #%d = %d %v; want 401", i+1, s, b)
+			}
 		}
-	}
-	for _, u := range c.urls {
-		s, b := c.call(u, "POST", "/get_token", "application/json", `{"username":"alice","password":"correct horse battery"}`, nil)
-		if s != 429 || b["error"] != "too_many_requests" {
-			t.Errorf("correct password on %s after 5 failures across replicas = %d %v; want 429", u, s, b)
+		fifth := time.Now()
+		var got []string
+		for _, u := range c.urls {
+			s, b := c.call(u, "POST", "/get_token", "application/json",
+				`{"username":"`+user+`","password":"correct horse battery"}`, nil)
+			got = append(got, fmt.Sprintf("%d %v", s, b["error"]))
 		}
+		if time.Since(fifth) >= time.Second {
+			t.Logf("round %d: the checks ended %v after the fifth failure, past the backoff; trying again", round, time.Since(fifth))
+			continue
+		}
+		for i, g := range got {
+			if g != "429 too_many_requests" {
+				t.Errorf("correct password on replica %d after 5 failures across replicas = %s; want 429 too_many_requests", i, g)
+			}
+		}
+		return
 	}
+	t.Skip("every round was slower than the 1 s backoff: this machine is too loaded to judge")
 }
