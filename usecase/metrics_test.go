@@ -43,8 +43,6 @@ func (r *recorder) EventsDropped(n int) {
 		r.add("dropped")
 	}
 }
-func (r *recorder) WebhookDelivery(outcome string)   { r.add("webhook:" + outcome) }
-func (r *recorder) OutboxStats(s domain.OutboxStats) { r.add(fmt.Sprintf("outbox:%d", s.Pending)) }
 
 // count returns how often s was seen.
 func (r *recorder) count(s string) int {
