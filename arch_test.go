@@ -51,14 +51,15 @@ type class struct {
 	layer layer
 	// also is what the package may import beyond its layer: our packages by
 	// path below the module ("usecase"), other modules by module path
-	// ("gorm.io/gorm"). Nothing may be added to domain; usecase may add
-	// only packages of tracingAPI, matched by exact import path.
+	// ("gorm.io/gorm"), or single packages of a module by import path.
+	// Nothing may be added to domain or usecase: they depend on the
+	// standard library and domain only.
 	also []string
 }
 
-// tracingAPI are the OpenTelemetry API packages use cases may import to
-// open spans (DESIGN.md "Tracing"): the API only, never the SDK or an
-// exporter, which main wires. Use-case tests see the no-op provider.
+// tracingAPI are the OpenTelemetry API packages an adapter imports to open
+// spans (DESIGN.md "Tracing"): the API only, never the SDK or an exporter,
+// which main wires. The use cases open theirs through usecase.Tracer.
 var tracingAPI = []string{
 	"go.opentelemetry.io/otel",
 	"go.opentelemetry.io/otel/trace",
@@ -76,7 +77,7 @@ func classes() []class {
 	return []class{
 		{"", rootLayer, nil},
 		{"domain", domainLayer, nil},
-		{"usecase", usecaseLayer, tracingAPI},
+		{"usecase", usecaseLayer, nil},
 		{"adapter/rest", adapterLayer, []string{"usecase", "adapter/guard", "adapter/internal/problem", "github.com/labstack/echo/v4", "github.com/labstack/echo-jwt/v4", "go.opentelemetry.io/otel", "go.opentelemetry.io/otel/trace"}},
 		{"adapter/guard", adapterLayer, []string{"adapter/internal/problem", "github.com/labstack/echo/v4", otelhttp}},
 		{"adapter/internal/problem", adapterLayer, []string{"github.com/labstack/echo/v4"}},
@@ -96,7 +97,8 @@ func classes() []class {
 		{"infrastructure/database/dbtest", testLayer, []string{"infrastructure/database", "gorm.io/gorm", "github.com/jackc/pgx/v5"}},
 		{"infrastructure/logging", infraLayer, nil},
 		{"infrastructure/tracing", infraLayer, []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"}},
-		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics
+		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics and usecase.DeliveryMetrics
+		{"adapter/otel", adapterLayer, append([]string{"usecase"}, tracingAPI...)},                    // implements usecase.Tracer
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
 	}
@@ -141,12 +143,8 @@ func TestDependencyRule(t *testing.T) {
 		if c.layer == domainLayer && len(c.also) > 0 {
 			t.Errorf("classes adds %q to %s; STYLE.md §1: domain imports the standard library only", c.also, c.pkg)
 		}
-		if c.layer == usecaseLayer {
-			for _, a := range c.also {
-				if !slices.Contains(tracingAPI, a) {
-					t.Errorf("classes adds %q to %s; STYLE.md §1: usecase imports only domain and the tracing API %q", a, c.pkg, tracingAPI)
-				}
-			}
+		if c.layer == usecaseLayer && len(c.also) > 0 {
+			t.Errorf("classes adds %q to %s; STYLE.md §1: usecase imports only domain and the standard library (spans go through usecase.Tracer)", c.also, c.pkg)
 		}
 	}
 
@@ -179,9 +177,8 @@ func TestDependencyRule(t *testing.T) {
 			if _, ours := relative(imp); ours || dp.Standard {
 				continue
 			}
-			// Use cases get single packages (tracingAPI), not whole modules.
 			mod := moduleOf(dp)
-			if !slices.Contains(c.also, imp) && (c.layer == usecaseLayer || !slices.Contains(c.also, mod)) {
+			if !slices.Contains(c.also, imp) && !slices.Contains(c.also, mod) {
 				t.Errorf("%s (%s layer) imports %s of module %s; its line in classes allows the modules %q",
 					display(rel), c.layer, imp, mod, modules(c.also))
 			}

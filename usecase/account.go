@@ -21,13 +21,11 @@ type Account struct {
 // the current password, which a stolen access token would otherwise allow
 // without bound; they are throttled like logins, and recorded like them in
 // events (login.failed, login.throttled; nil records nothing). log (nil
-// discards) gets what the throttle could not record.
+// discards) gets what the throttle could not record. The event of a
+// password hash upgrade, which commits with it, is reported to metrics
+// (nil reports nothing).
 func NewAccount(users domain.UserUpdater, hasher domain.PasswordHasher, revoke *Revoke, throttle *Throttle, minLength int,
-	now func() time.Time, log *slog.Logger, events EventRecorder) *Account {
-	var metrics Metrics
-	if revoke != nil {
-		metrics = revoke.metrics // the hash upgrade's event commits like Revoke's
-	}
+	now func() time.Time, log *slog.Logger, metrics Metrics, events EventRecorder) *Account {
 	return &Account{
 		users:     users,
 		check:     newPasswordCheck(users, hasher, throttle, events, now, log, metrics),

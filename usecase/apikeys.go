@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -64,12 +62,14 @@ type APIKeys struct {
 	cache   *keyCache
 	touches *touchQueue
 	metrics Metrics
+	tracer  Tracer
 }
 
 // NewAPIKeys returns an APIKeys. issuer signs the tokens of the token
 // exchange; metrics (nil: none) is told of tokens issued and of the
-// api_key.created and api_key.revoked events committed.
-func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, metrics Metrics) *APIKeys {
+// api_key.created and api_key.revoked events committed; the exchange's
+// spans go to tracer (nil traces nothing).
+func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *RevocationList, issuer domain.TokenIssuer, policy APIKeyPolicy, tokens TokenPolicy, now func() time.Time, metrics Metrics, tracer Tracer) *APIKeys {
 	if policy.Prefix == "" {
 		policy.Prefix = domain.DefaultAPIKeyPrefix
 	}
@@ -79,6 +79,7 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 	return &APIKeys{
 		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
 		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), metrics: orNoMetrics(metrics),
+		tracer: orNoTracer(tracer),
 	}
 }
 
@@ -291,17 +292,18 @@ func (k *APIKeys) FlushLastUse(ctx context.Context) {
 // Its span, usecase.Exchange, carries the grant, the outcome, and the ids
 // of the user and the key (never the key) once it authenticates.
 func (k *APIKeys) Exchange(ctx context.Context, key string, scope []string) (*TokenPair, error) {
-	ctx, span := tracer.Start(ctx, spanExchange)
+	ctx, span := k.tracer.Start(ctx, spanExchange)
 	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attrGrant.String(GrantTokenExchange))
+	if span.Recording() {
+		span.SetString(attrGrant, GrantTokenExchange)
 	}
-	pair, err := k.exchange(ctx, key, scope)
+	pair, err := k.exchange(ctx, span, key, scope)
 	traceOutcome(span, grantOutcome(err), err != nil)
 	return pair, err
 }
 
-func (k *APIKeys) exchange(ctx context.Context, key string, scope []string) (*TokenPair, error) {
+// exchange is Exchange below its span, which learns the user and the key.
+func (k *APIKeys) exchange(ctx context.Context, span Span, key string, scope []string) (*TokenPair, error) {
 	c, err := k.Authenticate(ctx, key)
 	switch {
 	case errors.Is(err, domain.ErrTokenInvalid), errors.Is(err, domain.ErrTokenExpired), errors.Is(err, domain.ErrTokenRevoked):
@@ -309,9 +311,9 @@ func (k *APIKeys) exchange(ctx context.Context, key string, scope []string) (*To
 	case err != nil:
 		return nil, err
 	}
-	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+	if span.Recording() {
 		traceIDs(span, c.Subject, "")
-		span.SetAttributes(attrAPIKeyID.String(c.KeyID))
+		span.SetString(attrAPIKeyID, c.KeyID)
 	}
 	if len(scope) == 0 {
 		scope = c.Scope

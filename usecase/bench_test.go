@@ -52,8 +52,8 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	e := &benchEnv{
 		ctx:     ctx,
 		hasher:  hasher,
-		login:   usecase.NewLogin(st, st, hasher, issuer, throttle, policy, now, log, nil, nil),
-		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
+		login:   usecase.NewLogin(st, st, hasher, issuer, throttle, nil, policy, now, log, nil, nil, nil),
+		refresh: usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil, nil),
 		clients: usecase.NewClients(st, issuer, policy, now, nil),
 	}
 	if _, err := usecase.NewRegister(st, hasher, nil, 8, true, now, nil).Create(ctx, "alice", "correct horse battery", nil); err != nil {

@@ -35,14 +35,24 @@ type WebhookSender interface {
 	Send(ctx context.Context, job domain.DeliveryJob) (statusCode int, err error)
 }
 
-// DeliveryMetrics is told how webhook deliveries go. Implementations must
-// be safe for concurrent use.
+// DeliveryMetrics is told how webhook deliveries go, to count them.
+// Implementations must be safe for concurrent use. The Dispatcher takes
+// one in its constructor; nil reports nothing.
 type DeliveryMetrics interface {
-	// WebhookDelivery reports one attempt: one of the Delivery* outcomes.
+	// WebhookDelivery reports one delivery attempt by outcome: one of the
+	// Webhook* outcome constants.
 	WebhookDelivery(outcome string)
-	// OutboxStats reports the pending deliveries after a round.
+	// OutboxStats reports the pending deliveries, after each claim round.
 	OutboxStats(domain.OutboxStats)
 }
+
+// Webhook delivery outcomes reported through DeliveryMetrics.WebhookDelivery.
+const (
+	WebhookDelivered = "delivered"  // a 2xx answer in time
+	WebhookRetry     = "retry"      // failed; tried again later
+	WebhookFailed    = "failed"     // failed for good (past domain.WebhookRetryFor)
+	WebhookLostClaim = "lost_claim" // the claim lapsed and another replica took the delivery
+)
 
 // Dispatcher delivers the outbox: every round it claims due deliveries,
 // sends them and records each attempt. Replicas may run one each; the
@@ -54,14 +64,17 @@ type Dispatcher struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics DeliveryMetrics
+	tracer  Tracer
 	batch   int
 	workers int
 }
 
 // NewDispatcher returns a Dispatcher of outbox through sender; box opens
 // the secrets Webhooks sealed with it (nil: they are stored as they are).
-// A nil metrics reports nothing; a nil log logs nothing.
-func NewDispatcher(outbox domain.Outbox, sender WebhookSender, box domain.SecretBox, now func() time.Time, log *slog.Logger, metrics DeliveryMetrics) *Dispatcher {
+// A nil metrics reports nothing; a nil log logs nothing; each attempt is a
+// span of tracer (nil traces nothing).
+func NewDispatcher(outbox domain.Outbox, sender WebhookSender, box domain.SecretBox, now func() time.Time, log *slog.Logger,
+	metrics DeliveryMetrics, tracer Tracer) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -69,7 +82,7 @@ func NewDispatcher(outbox domain.Outbox, sender WebhookSender, box domain.Secret
 		metrics = noDeliveryMetrics{}
 	}
 	return &Dispatcher{outbox: outbox, sender: sender, box: box, now: now, log: log, metrics: metrics,
-		batch: dispatchBatch, workers: dispatchWorkers}
+		tracer: orNoTracer(tracer), batch: dispatchBatch, workers: dispatchWorkers}
 }
 
 // noDeliveryMetrics is the DeliveryMetrics of a Dispatcher given none.
@@ -160,20 +173,18 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 // receiver's status code and the outcome, never the URL, the secret or the
 // signature.
 func (d *Dispatcher) deliver(ctx context.Context, job domain.DeliveryJob) error {
-	ctx, span := tracer.Start(ctx, spanDeliver)
+	ctx, span := d.tracer.Start(ctx, spanDeliver)
 	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(
-			attrWebhookID.String(job.Delivery.WebhookID),
-			attrEventID.String(job.Event.ID),
-			attrEventType.String(string(job.Event.Type)),
-			attrDeliveryID.String(job.Delivery.ID),
-			attrAttempt.Int(job.Delivery.Attempts+1),
-		)
+	if span.Recording() {
+		span.SetString(attrWebhookID, job.Delivery.WebhookID)
+		span.SetString(attrEventID, job.Event.ID)
+		span.SetString(attrEventType, string(job.Event.Type))
+		span.SetString(attrDeliveryID, job.Delivery.ID)
+		span.SetInt(attrAttempt, job.Delivery.Attempts+1)
 	}
 	outcome, code, err := d.attempt(ctx, job)
-	if code != 0 && span.IsRecording() {
-		span.SetAttributes(attrStatusCode.Int(code))
+	if code != 0 && span.Recording() {
+		span.SetInt(attrStatusCode, code)
 	}
 	switch outcome {
 	case WebhookDelivered, WebhookLostClaim, webhookGone:

@@ -155,7 +155,7 @@ var hookT0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 func hookDispatcher(reply func(domain.DeliveryJob, int) (int, error)) (*Dispatcher, *hookOutbox, *testkit.Clock, *hookMetrics, *testkit.LogBuffer) {
 	out, clock, metrics, logs := newHookOutbox(), testkit.NewClock(hookT0), &hookMetrics{}, &testkit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := NewDispatcher(out, &hookSender{reply: reply}, nil, clock.Now, log, metrics)
+	d := NewDispatcher(out, &hookSender{reply: reply}, nil, clock.Now, log, metrics, Traced)
 	return d, out, clock, metrics, logs
 }
 
@@ -474,7 +474,7 @@ func TestDispatcherLogsNoSecret(t *testing.T) {
 func TestDispatcherStoreErrors(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("database is down")
-	d := NewDispatcher(hookFailingOutbox{err: boom}, &hookSender{reply: func(domain.DeliveryJob, int) (int, error) { return 200, nil }}, nil, time.Now, nil, nil)
+	d := NewDispatcher(hookFailingOutbox{err: boom}, &hookSender{reply: func(domain.DeliveryJob, int) (int, error) { return 200, nil }}, nil, time.Now, nil, nil, nil)
 	if _, err := d.RunOnce(t.Context()); !errors.Is(err, boom) {
 		t.Errorf("RunOnce with a failing claim = %v; want it wrapped", err)
 	}

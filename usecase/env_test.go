@@ -86,19 +86,25 @@ func (e *env) build(users domain.UserStore) {
 	e.throttle = NewThrottle(e.store, DefaultThrottlePolicy(), now)
 	e.revoked = NewRevocationList(e.store, now, log, DefaultMaxStaleness)
 	e.keyStore = &countingKeyStore{APIKeyStore: e.rec}
-	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.metrics)
+	e.apiKeys = NewAPIKeys(e.keyStore, users, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: DefaultAPIKeyMaxTTL, CacheTTL: 2 * time.Second}, e.policy, now, e.metrics, Traced)
 	e.verify = NewVerify(e.tokens, e.revoked, e.apiKeys, e.metrics)
 	e.revoke = NewRevoke(e.rec, e.verify, e.revoked, e.policy, now, e.metrics)
 	e.register = NewRegister(users, e.hasher, e.throttle, domain.DefaultPasswordMinLength, true, now, e.metrics)
-	e.login = NewLogin(users, e.rec, e.hasher, e.tokens, e.throttle, e.policy, now, log, e.metrics, e.loginEvents)
-	e.refresh = NewRefresh(e.rec, e.tokens, e.revoked, e.policy, now, log, e.metrics)
-	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log, e.loginEvents)
+	e.login = e.newLogin(users, nil)
+	e.refresh = NewRefresh(e.rec, e.tokens, e.revoked, e.policy, now, log, e.metrics, Traced)
+	e.account = NewAccount(users, e.hasher, e.revoke, e.throttle, domain.DefaultPasswordMinLength, now, log, e.metrics, e.loginEvents)
 	e.users = NewUsers(users, e.hasher, e.revoke, domain.DefaultPasswordMinLength, now)
 	e.clients = NewClients(e.rec, e.tokens, e.policy, now, e.metrics)
 	e.introspect = NewIntrospect(e.verify, e.account, e.clients, e.rec, now)
 	e.devices = NewDevices(e.rec, users, e.revoke, now)
 	e.keyManager = &fakeKeys{alg: "EdDSA"}
 	e.keys = NewKeys(e.keyManager, "EdDSA", now, log, e.metrics)
+}
+
+// newLogin returns the Login of build on users, with m as its MFA (nil:
+// none).
+func (e *env) newLogin(users domain.UserStore, m *MFA) *Login {
+	return NewLogin(users, e.rec, e.hasher, e.tokens, e.throttle, m, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), e.metrics, e.loginEvents, Traced)
 }
 
 // resourceServer registers a machine client and returns it as a Caller of

@@ -206,7 +206,7 @@ func TestLoginThroughEventLog(t *testing.T) {
 	st := &fakeEventStore{}
 	log := NewEventLog(st, e.clock.Now, nil, nil)
 	e.loginEvents = nil
-	login := NewLogin(e.rec, e.rec, e.hasher, e.tokens, e.throttle, e.policy, e.clock.Now, nil, nil, log)
+	login := NewLogin(e.rec, e.rec, e.hasher, e.tokens, e.throttle, nil, e.policy, e.clock.Now, nil, nil, log, nil)
 	e.addUser("alice", "alice's password")
 	for range 55 {
 		login.Login(e.ctx, LoginInput{Username: "alice", Password: "wrong", IP: testIP})

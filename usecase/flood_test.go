@@ -20,7 +20,7 @@ func TestLoginShedsFloodBeforeStoreWork(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	h := saturatedHasher{&fakeHasher{}}
-	login := NewLogin(outageUsers{e.store}, e.store, h, e.tokens, e.throttle, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil, nil)
+	login := NewLogin(outageUsers{e.store}, e.store, h, e.tokens, e.throttle, nil, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil, nil, nil)
 	_, err := login.Login(e.ctx, LoginInput{Username: "alice", Password: "whatever it is", IP: "192.0.2.1"})
 	if !errors.Is(err, domain.ErrOverloaded) {
 		t.Fatalf("Login with a saturated hasher = %v; want ErrOverloaded (and no store read)", err)

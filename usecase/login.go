@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -45,49 +43,47 @@ type Login struct {
 	now      func() time.Time
 	metrics  Metrics
 	mfa      *MFA // nil: a user with MFA cannot log in
+	tracer   Tracer
 }
 
 // NewLogin returns a Login. throttle may be nil to disable throttling.
-// Each login's outcome and the tokens it issues are reported to metrics
+// mfa logs users with MFA in: the password first, then a code (inline in
+// LoginInput.OTP, or later with CompleteMFA); with a nil mfa a correct
+// password of such a user is refused with an error (never a session
+// without the second factor). Each login's outcome and the tokens it issues are reported to metrics
 // (nil reports nothing). Its auth events (login.succeeded, login.failed,
 // login.throttled) go to events (an *EventLog; nil records nothing); the
-// hash upgrade's user.updated commits with the upgrade.
+// hash upgrade's user.updated commits with the upgrade. Its spans go to
+// tracer (nil traces nothing).
 //
 // A login that checked the password of the user as it was read opens its
 // session only if the user is unchanged by then (the store compares the
 // security stamp atomically with the insert), so a password change,
 // disable or role change that commits during the hash always wins.
 func NewLogin(users domain.UserUpdater, store domain.SessionCreator, hasher domain.PasswordHasher,
-	issuer domain.TokenIssuer, throttle *Throttle, policy TokenPolicy, now func() time.Time, log *slog.Logger, metrics Metrics, events EventRecorder) *Login {
+	issuer domain.TokenIssuer, throttle *Throttle, mfa *MFA, policy TokenPolicy, now func() time.Time, log *slog.Logger,
+	metrics Metrics, events EventRecorder, tracer Tracer) *Login {
 	return &Login{
 		creds:    newPasswordCheck(users, hasher, throttle, events, now, log, metrics),
 		sessions: sessions{store: store, minter: minter{issuer: issuer, policy: policy, now: now}},
 		policy:   policy,
 		now:      now,
 		metrics:  orNoMetrics(metrics),
+		mfa:      mfa,
+		tracer:   orNoTracer(tracer),
 	}
-}
-
-// WithMFA returns a copy of l that logs users with MFA in through m: the
-// password first, then a code (inline in LoginInput.OTP, or later with
-// CompleteMFA). Without it a correct password of such a user is refused
-// with an error (never a session without the second factor).
-func (l *Login) WithMFA(m *MFA) *Login {
-	c := *l
-	c.mfa = m
-	return &c
 }
 
 // Login authenticates in and returns a fresh token pair.
 // Its span, usecase.Login, has the hasher's spans as children and carries
 // the grant, the outcome, and the user and session ids once known.
 func (l *Login) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
-	ctx, span := tracer.Start(ctx, spanLogin)
+	ctx, span := l.tracer.Start(ctx, spanLogin)
 	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attrGrant.String(loginGrant(in.Grant)))
+	if span.Recording() {
+		span.SetString(attrGrant, loginGrant(in.Grant))
 	}
-	pair, err := l.login(ctx, in)
+	pair, err := l.login(ctx, span, in)
 	outcome := LoginOutcome(err)
 	l.metrics.LoginResult(outcome)
 	if err == nil {
@@ -98,7 +94,8 @@ func (l *Login) Login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	return pair, err
 }
 
-func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
+// login is Login below its span, which learns the user's id.
+func (l *Login) login(ctx context.Context, span Span, in LoginInput) (*TokenPair, error) {
 	ctx = originDefaults(ctx, in.IP, in.UserAgent)
 	grant := in.Grant
 	if grant == "" {
@@ -110,7 +107,7 @@ func (l *Login) login(ctx context.Context, in LoginInput) (*TokenPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	traceIDs(trace.SpanFromContext(ctx), u.ID, "")
+	traceIDs(span, u.ID, "")
 	if u.MFAEnabled {
 		return l.secondFactor(ctx, u, in, grant)
 	}

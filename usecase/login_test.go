@@ -246,7 +246,7 @@ func TestLoginWithoutThrottle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
-	l := NewLogin(e.store, e.store, e.hasher, e.tokens, nil, e.policy, e.clock.Now, nil, nil, nil)
+	l := NewLogin(e.store, e.store, e.hasher, e.tokens, nil, nil, e.policy, e.clock.Now, nil, nil, nil, nil)
 	in := LoginInput{Username: "alice", Password: "wrong password", IP: "198.51.100.7"}
 	for range 10 {
 		_, err := l.Login(e.ctx, in)

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -16,7 +14,7 @@ import (
 const mfaTokenBytes = 32
 
 // errNoMFA is why a correct password of a user with MFA opens nothing when
-// Login was built without WithMFA: a wiring mistake, never a session
+// Login was built without MFA: a wiring mistake, never a session
 // without the second factor.
 var errNoMFA = errors.New("login: user has mfa but login is built without it")
 
@@ -94,16 +92,17 @@ func (l *Login) mfaRequired(ctx context.Context, u *domain.User, in LoginInput, 
 // Its span, usecase.CompleteMFA, carries the grant, the kind of code (never
 // the code), the outcome, and the user and session ids once known.
 func (l *Login) CompleteMFA(ctx context.Context, in MFALoginInput) (*TokenPair, error) {
-	ctx, span := tracer.Start(ctx, spanCompleteMFA)
+	ctx, span := l.tracer.Start(ctx, spanCompleteMFA)
 	defer span.End()
-	if span.IsRecording() {
+	if span.Recording() {
 		method := methodTOTP
 		if in.RecoveryCode != "" {
 			method = methodRecoveryCode
 		}
-		span.SetAttributes(attrGrant.String(GrantMFAOTP), attrMFAMethod.String(method))
+		span.SetString(attrGrant, GrantMFAOTP)
+		span.SetString(attrMFAMethod, method)
 	}
-	pair, err := l.completeMFA(ctx, in)
+	pair, err := l.completeMFA(ctx, span, in)
 	outcome := LoginOutcome(err)
 	l.metrics.LoginResult(outcome)
 	if err == nil {
@@ -114,7 +113,8 @@ func (l *Login) CompleteMFA(ctx context.Context, in MFALoginInput) (*TokenPair, 
 	return pair, err
 }
 
-func (l *Login) completeMFA(ctx context.Context, in MFALoginInput) (*TokenPair, error) {
+// completeMFA is CompleteMFA below its span, which learns the user's id.
+func (l *Login) completeMFA(ctx context.Context, span Span, in MFALoginInput) (*TokenPair, error) {
 	if (in.OTP == "") == (in.RecoveryCode == "") {
 		return nil, &domain.ValidationError{Code: "invalid_request", Message: "send exactly one of otp and recovery_code"}
 	}
@@ -134,7 +134,7 @@ func (l *Login) completeMFA(ctx context.Context, in MFALoginInput) (*TokenPair, 
 	if err != nil {
 		return nil, grantErr("find user", err)
 	}
-	traceIDs(trace.SpanFromContext(ctx), u.ID, "")
+	traceIDs(span, u.ID, "")
 	if u.Disabled || !u.MFAEnabled || u.Stamp != t.UserStamp {
 		return nil, domain.ErrInvalidGrant // changed since the password: what was checked no longer holds
 	}

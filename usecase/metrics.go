@@ -32,12 +32,6 @@ type Metrics interface {
 	// EventsDropped reports n auth events that were never written (the
 	// EventLog's buffer was full, or the store kept failing).
 	EventsDropped(n int)
-	// WebhookDelivery reports one webhook delivery attempt by outcome: one
-	// of the Webhook* outcome constants.
-	WebhookDelivery(outcome string)
-	// OutboxStats reports the pending webhook deliveries, after each claim
-	// round of the dispatcher.
-	OutboxStats(stats domain.OutboxStats)
 }
 
 // noMetrics is the Metrics of a use case given none: it reports nothing.
@@ -49,8 +43,6 @@ func (noMetrics) RefreshReuse()                       {}
 func (noMetrics) VerifyFailed(string)                 {}
 func (noMetrics) EventsWritten(domain.EventType, int) {}
 func (noMetrics) EventsDropped(int)                   {}
-func (noMetrics) WebhookDelivery(string)              {}
-func (noMetrics) OutboxStats(domain.OutboxStats)      {}
 
 // orNoMetrics returns ev, or noMetrics when ev is nil.
 func orNoMetrics(ev Metrics) Metrics {
@@ -84,14 +76,6 @@ const (
 	// GrantMFAOTP is the second step of a login with MFA
 	// (urn:gatehouse:params:oauth:grant-type:mfa-otp).
 	GrantMFAOTP = "mfa_otp"
-)
-
-// Webhook delivery outcomes reported through Metrics.WebhookDelivery.
-const (
-	WebhookDelivered = "delivered"  // a 2xx answer in time
-	WebhookRetry     = "retry"      // failed; tried again later
-	WebhookFailed    = "failed"     // failed for good (past domain.WebhookRetryFor)
-	WebhookLostClaim = "lost_claim" // the claim lapsed and another replica took the delivery
 )
 
 // Reasons reported through Metrics.VerifyFailed.

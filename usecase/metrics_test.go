@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
+	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
@@ -41,8 +43,6 @@ func (r *recorder) EventsDropped(n int) {
 		r.add("dropped")
 	}
 }
-func (r *recorder) WebhookDelivery(outcome string)   { r.add("webhook:" + outcome) }
-func (r *recorder) OutboxStats(s domain.OutboxStats) { r.add(fmt.Sprintf("outbox:%d", s.Pending)) }
 
 // count returns how often s was seen.
 func (r *recorder) count(s string) int {
@@ -199,4 +199,41 @@ func TestEventsUnobserved(t *testing.T) {
 	if _, err := e.verify.Verify(e.ctx, ""); err == nil {
 		t.Fatal("Verify(\"\") = nil; want an error")
 	}
+}
+
+// TestMetricsOfMFAAndAccount: MFA and Account report the events that
+// commit with a used recovery code and with a password hash upgrade to the
+// metrics given to their constructors, whatever Revoke reports to (here
+// nothing).
+func TestMetricsOfMFAAndAccount(t *testing.T) {
+	t.Parallel()
+	t.Run("recovery code", func(t *testing.T) {
+		t.Parallel()
+		e := newMFAEnv(t, nil)
+		en := e.enable("alice")
+		rec := newRecorder()
+		box, err := token.NewSecretBox(nil)
+		testkit.WantErr(t, "NewSecretBox", err, nil)
+		m := NewMFA(e.fake, e.fake, box, mfa.NewTOTP(), e.revoke, "", e.clock.Now, rec, e.loginEvents)
+		e.login = e.newLogin(e.fake, m)
+		_, err = e.login.CompleteMFA(e.ctx, MFALoginInput{Token: e.mfaToken("alice"), RecoveryCode: en.codes[0]})
+		testkit.WantErr(t, "CompleteMFA(recovery code)", err, nil)
+		if got := rec.count("event:" + string(domain.EventMFARecoveryCodeUsed)); got != 1 {
+			t.Errorf("metrics = %s; want one %s", rec, domain.EventMFARecoveryCodeUsed)
+		}
+	})
+	t.Run("hash upgrade", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		u := e.addUser("alice", "alice's password")
+		c := e.claims(e.signIn("alice", "alice's password").AccessToken)
+		e.setHash(u, "old:alice's password")
+		rec := newRecorder()
+		account := NewAccount(e.rec, e.hasher, e.revoke, nil, domain.DefaultPasswordMinLength, e.clock.Now, nil, rec, nil)
+		err := account.ChangePassword(e.ctx, c, "alice's password", "a brand new password", "192.0.2.1")
+		testkit.WantErr(t, "ChangePassword(old hash)", err, nil)
+		if got := rec.count("event:" + string(domain.EventUserUpdated)); got != 1 {
+			t.Errorf("metrics = %s; want one %s (the upgrade)", rec, domain.EventUserUpdated)
+		}
+	})
 }

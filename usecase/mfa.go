@@ -33,20 +33,18 @@ const DefaultTOTPIssuer = "Gatehouse"
 // NewMFA returns an MFA. Secrets are sealed with box under the user's id;
 // codes makes secrets and codes; issuer (DefaultTOTPIssuer when empty) is
 // the name authenticator apps show. Changes go through revoke, which
-// commits their events and learns the sessions they end; wrong codes are
-// recorded in events (nil records nothing).
+// commits their events and learns the sessions they end; the event of a
+// used recovery code, which commits with it, is reported to metrics (nil
+// reports nothing); wrong codes are recorded in events (nil records
+// nothing).
 func NewMFA(users domain.UserUpdater, store domain.MFAStore, box domain.SecretBox, codes TOTPCodes, revoke *Revoke,
-	issuer string, now func() time.Time, events EventRecorder) *MFA {
+	issuer string, now func() time.Time, metrics Metrics, events EventRecorder) *MFA {
 	if issuer == "" {
 		issuer = DefaultTOTPIssuer
 	}
-	var metrics Metrics = noMetrics{}
-	if revoke != nil {
-		metrics = revoke.metrics // a recovery code's event commits like Revoke's
-	}
 	return &MFA{
 		users: users, store: store, box: box, codes: codes, revoke: revoke, issuer: issuer, now: now,
-		check: &factorCheck{store: store, box: box, codes: codes, now: now, events: events, metrics: metrics},
+		check: &factorCheck{store: store, box: box, codes: codes, now: now, events: events, metrics: orNoMetrics(metrics)},
 	}
 }
 

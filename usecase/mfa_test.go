@@ -61,8 +61,8 @@ func newMFAEnv(t *testing.T, kek []byte) *mfaEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := NewMFA(fake, fake, box, mfa.NewTOTP(), e.revoke, "", e.clock.Now, e.loginEvents)
-	e.login = e.login.WithMFA(m)
+	m := NewMFA(fake, fake, box, mfa.NewTOTP(), e.revoke, "", e.clock.Now, e.metrics, e.loginEvents)
+	e.login = e.newLogin(fake, m)
 	return &mfaEnv{env: e, fake: fake, mfa: m}
 }
 
@@ -252,7 +252,7 @@ func TestMFALoginRequiresSecondStep(t *testing.T) {
 	metrics := newRecorder()
 	e.metrics = metrics
 	e.build(e.fake)
-	e.login = e.login.WithMFA(e.mfa)
+	e.login = e.newLogin(e.fake, e.mfa)
 	en := e.enable("alice")
 
 	tok := e.mfaToken("alice")
@@ -489,13 +489,13 @@ func TestLoginWithoutMFACostsNothing(t *testing.T) {
 	}
 }
 
-// TestLoginWithoutWithMFARefuses: a Login built without MFA never opens a
+// TestLoginWithoutMFARefuses: a Login built without MFA never opens a
 // session for a user with MFA.
-func TestLoginWithoutWithMFARefuses(t *testing.T) {
+func TestLoginWithoutMFARefuses(t *testing.T) {
 	t.Parallel()
 	e := newMFAEnv(t, nil)
 	e.enable("alice")
-	e.build(e.fake) // a Login without WithMFA
+	e.build(e.fake) // a Login without MFA
 	_, err := e.login.Login(e.ctx, LoginInput{Username: "alice", Password: "correct horse battery"})
 	if err == nil || errors.Is(err, domain.ErrInvalidCredentials) {
 		t.Errorf("Login(no MFA wiring) = %v; want a server error", err)

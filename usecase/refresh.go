@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -24,13 +22,15 @@ type Refresh struct {
 	now     func() time.Time
 	log     *slog.Logger
 	metrics Metrics
+	tracer  Tracer
 }
 
 // NewRefresh returns a Refresh. revoked learns at once about sessions that
 // Refresh revokes for reuse. The tokens it issues and every reuse it
-// detects are reported to metrics (nil reports nothing).
+// detects are reported to metrics (nil reports nothing); its spans go to
+// tracer (nil traces nothing).
 func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
-	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger, metrics Metrics) *Refresh {
+	revoked *RevocationList, policy TokenPolicy, now func() time.Time, log *slog.Logger, metrics Metrics, tracer Tracer) *Refresh {
 	return &Refresh{
 		store:   store,
 		revoked: revoked,
@@ -39,6 +39,7 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 		now:     now,
 		log:     log,
 		metrics: orNoMetrics(metrics),
+		tracer:  orNoTracer(tracer),
 	}
 }
 
@@ -48,12 +49,12 @@ func NewRefresh(store domain.RefreshStore, issuer domain.TokenIssuer,
 // and user ids once the token is found, and an event when reuse revoked
 // the session.
 func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error) {
-	ctx, span := tracer.Start(ctx, spanRefresh)
+	ctx, span := r.tracer.Start(ctx, spanRefresh)
 	defer span.End()
-	if span.IsRecording() {
-		span.SetAttributes(attrGrant.String(GrantRefreshToken))
+	if span.Recording() {
+		span.SetString(attrGrant, GrantRefreshToken)
 	}
-	pair, err := r.refresh(ctx, token)
+	pair, err := r.refresh(ctx, span, token)
 	if err == nil {
 		r.metrics.TokenIssued(GrantRefreshToken)
 	}
@@ -61,7 +62,9 @@ func (r *Refresh) Refresh(ctx context.Context, token string) (*TokenPair, error)
 	return pair, err
 }
 
-func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error) {
+// refresh is Refresh below its span, which learns the session and the user,
+// and of a reuse.
+func (r *Refresh) refresh(ctx context.Context, span Span, token string) (*TokenPair, error) {
 	if token == "" {
 		return nil, domain.ErrInvalidGrant
 	}
@@ -72,7 +75,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 		return nil, grantErr("find refresh token", err)
 	}
 	rec, sess, u := &g.Token, &g.Session, &g.User
-	traceIDs(trace.SpanFromContext(ctx), u.ID, sess.ID)
+	traceIDs(span, u.ID, sess.ID)
 	now := r.now().UTC().Truncate(time.Microsecond)
 	if !liveGrant(g, now) {
 		// A session outlives no credential change of its user; the store's
@@ -116,7 +119,7 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 		}
 		r.log.WarnContext(ctx, "refresh successor did not unseal", "session_id", sess.ID, "err", err)
 	}
-	if err := r.reuse(ctx, sess); err != nil {
+	if err := r.reuse(ctx, span, sess); err != nil {
 		return nil, err
 	}
 	return nil, domain.ErrInvalidGrant
@@ -126,12 +129,12 @@ func (r *Refresh) refresh(ctx context.Context, token string) (*TokenPair, error)
 // than its rightful holder may have it. refresh.reuse_detected and
 // session.revoked commit with the revocation; Gatehouse is their actor
 // (whoever presented the token is unknown), the request's address and
-// User-Agent are kept.
-func (r *Refresh) reuse(ctx context.Context, sess *domain.Session) error {
+// User-Agent are kept. The refresh's span gets an event.
+func (r *Refresh) reuse(ctx context.Context, span Span, sess *domain.Session) error {
 	now := r.now().UTC()
 	r.log.WarnContext(ctx, "refresh token reuse; session revoked", "session_id", sess.ID, "user_id", sess.UserID)
 	r.metrics.RefreshReuse()
-	trace.SpanFromContext(ctx).AddEvent(string(domain.EventRefreshReuseDetected))
+	span.AddEvent(string(domain.EventRefreshReuseDetected))
 	expires := now.Add(r.policy.revocationLifetime())
 	detected := newEvent(ctx, now, domain.EventRefreshReuseDetected, sess.UserID, systemActor)
 	revoked := newEvent(ctx, now, domain.EventSessionRevoked, sess.UserID, systemActor)

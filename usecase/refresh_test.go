@@ -201,7 +201,7 @@ func TestRefreshStoreOutage(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("alice", "alice's password")
 	p := e.signIn("alice", "alice's password")
-	r := NewRefresh(outageGrants{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil)
+	r := NewRefresh(outageGrants{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil, nil)
 	_, err := r.Refresh(e.ctx, p.RefreshToken)
 	if errors.Is(err, domain.ErrInvalidGrant) || !errors.Is(err, errOutage) {
 		t.Errorf("Refresh during a store outage = %v; want the wrapped outage, not %v", err, domain.ErrInvalidGrant)
@@ -216,7 +216,7 @@ func TestRefreshUnsealFailureRevokes(t *testing.T) {
 	p1 := e.mustRefresh(p0.RefreshToken)
 	// If the sealed successor cannot be opened, the grace path must fail
 	// safe: treat the request as reuse.
-	r := NewRefresh(corruptSeal{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil)
+	r := NewRefresh(corruptSeal{e.store}, e.tokens, e.revoked, e.policy, e.clock.Now, slog.New(slog.DiscardHandler), nil, nil)
 	got, err := r.Refresh(e.ctx, p0.RefreshToken)
 	if got != nil || !errors.Is(err, domain.ErrInvalidGrant) {
 		t.Fatalf("Refresh(previous) with a damaged sealed successor = %v, %v; want nil, %v", got, err, domain.ErrInvalidGrant)

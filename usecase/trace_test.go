@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -22,8 +23,8 @@ import (
 )
 
 // spans records the spans of the traced tests. The global provider is set
-// once, before any test runs, and never changed: the package's tracer (and the hasher's)
-// delegates to it. It samples only traces that rootTracer started, so
+// once, before any test runs, and never changed: Traced (and the hasher's
+// tracer) delegates to it. It samples only traces that rootTracer started, so
 // the untraced tests and the benchmarks make non-recording spans and the
 // exporter holds only what traced tests look at. Parallel tests tell
 // their spans apart by trace: each runs under a root span of its own.
@@ -32,7 +33,17 @@ var (
 	rootTracer trace.Tracer
 )
 
+// Traced is the Tracer the tests give the use cases: the OpenTelemetry
+// adapter (adapter/otel) on the global provider, as the server wires it.
+// The adapter imports usecase, so only the external test package can
+// build it: otel_test.go sets Traced before TestMain runs.
+var Traced Tracer
+
 func TestMain(m *testing.M) {
+	if Traced == nil {
+		fmt.Fprintln(os.Stderr, "usecase tests: Traced is not set (otel_test.go)")
+		os.Exit(2)
+	}
 	rootTracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)).Tracer("test")
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
@@ -137,7 +148,7 @@ func hashedLogin(t *testing.T, pw string) (*Login, *domain.User) {
 	u, err := NewRegister(store, hasher, nil, domain.DefaultPasswordMinLength, true, clk.Now, nil).Create(t.Context(), "alice", pw, nil)
 	testkit.WantErr(t, "Create(alice)", err, nil)
 	policy := DefaultTokenPolicy()
-	return NewLogin(store, store, hasher, newFakeTokens(clk), NewThrottle(store, DefaultThrottlePolicy(), clk.Now), policy, clk.Now, nil, nil, nil), u
+	return NewLogin(store, store, hasher, newFakeTokens(clk), NewThrottle(store, DefaultThrottlePolicy(), clk.Now), nil, policy, clk.Now, nil, nil, nil, Traced), u
 }
 
 func TestTraceLogin(t *testing.T) {
@@ -169,9 +180,9 @@ func TestTraceLogin(t *testing.T) {
 			if kids := childrenOf(got, span); strings.Join(kids, ",") != "password.queue_wait,password.verify" {
 				t.Errorf("children of %s = %q; want password.queue_wait, password.verify", spanLogin, kids)
 			}
-			want := []attribute.KeyValue{attrGrant.String(LoginGrantGetToken), attrOutcome.String(tc.outcome)}
+			want := []attribute.KeyValue{attribute.String(attrGrant, LoginGrantGetToken), attribute.String(attrOutcome, tc.outcome)}
 			if pair != nil {
-				want = append(want, attrUserID.String(u.ID), attrSessionID.String(pair.SessionID))
+				want = append(want, attribute.String(attrUserID, u.ID), attribute.String(attrSessionID, pair.SessionID))
 			}
 			wantAttrs(t, span, want...)
 			wantStatus(t, span, tc.status, map[bool]string{true: tc.outcome}[tc.status == codes.Error])
@@ -203,10 +214,10 @@ func TestTraceRefresh(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d %s spans; want 2", len(got), spanRefresh)
 	}
-	wantAttrs(t, got[0], attrGrant.String(GrantRefreshToken), attrOutcome.String(grantSuccess),
-		attrSessionID.String(pair.SessionID), attrUserID.String(claims.Subject))
+	wantAttrs(t, got[0], attribute.String(attrGrant, GrantRefreshToken), attribute.String(attrOutcome, grantSuccess),
+		attribute.String(attrSessionID, pair.SessionID), attribute.String(attrUserID, claims.Subject))
 	wantStatus(t, got[0], codes.Unset, "")
-	wantAttrs(t, got[1], attrOutcome.String(grantInvalid), attrSessionID.String(pair.SessionID))
+	wantAttrs(t, got[1], attribute.String(attrOutcome, grantInvalid), attribute.String(attrSessionID, pair.SessionID))
 	wantStatus(t, got[1], codes.Error, grantInvalid)
 	if len(got[1].Events) != 1 || got[1].Events[0].Name != string(domain.EventRefreshReuseDetected) {
 		t.Errorf("reused refresh span events = %v; want one %s", got[1].Events, domain.EventRefreshReuseDetected)
@@ -238,12 +249,12 @@ func TestTraceWebhookDelivery(t *testing.T) {
 			got := done()
 			span := one(t, got, spanDeliver)
 			want := []attribute.KeyValue{
-				attrWebhookID.String("hook-d1"), attrEventID.String("ev-d1"),
-				attrEventType.String(string(domain.EventLoginSucceeded)), attrDeliveryID.String("d1"),
-				attrAttempt.Int(1), attrOutcome.String(tc.outcome),
+				attribute.String(attrWebhookID, "hook-d1"), attribute.String(attrEventID, "ev-d1"),
+				attribute.String(attrEventType, string(domain.EventLoginSucceeded)), attribute.String(attrDeliveryID, "d1"),
+				attribute.Int(attrAttempt, 1), attribute.String(attrOutcome, tc.outcome),
 			}
 			if tc.code != 0 {
-				want = append(want, attrStatusCode.Int(tc.code))
+				want = append(want, attribute.Int(attrStatusCode, tc.code))
 			}
 			wantAttrs(t, span, want...)
 			wantStatus(t, span, tc.status, map[bool]string{true: tc.outcome}[tc.status == codes.Error])
@@ -301,12 +312,12 @@ func TestTraceRedaction(t *testing.T) {
 		}
 	}
 	mfa := named(got, spanCompleteMFA)
-	wantAttrs(t, mfa[0], attrGrant.String(GrantMFAOTP), attrMFAMethod.String(methodTOTP), attrOutcome.String(LoginInvalidCredentials), attrUserID.String(en.user.ID))
+	wantAttrs(t, mfa[0], attribute.String(attrGrant, GrantMFAOTP), attribute.String(attrMFAMethod, methodTOTP), attribute.String(attrOutcome, LoginInvalidCredentials), attribute.String(attrUserID, en.user.ID))
 	wantStatus(t, mfa[0], codes.Error, LoginInvalidCredentials)
-	wantAttrs(t, mfa[2], attrMFAMethod.String(methodRecoveryCode), attrOutcome.String(LoginSuccess))
+	wantAttrs(t, mfa[2], attribute.String(attrMFAMethod, methodRecoveryCode), attribute.String(attrOutcome, LoginSuccess))
 	ex := named(got, spanExchange)
-	wantAttrs(t, ex[0], attrGrant.String(GrantTokenExchange), attrOutcome.String(grantSuccess), attrUserID.String(u.ID))
-	wantAttrs(t, ex[1], attrOutcome.String(grantInvalidSubjectToken))
+	wantAttrs(t, ex[0], attribute.String(attrGrant, GrantTokenExchange), attribute.String(attrOutcome, grantSuccess), attribute.String(attrUserID, u.ID))
+	wantAttrs(t, ex[1], attribute.String(attrOutcome, grantInvalidSubjectToken))
 
 	secrets := []string{pw, pair.AccessToken, pair.RefreshToken, next.AccessToken, next.RefreshToken,
 		key, badKey, exchanged.AccessToken, mfaToken, recoveryToken, wrong, code, en.codes[0], en.secret,
@@ -341,5 +352,29 @@ func checkRedacted(t *testing.T, got tracetest.SpanStubs, secrets ...string) {
 				}
 			}
 		}
+	}
+}
+
+// TestNoTracerAllocatesNothing: with tracing off (a nil Tracer) a use
+// case's span is NoSpan, its context is the caller's, and marking it costs
+// no allocation. Not parallel: AllocsPerRun counts the whole process.
+func TestNoTracerAllocatesNothing(t *testing.T) {
+	tracer := orNoTracer(nil)
+	ctx := t.Context()
+	if got, span := tracer.Start(ctx, spanLogin); got != ctx || span != (NoSpan{}) {
+		t.Errorf("Start = %v, %T; want the caller's context and NoSpan", got, span)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, span := tracer.Start(ctx, spanLogin)
+		if span.Recording() {
+			span.SetString(attrGrant, LoginGrantPassword)
+		}
+		traceIDs(span, "u1", "s1")
+		traceOutcome(span, LoginInvalidCredentials, true)
+		span.AddEvent(string(domain.EventRefreshReuseDetected))
+		span.End()
+	})
+	if allocs != 0 {
+		t.Errorf("a span with tracing off allocates %v times; want 0", allocs)
 	}
 }

@@ -40,7 +40,7 @@ func TestWebhookSecretSealedAtRest(t *testing.T) {
 			sent = append(sent, job.Secret)
 			return 200, nil
 		}}
-		d := NewDispatcher(out, sender, b, func() time.Time { return hookNow() }, nil, nil)
+		d := NewDispatcher(out, sender, b, func() time.Time { return hookNow() }, nil, nil, nil)
 		if _, err := d.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -8,8 +8,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// eventMetrics is the part of usecase.Metrics this file covers (an adapter
-// does not import usecase; cmd's wiring checks the whole interface).
+// eventMetrics is the part of usecase.Metrics and usecase.DeliveryMetrics
+// this file covers (an adapter does not import usecase; cmd's wiring checks
+// the whole interfaces).
 type eventMetrics interface {
 	EventsWritten(t domain.EventType, n int)
 	EventsDropped(n int)

@@ -59,8 +59,8 @@ func newGatehouse(t *testing.T) *gatehouse {
 	h := rest.New(rest.Deps{
 		Verify:   verify,
 		Register: usecase.NewRegister(st, hasher, nil, 8, true, now, nil),
-		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil, nil),
-		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
+		Login:    usecase.NewLogin(st, st, hasher, issuer, nil, nil, policy, now, log, nil, nil, nil),
+		Refresh:  usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil, nil),
 		Clients:  clients,
 		Revoke:   usecase.NewRevoke(st, verify, revoked, policy, now, nil),
 		Store:    st,

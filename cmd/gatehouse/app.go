@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
+	"github.com/gatehouse-auth/gatehouse/adapter/otel"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
@@ -94,24 +95,26 @@ func openStore(ctx context.Context, cfg config.Config, tp trace.TracerProvider) 
 	return gormstore.New(db, opts...), sqlDB.Close, nil
 }
 
-// build wires the system for a server, with the production hash
-// parameters, and loads its signing keys (startKeys). tp, when not nil,
-// traces the store and the webhook deliveries.
-func build(ctx context.Context, cfg config.Config, logOut io.Writer, tp trace.TracerProvider) (*app, error) {
-	return buildTraced(ctx, cfg, logOut, password.DefaultParams(), tp)
+// buildOptions is what build takes beyond the configuration.
+type buildOptions struct {
+	// hash is the argon2id parameters; zero is password.DefaultParams
+	// (tests pass cheap ones).
+	hash password.Params
+	// tp traces the store, the webhook deliveries and the use cases; nil
+	// traces nothing, and no tracing code runs.
+	tp trace.TracerProvider
+	// noKeys leaves the signing keys unloaded: CLI commands never sign,
+	// work on a database that may have no key yet, and must not create
+	// one (only "keys rotate" does, through the use case).
+	noKeys bool
 }
 
-// buildWith is build with explicit argon2id parameters (tests use cheap
-// ones) and no tracing.
-func buildWith(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
-	return buildTraced(ctx, cfg, logOut, hashParams, nil)
-}
-
-// buildTraced is build with explicit argon2id parameters.
-func buildTraced(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params, tp trace.TracerProvider) (*app, error) {
-	a, err := assembleTraced(ctx, cfg, logOut, hashParams, tp)
-	if err != nil {
-		return nil, err
+// build wires adapters into use cases and, unless o.noKeys, loads the
+// signing keys (startKeys).
+func build(ctx context.Context, cfg config.Config, logOut io.Writer, o buildOptions) (*app, error) {
+	a, err := wire(ctx, cfg, logOut, o)
+	if err != nil || o.noKeys {
+		return a, err
 	}
 	if err := a.startKeys(ctx); err != nil {
 		a.close()
@@ -120,17 +123,13 @@ func buildTraced(ctx context.Context, cfg config.Config, logOut io.Writer, hashP
 	return a, nil
 }
 
-// assemble wires adapters into use cases without loading the signing keys:
-// CLI commands use it as it is, since they never sign and must not create a
-// key (only "keys rotate" does, through the use case).
-func assemble(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params) (*app, error) {
-	return assembleTraced(ctx, cfg, logOut, hashParams, nil)
-}
-
-// assembleTraced is assemble with a tracer provider (nil: no tracing).
-func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, hashParams password.Params, tp trace.TracerProvider) (*app, error) {
+// wire opens the store and builds the adapters and the use cases on it.
+func wire(ctx context.Context, cfg config.Config, logOut io.Writer, o buildOptions) (*app, error) {
+	if o.hash == (password.Params{}) {
+		o.hash = password.DefaultParams()
+	}
 	log := logging.New(logOut, cfg.LogLevel, cfg.LogFormat)
-	st, closeStore, err := openStore(ctx, cfg, tp)
+	st, closeStore, err := openStore(ctx, cfg, o.tp)
 	if err != nil {
 		return nil, err
 	}
@@ -163,18 +162,22 @@ func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, ha
 	if queue == 0 {
 		queue = 32 * concurrency
 	}
-	a.hasher = password.New(hashParams, concurrency, queue)
+	a.hasher = password.New(o.hash, concurrency, queue)
 	issuer := token.NewIssuer(a.ring, cfg.Issuer, cfg.Audience)
 	a.verifier = token.NewVerifier(a.ring, cfg.Issuer, cfg.Audience, cfg.Leeway, now, verifyCacheSize)
 
 	a.revoked = usecase.NewRevocationList(st, now, log, cfg.RevocationMaxStale)
 	events := a.buildMetrics()
+	var tracer usecase.Tracer // nil: the use cases trace nothing
+	if o.tp != nil {
+		tracer = otel.New(o.tp)
+	}
 	a.apiKeys = usecase.NewAPIKeys(st, st, a.revoked, issuer, usecase.APIKeyPolicy{
 		Prefix:    cfg.APIKeyPrefix,
 		MaxTTL:    cfg.APIKeyMaxTTL,
 		CacheTTL:  cfg.RevocationSync,
 		CacheSize: verifyCacheSize,
-	}, policy, now, events)
+	}, policy, now, events, tracer)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked, a.apiKeys, events)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now, events)
 	throttle := usecase.DefaultThrottlePolicy()
@@ -193,19 +196,19 @@ func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, ha
 		closeStore()
 		return nil, fmt.Errorf("GATEHOUSE_KEY_ENCRYPTION_KEY: %w", err)
 	}
-	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events)
+	a.refresh = usecase.NewRefresh(st, issuer, a.revoked, policy, now, log, events, tracer)
 	a.clients = usecase.NewClients(st, issuer, policy, now, events)
 	a.users = usecase.NewUsers(st, a.hasher, a.revoke, cfg.PasswordMinLength, now)
-	a.mfa = usecase.NewMFA(st, st, box, mfa.NewTOTP(), a.revoke, "", now, a.eventLog)
-	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, policy, now, log, events, a.eventLog).WithMFA(a.mfa)
-	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log, a.eventLog)
+	a.mfa = usecase.NewMFA(st, st, box, mfa.NewTOTP(), a.revoke, "", now, events, a.eventLog)
+	a.login = usecase.NewLogin(st, st, a.hasher, issuer, a.throttle, a.mfa, policy, now, log, events, a.eventLog, tracer)
+	a.account = usecase.NewAccount(st, a.hasher, a.revoke, a.throttle, cfg.PasswordMinLength, now, log, events, a.eventLog)
 	a.keys = usecase.NewKeys(a.ring, cfg.SigningAlg, now, log, events)
 	a.intro = usecase.NewIntrospect(a.verify, a.account, a.clients, st, now)
 	a.devices = usecase.NewDevices(st, st, a.revoke, now)
 	a.events = usecase.NewEvents(st, cfg.EventRetention, now, log)
-	sender := webhook.NewSender(cfg.WebhookAllowPrivate, tp)
+	sender := webhook.NewSender(cfg.WebhookAllowPrivate, o.tp)
 	a.webhooks = usecase.NewWebhooks(st, sender, box, now)
-	a.dispatch = usecase.NewDispatcher(st, sender, box, now, log, events)
+	a.dispatch = usecase.NewDispatcher(st, sender, box, now, log, a.deliveryMetrics(), tracer)
 	return a, nil
 }
 

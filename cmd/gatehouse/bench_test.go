@@ -34,7 +34,7 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 		b.Fatal(err)
 	}
 	cfg.Metrics = withMetrics
-	a, err := buildWith(context.Background(), cfg, io.Discard, testParams)
+	a, err := build(context.Background(), cfg, io.Discard, buildOptions{hash: testParams})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,19 +14,18 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
-// withApp assembles the app for a CLI command, logging to stderr, runs fn
+// withApp builds the app for a CLI command, logging to stderr, runs fn
 // and closes the app. It does not load the signing keys: CLI commands never
 // sign, work on a database that has no key yet, and never create or
 // activate a key ("keys rotate" does, explicitly).
 func withApp(ctx context.Context, e env, cfg config.Config, fn func(*app) error) error {
-	a, err := assemble(ctx, cfg, e.stderr, password.DefaultParams())
+	a, err := build(ctx, cfg, e.stderr, buildOptions{noKeys: true})
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func startTestEnv(t *testing.T, overrides map[string]string, params password.Par
 	t.Helper()
 	cfg := testConfig(t, overrides)
 	logs := &testkit.LogBuffer{}
-	a, err := buildWith(context.Background(), cfg, logs, params)
+	a, err := build(context.Background(), cfg, logs, buildOptions{hash: params})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -210,7 +210,7 @@ func TestUnsealedActiveKeyRefused(t *testing.T) {
 	}
 	closeStore()
 
-	_, err = buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams)
+	_, err = build(t.Context(), cfg, &testkit.LogBuffer{}, buildOptions{hash: testParams})
 	if err == nil || !strings.Contains(err.Error(), "planted") || !strings.Contains(err.Error(), "unencrypted") || !strings.Contains(err.Error(), "gatehouse keys rotate") {
 		t.Fatalf("build over an unsealed active key = %v; want a refusal naming the key, that it is unencrypted, and gatehouse keys rotate", err)
 	}
@@ -219,7 +219,7 @@ func TestUnsealedActiveKeyRefused(t *testing.T) {
 	if out, errOut, code := cliEnv(t, env, "", "keys", "rotate"); code != 0 {
 		t.Fatalf("keys rotate over an unsealed active key = %d %s %s", code, out, errOut)
 	}
-	a, err := buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams)
+	a, err := build(t.Context(), cfg, &testkit.LogBuffer{}, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatalf("build after keys rotate: %v", err)
 	}

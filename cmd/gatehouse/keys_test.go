@@ -105,7 +105,7 @@ func TestKeysEncryptedAtRest(t *testing.T) {
 	// The same database without the key refuses to start.
 	cfg := e.app.cfg
 	cfg.KeyEncryptionKey = nil
-	if _, err := buildWith(t.Context(), cfg, &testkit.LogBuffer{}, testParams); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_KEY_ENCRYPTION_KEY") {
+	if _, err := build(t.Context(), cfg, &testkit.LogBuffer{}, buildOptions{hash: testParams}); err == nil || !strings.Contains(err.Error(), "GATEHOUSE_KEY_ENCRYPTION_KEY") {
 		t.Errorf("build without the key = %v; want an error naming GATEHOUSE_KEY_ENCRYPTION_KEY", err)
 	}
 }

@@ -67,7 +67,7 @@ func (g *gatedHasher) wait(t *testing.T, n int) {
 // gateLogins rebuilds a's Login on a hasher that holds every password check.
 func gateLogins(a *app) *gatedHasher {
 	g := newGatedHasher(a.hasher, true, false)
-	a.login = usecase.NewLogin(a.store, a.store, g, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog).WithMFA(a.mfa)
+	a.login = usecase.NewLogin(a.store, a.store, g, newIssuer(a), a.throttle, a.mfa, policyOf(a), time.Now, a.log, nil, a.eventLog, nil)
 	return g
 }
 
@@ -244,7 +244,7 @@ func TestPasswordChangesCannotUndoAnAdminChange(t *testing.T) {
 	var g *gatedHasher
 	e := newSecurityEnv(t, nil, testParams, func(a *app) {
 		g = newGatedHasher(a.hasher, false, true)
-		a.account = usecase.NewAccount(a.store, g, a.revoke, a.throttle, a.cfg.PasswordMinLength, time.Now, nil, a.eventLog)
+		a.account = usecase.NewAccount(a.store, g, a.revoke, a.throttle, a.cfg.PasswordMinLength, time.Now, nil, nil, a.eventLog)
 	})
 	admin := bearerHeader(adminDirect(t, e).AccessToken)
 	if _, err := e.app.register.Create(context.Background(), "alice", "correct horse battery", []string{"ops"}); err != nil {
@@ -387,7 +387,7 @@ func TestRolesClaimAlwaysPresent(t *testing.T) {
 // path's hasher.
 func loginDirect(t *testing.T, e *testEnv, user, pw string) *usecase.TokenPair {
 	t.Helper()
-	l := usecase.NewLogin(e.app.store, e.app.store, e.app.hasher, newIssuer(e.app), nil, policyOf(e.app), time.Now, e.app.log, nil, nil)
+	l := usecase.NewLogin(e.app.store, e.app.store, e.app.hasher, newIssuer(e.app), nil, nil, policyOf(e.app), time.Now, e.app.log, nil, nil, nil)
 	p, err := l.Login(context.Background(), usecase.LoginInput{Username: user, Password: pw, IP: "192.0.2.250"})
 	if err != nil {
 		t.Fatalf("login %s: %v", user, err)

@@ -146,7 +146,7 @@ func TestAccessLogErrorsOnly(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, map[string]string{"GATEHOUSE_ACCESS_LOG": "errors"})
 	logs := &testkit.LogBuffer{}
-	a, err := buildWith(t.Context(), cfg, logs, testParams)
+	a, err := build(t.Context(), cfg, logs, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,17 @@ import (
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
-// The metrics collector is what the use cases report their events to.
-var _ usecase.Metrics = (*metrics.Metrics)(nil)
+// The metrics collector is what the use cases report their events to, and
+// the webhook dispatcher its deliveries.
+var (
+	_ usecase.Metrics         = (*metrics.Metrics)(nil)
+	_ usecase.DeliveryMetrics = (*metrics.Metrics)(nil)
+)
 
 // buildMetrics creates the metrics collector when GATEHOUSE_METRICS is on
 // and returns what the use cases report their events to: the collector,
 // or nil (they report nothing). The gauges read the hasher, the revoked
-// set and the verifier, so assemble calls it once those are built.
+// set and the verifier, so build calls it once those are built.
 func (a *app) buildMetrics() usecase.Metrics {
 	if !a.cfg.Metrics {
 		return nil
@@ -24,6 +28,15 @@ func (a *app) buildMetrics() usecase.Metrics {
 		RevocationStale:    a.revoked.Stale,
 		VerifyCacheLen:     a.verifier.CacheLen,
 	})
+	return a.metrics
+}
+
+// deliveryMetrics returns what the webhook dispatcher reports to: the
+// collector, or nil (it reports nothing) when metrics are off.
+func (a *app) deliveryMetrics() usecase.DeliveryMetrics {
+	if a.metrics == nil {
+		return nil // not a nil *metrics.Metrics in the interface
+	}
 	return a.metrics
 }
 

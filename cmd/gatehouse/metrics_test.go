@@ -23,7 +23,7 @@ func newMetricsEnv(t *testing.T, overrides map[string]string) *testEnv {
 	t.Helper()
 	cfg := testConfig(t, overrides)
 	logs := &testkit.LogBuffer{}
-	a, err := buildWith(context.Background(), cfg, logs, testParams)
+	a, err := build(context.Background(), cfg, logs, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -31,7 +31,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
 	doc := loadSpec(t)
 	cfg := testConfig(t, map[string]string{"GATEHOUSE_DB": "memory:"})
-	a, err := buildWith(context.Background(), cfg, io.Discard, testParams)
+	a, err := build(context.Background(), cfg, io.Discard, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

@@ -43,18 +43,18 @@ func (h *countingHasher) Verify(ctx context.Context, stored, pw string) (bool, b
 	return h.PasswordHasher.Verify(ctx, stored, pw)
 }
 
-// countLoginHashes rebuilds a's Login exactly as buildWith does, with the
+// countLoginHashes rebuilds a's Login exactly as build does, with the
 // same hasher, store and throttle, but counting every password check.
 func countLoginHashes(a *app) *countingHasher {
 	c := &countingHasher{PasswordHasher: a.hasher}
-	a.login = usecase.NewLogin(a.store, a.store, c, newIssuer(a), a.throttle, policyOf(a), time.Now, a.log, nil, a.eventLog).WithMFA(a.mfa)
+	a.login = usecase.NewLogin(a.store, a.store, c, newIssuer(a), a.throttle, a.mfa, policyOf(a), time.Now, a.log, nil, a.eventLog, nil)
 	return c
 }
 
-// newIssuer is the token issuer buildWith gives a's use cases.
+// newIssuer is the token issuer build gives a's use cases.
 func newIssuer(a *app) *token.Issuer { return token.NewIssuer(a.ring, a.cfg.Issuer, a.cfg.Audience) }
 
-// policyOf is the token policy buildWith derives from a's configuration.
+// policyOf is the token policy build derives from a's configuration.
 func policyOf(a *app) usecase.TokenPolicy {
 	return usecase.TokenPolicy{
 		AccessTTL:     a.cfg.AccessTTL,
@@ -432,7 +432,7 @@ func TestPanicIsRecovered(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, nil)
 	logs := &testkit.LogBuffer{}
-	a, err := buildWith(context.Background(), cfg, logs, testParams)
+	a, err := build(context.Background(), cfg, logs, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func serve(ctx context.Context, e env, cfg config.Config) error {
 		}))
 	}
 	defer flushTraces(stopTracing, traceLog)
-	a, err := build(startCtx, cfg, logOut, traced)
+	a, err := build(startCtx, cfg, logOut, buildOptions{tp: traced})
 	cancel()
 	if err != nil {
 		return err

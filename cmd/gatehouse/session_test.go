@@ -76,7 +76,7 @@ func TestRevocationAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	e1 := newTestEnv(t, map[string]string{"GATEHOUSE_REVOCATION_SYNC": "100ms"})
 	cfg := e1.app.cfg
-	a2, err := buildWith(context.Background(), cfg, &testkit.LogBuffer{}, testParams)
+	a2, err := build(context.Background(), cfg, &testkit.LogBuffer{}, buildOptions{hash: testParams})
 	if err != nil {
 		t.Fatalf("second replica: %v", err)
 	}

@@ -78,7 +78,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	revoked := usecase.NewRevocationList(st, now, log, usecase.DefaultMaxStaleness)
 	verify := usecase.NewVerify(token.NewVerifier(ring, ghIssuer, ghAudience, policy.Leeway, now, 1024), revoked, nil, nil)
 	revoke := usecase.NewRevoke(st, verify, revoked, policy, now, nil)
-	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil, nil)
+	account := usecase.NewAccount(st, hasher, revoke, nil, 8, now, nil, nil, nil)
 	gh := &gatehouse{
 		clients:  usecase.NewClients(st, issuer, policy, now, nil),
 		register: usecase.NewRegister(st, hasher, nil, 8, true, now, nil),
@@ -86,8 +86,8 @@ func newGatehouse(t *testing.T) *gatehouse {
 	app := rest.New(rest.Deps{
 		Verify:     verify,
 		Register:   gh.register,
-		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, policy, now, log, nil, nil),
-		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil),
+		Login:      usecase.NewLogin(st, st, hasher, issuer, nil, nil, policy, now, log, nil, nil, nil),
+		Refresh:    usecase.NewRefresh(st, issuer, revoked, policy, now, log, nil, nil),
 		Clients:    gh.clients,
 		Revoke:     revoke,
 		Introspect: usecase.NewIntrospect(verify, account, gh.clients, st, now),
