@@ -98,7 +98,7 @@ func classes() []class {
 		{"infrastructure/logging", infraLayer, nil},
 		{"infrastructure/tracing", infraLayer, []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/trace", "go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"}},
 		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics and usecase.DeliveryMetrics
-		{"adapter/otel", adapterLayer, append([]string{"usecase"}, tracingAPI...)},                    // implements usecase.Tracer
+		{"adapter/spans", adapterLayer, append([]string{"usecase"}, tracingAPI...)},                   // implements usecase.Tracer
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
 	}

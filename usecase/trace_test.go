@@ -34,7 +34,7 @@ var (
 )
 
 // Traced is the Tracer the tests give the use cases: the OpenTelemetry
-// adapter (adapter/otel) on the global provider, as the server wires it.
+// adapter (adapter/spans) on the global provider, as the server wires it.
 // The adapter imports usecase, so only the external test package can
 // build it: otel_test.go sets Traced before TestMain runs.
 var Traced Tracer

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/adapter/metrics"
 	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
-	"github.com/gatehouse-auth/gatehouse/adapter/otel"
 	"github.com/gatehouse-auth/gatehouse/adapter/password"
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
+	"github.com/gatehouse-auth/gatehouse/adapter/spans"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/gormstore"
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -170,7 +170,7 @@ func wire(ctx context.Context, cfg config.Config, logOut io.Writer, o buildOptio
 	events := a.buildMetrics()
 	var tracer usecase.Tracer // nil: the use cases trace nothing
 	if o.tp != nil {
-		tracer = otel.New(o.tp)
+		tracer = spans.New(o.tp)
 	}
 	a.apiKeys = usecase.NewAPIKeys(st, st, a.revoked, issuer, usecase.APIKeyPolicy{
 		Prefix:    cfg.APIKeyPrefix,

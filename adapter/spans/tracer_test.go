@@ -1,4 +1,4 @@
-package otel_test
+package spans_test
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/gatehouse-auth/gatehouse/adapter/otel"
+	"github.com/gatehouse-auth/gatehouse/adapter/spans"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
 // recorded returns a provider that records every span into an in-memory
 // exporter, and the exporter.
 func recorded() (*sdktrace.TracerProvider, *tracetest.InMemoryExporter) {
-	spans := tracetest.NewInMemoryExporter()
-	return sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)), spans
+	exported := tracetest.NewInMemoryExporter()
+	return sdktrace.NewTracerProvider(sdktrace.WithSyncer(exported)), exported
 }
 
 // TestSpanIsChildOfContext: a use-case span starts below the span in its
@@ -27,17 +27,17 @@ func recorded() (*sdktrace.TracerProvider, *tracetest.InMemoryExporter) {
 // parent/child structure of a request's trace.
 func TestSpanIsChildOfContext(t *testing.T) {
 	t.Parallel()
-	tp, spans := recorded()
+	tp, exported := recorded()
 	outer := tp.Tracer("server")
 	ctx, root := outer.Start(t.Context(), "POST /oauth/token")
-	ctx, span := otel.New(tp).Start(ctx, "usecase.Refresh")
+	ctx, span := spans.New(tp).Start(ctx, "usecase.Refresh")
 	_, store := outer.Start(ctx, "db RefreshGrant")
 	store.End()
 	span.End()
 	root.End()
 
 	byName := map[string]tracetest.SpanStub{}
-	for _, s := range spans.GetSpans() {
+	for _, s := range exported.GetSpans() {
 		byName[s.Name] = s
 	}
 	uc, db := byName["usecase.Refresh"], byName["db RefreshGrant"]
@@ -59,8 +59,8 @@ func TestSpanIsChildOfContext(t *testing.T) {
 // events and an error status with the fixed description.
 func TestSpanRecords(t *testing.T) {
 	t.Parallel()
-	tp, spans := recorded()
-	_, span := otel.New(tp).Start(t.Context(), "webhook.deliver")
+	tp, exported := recorded()
+	_, span := spans.New(tp).Start(t.Context(), "webhook.deliver")
 	if !span.Recording() {
 		t.Fatal("Recording() = false on a sampled span")
 	}
@@ -70,9 +70,9 @@ func TestSpanRecords(t *testing.T) {
 	span.Fail("retry")
 	span.End()
 
-	got := spans.GetSpans()
+	got := exported.GetSpans()
 	if len(got) != 1 {
-		t.Fatalf("%d spans; want 1", len(got))
+		t.Fatalf("%d exported; want 1", len(got))
 	}
 	s := got[0]
 	want := []attribute.KeyValue{attribute.String("gatehouse.outcome", "retry"), attribute.Int("http.response.status_code", 503)}
@@ -92,16 +92,16 @@ func TestSpanRecords(t *testing.T) {
 // allocates no more than OpenTelemetry's own Start does. Not parallel:
 // AllocsPerRun counts the whole process.
 func TestUnsampledSpanCostsNothingMore(t *testing.T) {
-	spans := tracetest.NewInMemoryExporter()
+	exported := tracetest.NewInMemoryExporter()
 	for name, tp := range map[string]trace.TracerProvider{
-		"never sampled": sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans), sdktrace.WithSampler(sdktrace.NeverSample())),
+		"never sampled": sdktrace.NewTracerProvider(sdktrace.WithSyncer(exported), sdktrace.WithSampler(sdktrace.NeverSample())),
 		"no-op":         noop.NewTracerProvider(),
 	} {
 		t.Run(name, func(t *testing.T) {
 			parent := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
 				TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2},
 			}))
-			tracer := otel.New(tp)
+			tracer := spans.New(tp)
 			ctx, span := tracer.Start(parent, "usecase.Login")
 			if _, ok := span.(usecase.NoSpan); !ok {
 				t.Errorf("unsampled span is %T; want usecase.NoSpan", span)
@@ -123,16 +123,16 @@ func TestUnsampledSpanCostsNothingMore(t *testing.T) {
 			}
 		})
 	}
-	if n := len(spans.GetSpans()); n != 0 {
-		t.Errorf("%d spans exported; want none", n)
+	if n := len(exported.GetSpans()); n != 0 {
+		t.Errorf("%d exported exported; want none", n)
 	}
 }
 
-// TestNilIsGlobalProvider: New(nil) starts spans on the global provider;
+// TestNilIsGlobalProvider: New(nil) starts exported on the global provider;
 // with none installed they record nothing.
 func TestNilIsGlobalProvider(t *testing.T) {
 	t.Parallel()
-	_, span := otel.New(nil).Start(t.Context(), "usecase.Login")
+	_, span := spans.New(nil).Start(t.Context(), "usecase.Login")
 	defer span.End()
 	if span.Recording() {
 		t.Error("a span of the default global provider records")

@@ -1,9 +1,9 @@
-// Package otel implements the use cases' Tracer port (usecase.Tracer) with
+// Package spans implements the use cases' Tracer port (usecase.Tracer) with
 // OpenTelemetry. A use case's span is started on the span in its context
 // (the HTTP server's, the dispatcher's round), and is itself put in the
 // context it hands on, so the spans of the hasher, the store and the
 // webhook sender below it are its children.
-package otel
+package spans
 
 import (
 	"context"
