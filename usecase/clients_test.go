@@ -52,7 +52,7 @@ func TestClientsCreateRefuses(t *testing.T) {
 		name     string
 		client   string
 		scopes   []string
-		wantCode string
+		wantCode domain.ErrorCode
 	}{
 		{"empty name", "", nil, "invalid_request"},
 		{"long name", strings.Repeat("n", 129), nil, "invalid_request"},

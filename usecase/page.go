@@ -22,7 +22,7 @@ func pageLimit(n, def, most int) (int, error) {
 	case n == 0:
 		return def, nil
 	case n < 0 || n > most:
-		return 0, &domain.ValidationError{Code: "invalid_request", Message: fmt.Sprintf("limit must be between 1 and %d", most)}
+		return 0, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: fmt.Sprintf("limit must be between 1 and %d", most)}
 	}
 	return n, nil
 }
