@@ -99,6 +99,7 @@ func classes() []class {
 		{"adapter/metrics", adapterLayer, []string{"usecase", "github.com/prometheus/client_golang"}}, // implements usecase.Metrics
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
+		{"internal/testkit/otlptest", testLayer, []string{"go.opentelemetry.io/proto/otlp", "google.golang.org/protobuf"}},
 	}
 }
 

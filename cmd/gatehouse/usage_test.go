@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -128,16 +129,17 @@ func serveUntilStarted(t *testing.T, env map[string]string) string {
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
 	}()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), "starting gatehouse") {
+	testkit.Await(t, 30*time.Second, func() error {
 		select {
 		case code := <-done:
 			t.Fatalf("serve exited with %d before its start-up line:\n%s", code, stderr.String())
-		case <-deadline:
-			t.Fatalf("no start-up line within 30 s:\n%s", stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-	}
+		if !strings.Contains(stderr.String(), "starting gatehouse") {
+			return fmt.Errorf("no start-up line yet:\n%s", stderr.String())
+		}
+		return nil
+	})
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited with %d after cancel; want 0\n%s", code, stderr.String())
