@@ -101,6 +101,7 @@ func classes() []class {
 		{"adapter/spans", adapterLayer, append([]string{"usecase"}, tracingAPI...)},                   // implements usecase.Tracer
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
+		{"internal/testkit/otlptest", testLayer, []string{"go.opentelemetry.io/proto/otlp", "google.golang.org/protobuf"}},
 	}
 }
 

@@ -180,7 +180,7 @@ func isBase62(c byte) bool {
 func ValidateAPIKeyName(name string) error {
 	n := len([]rune(name))
 	if n < 1 || n > APIKeyNameMax {
-		return &ValidationError{Code: "invalid_request", Message: fmt.Sprintf("name must be 1 to %d characters", APIKeyNameMax)}
+		return &ValidationError{Code: CodeInvalidRequest, Message: fmt.Sprintf("name must be 1 to %d characters", APIKeyNameMax)}
 	}
 	return nil
 }

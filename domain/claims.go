@@ -27,9 +27,6 @@ type Claims struct {
 	ExpiresAt time.Time
 }
 
-// IsClient reports whether the token was issued to a machine client.
-func (c *Claims) IsClient() bool { return c.ClientID != "" && c.SessionID == "" }
-
 // FromAPIKey reports whether the caller is an API key, or holds a token
 // exchanged from one (its sid is the key's revocation id). Such callers
 // may not manage credentials or sessions.

@@ -45,14 +45,31 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// ValidationError reports input that breaks a value rule. Code is a stable
-// machine-readable identifier such as "weak_password" or "invalid_username".
+// ErrorCode names the value rule a *ValidationError breaks. It is stable:
+// the answer's "error" member carries it (adapter/internal/problem maps each
+// one to its status).
+type ErrorCode string
+
+// The codes of value rules.
+const (
+	// CodeInvalidRequest: a parameter is missing, malformed or out of range.
+	CodeInvalidRequest ErrorCode = "invalid_request"
+	// CodeInvalidScope: a scope name breaks the scope rules.
+	CodeInvalidScope ErrorCode = "invalid_scope"
+	// CodeWeakPassword: a password is too short, too long or too common.
+	CodeWeakPassword ErrorCode = "weak_password"
+	// CodeInvalidUsername: a username breaks the username rules.
+	CodeInvalidUsername ErrorCode = "invalid_username"
+)
+
+// ValidationError reports input that breaks a value rule. Code says which
+// kind of rule; Message is the fixed text shown to the client.
 type ValidationError struct {
-	Code    string
+	Code    ErrorCode
 	Message string
 }
 
-func (e *ValidationError) Error() string { return e.Code + ": " + e.Message }
+func (e *ValidationError) Error() string { return string(e.Code) + ": " + e.Message }
 
 // ThrottledError means an attempt was refused before any credential check
 // because of too many recent failures. RetryAfter tells the caller how long

@@ -50,7 +50,7 @@ func ParseEventType(s string) (EventType, error) {
 	if t := EventType(s); slices.Contains(EventTypes, t) {
 		return t, nil
 	}
-	return "", &ValidationError{Code: "invalid_request", Message: fmt.Sprintf("unknown event type %q", truncate(s, 64))}
+	return "", &ValidationError{Code: CodeInvalidRequest, Message: fmt.Sprintf("unknown event type %q", truncate(s, 64))}
 }
 
 // ActorType says who caused an event.

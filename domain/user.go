@@ -94,13 +94,13 @@ func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role)
 func NormalizeUsername(name string) (string, error) {
 	n := strings.ToLower(strings.TrimSpace(name))
 	if len(n) < 3 || len(n) > 64 {
-		return "", &ValidationError{Code: "invalid_username", Message: "username must be 3 to 64 characters"}
+		return "", &ValidationError{Code: CodeInvalidUsername, Message: "username must be 3 to 64 characters"}
 	}
 	for _, r := range n {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '@', r == '-':
 		default:
-			return "", &ValidationError{Code: "invalid_username", Message: "username may contain only a-z, 0-9 and . _ @ -"}
+			return "", &ValidationError{Code: CodeInvalidUsername, Message: "username may contain only a-z, 0-9 and . _ @ -"}
 		}
 	}
 	return n, nil
@@ -111,7 +111,7 @@ func NormalizeUsername(name string) (string, error) {
 // answered, for the password rule and for the hasher alike.
 func CheckPasswordSize(password string) error {
 	if len(password) > PasswordMaxBytes {
-		return &ValidationError{Code: "weak_password", Message: fmt.Sprintf("password must be at most %d bytes", PasswordMaxBytes)}
+		return &ValidationError{Code: CodeWeakPassword, Message: fmt.Sprintf("password must be at most %d bytes", PasswordMaxBytes)}
 	}
 	return nil
 }
@@ -127,11 +127,11 @@ func ValidatePassword(password, username string, minLength int) error {
 		return err
 	}
 	if len([]rune(password)) < minLength {
-		return &ValidationError{Code: "weak_password", Message: "password is too short"}
+		return &ValidationError{Code: CodeWeakPassword, Message: "password is too short"}
 	}
 	lower := strings.ToLower(password)
 	if IsCommonPassword(lower) || (username != "" && lower == strings.ToLower(username)) {
-		return &ValidationError{Code: "weak_password", Message: "password is too common"}
+		return &ValidationError{Code: CodeWeakPassword, Message: "password is too common"}
 	}
 	return nil
 }

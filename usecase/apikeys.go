@@ -104,7 +104,7 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 		ttl = *in.ExpiresIn
 	}
 	if ttl < MinAPIKeyTTL || ttl > k.policy.MaxTTL {
-		return nil, "", &domain.ValidationError{Code: "invalid_request",
+		return nil, "", &domain.ValidationError{Code: domain.CodeInvalidRequest,
 			Message: fmt.Sprintf("expires_in must be between %d and %d seconds", int64(MinAPIKeyTTL.Seconds()), int64(k.policy.MaxTTL.Seconds()))}
 	}
 	now := k.now().UTC().Truncate(time.Microsecond)

@@ -45,7 +45,7 @@ func TestAPIKeyCreateValidates(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		in   APIKeyInput
-		want string
+		want domain.ErrorCode
 	}{
 		{"empty name", APIKeyInput{Name: ""}, "invalid_request"},
 		{"65-character name", APIKeyInput{Name: strings.Repeat("n", 65)}, "invalid_request"},

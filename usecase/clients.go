@@ -35,7 +35,7 @@ func NewClients(store domain.ClientStore, issuer domain.TokenIssuer, policy Toke
 // stored and cannot be shown again.
 func (s *Clients) Create(ctx context.Context, name string, scopes []string) (*domain.Client, string, error) {
 	if name == "" || len(name) > 128 {
-		return nil, "", &domain.ValidationError{Code: "invalid_request", Message: "name must be 1 to 128 characters"}
+		return nil, "", &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "name must be 1 to 128 characters"}
 	}
 	if err := validateScopes(scopes); err != nil {
 		return nil, "", err
@@ -147,11 +147,11 @@ func (s *Clients) grant(ctx context.Context, id, secret string, scope []string) 
 func validateScopes(scopes []string) error {
 	for _, s := range scopes {
 		if s == "" || len(s) > 128 {
-			return &domain.ValidationError{Code: "invalid_scope", Message: "scopes must be 1 to 128 characters"}
+			return &domain.ValidationError{Code: domain.CodeInvalidScope, Message: "scopes must be 1 to 128 characters"}
 		}
 		for _, c := range s {
 			if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
-				return &domain.ValidationError{Code: "invalid_scope", Message: "scope contains a forbidden character"}
+				return &domain.ValidationError{Code: domain.CodeInvalidScope, Message: "scope contains a forbidden character"}
 			}
 		}
 	}

@@ -52,7 +52,7 @@ func TestClientsCreateRefuses(t *testing.T) {
 		name     string
 		client   string
 		scopes   []string
-		wantCode string
+		wantCode domain.ErrorCode
 	}{
 		{"empty name", "", nil, "invalid_request"},
 		{"long name", strings.Repeat("n", 129), nil, "invalid_request"},
@@ -147,7 +147,7 @@ func TestClientsGrant(t *testing.T) {
 			}
 			claims := e.claims(p.AccessToken)
 			if claims.ClientID != c.ID || claims.Subject != c.ID || claims.SessionID != "" || claims.Username != "" ||
-				!claims.IsClient() || !slices.Equal(claims.Scope, tt.wantScope) ||
+				!slices.Equal(claims.Scope, tt.wantScope) ||
 				!claims.ExpiresAt.Equal(e.clock.Now().Add(e.policy.AccessTTL)) {
 				t.Errorf("client token claims = %+v; want client_id and sub %s, no sid, scope %q", claims, c.ID, tt.wantScope)
 			}

@@ -91,7 +91,7 @@ func (e *Events) List(ctx context.Context, in EventListInput) (*EventPage, error
 		types = append(types, t)
 	}
 	if !in.Since.IsZero() && !in.Until.IsZero() && in.Since.After(in.Until) {
-		return nil, &domain.ValidationError{Code: "invalid_request", Message: "since must not be after until"}
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "since must not be after until"}
 	}
 	events, err := e.store.ListEvents(ctx, domain.EventQuery{
 		Types: types, UserID: in.UserID, Since: in.Since, Until: in.Until, Before: in.Cursor, Limit: limit + 1,

@@ -69,7 +69,7 @@ func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string
 		return nil, err
 	}
 	if token == "" {
-		return nil, &domain.ValidationError{Code: "invalid_request", Message: "token is required"}
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "token is required"}
 	}
 	if c, err := i.verify.Verify(ctx, token); err == nil {
 		if c.KeyID != "" {

@@ -70,7 +70,7 @@ func (k *Keys) RotateAs(ctx context.Context, r KeyRotation) (string, error) {
 	}
 	switched := prev != nil && prev.Algorithm != k.alg
 	if switched && !r.Switch {
-		return "", &domain.ValidationError{Code: "invalid_request", Message: fmt.Sprintf(
+		return "", &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: fmt.Sprintf(
 			"the active signing key is %s but the configured algorithm is %s; a rotation keeps the algorithm unless it is chosen explicitly: gatehouse keys rotate --alg %s",
 			prev.Algorithm, k.alg, k.alg)}
 	}

@@ -116,7 +116,7 @@ func (l *Login) CompleteMFA(ctx context.Context, in MFALoginInput) (*TokenPair, 
 // completeMFA is CompleteMFA below its span, which learns the user's id.
 func (l *Login) completeMFA(ctx context.Context, span Span, in MFALoginInput) (*TokenPair, error) {
 	if (in.OTP == "") == (in.RecoveryCode == "") {
-		return nil, &domain.ValidationError{Code: "invalid_request", Message: "send exactly one of otp and recovery_code"}
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "send exactly one of otp and recovery_code"}
 	}
 	if in.Token == "" || l.mfa == nil {
 		return nil, domain.ErrInvalidGrant

@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -11,6 +12,23 @@ const (
 	userPageDefault = 100
 	userPageMax     = 500
 )
+
+// RequestedLimit turns a limit as a caller wrote it (a query parameter, ""
+// when left out) into what the lists take: 0, the list's default page,
+// when left out, else the number. Whatever is no number of at least 1 (0
+// included: who writes it does not mean the default) becomes -1, which
+// every list refuses with its own bounds, so that every bad limit is
+// judged, and answered, by the list alone.
+func RequestedLimit(s string) int {
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return -1
+	}
+	return n
+}
 
 // pageLimit is the one rule for how many items a list answers at once
 // (GET /admin/users, the revocation feed): a requested limit of 0 asks for
@@ -22,7 +40,7 @@ func pageLimit(n, def, most int) (int, error) {
 	case n == 0:
 		return def, nil
 	case n < 0 || n > most:
-		return 0, &domain.ValidationError{Code: "invalid_request", Message: fmt.Sprintf("limit must be between 1 and %d", most)}
+		return 0, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: fmt.Sprintf("limit must be between 1 and %d", most)}
 	}
 	return n, nil
 }

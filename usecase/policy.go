@@ -18,16 +18,6 @@ type TokenPolicy struct {
 	UserScopes []string
 }
 
-// DefaultTokenPolicy returns DESIGN.md's defaults.
-func DefaultTokenPolicy() TokenPolicy {
-	return TokenPolicy{
-		AccessTTL:     15 * time.Minute,
-		RefreshTTL:    30 * 24 * time.Hour,
-		ReuseInterval: 10 * time.Second,
-		Leeway:        30 * time.Second,
-	}
-}
-
 // revocationLifetime is how long a revoked session must stay in the feed:
 // after it, no access token of that session can still be accepted.
 func (p TokenPolicy) revocationLifetime() time.Duration { return p.AccessTTL + p.Leeway }

@@ -99,11 +99,11 @@ func (r *Register) create(ctx context.Context, username, password string, roles 
 func validateRoles(roles []string) error {
 	for _, role := range roles {
 		if len(role) == 0 || len(role) > 64 {
-			return &domain.ValidationError{Code: "invalid_request", Message: "role names must be 1 to 64 characters"}
+			return &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "role names must be 1 to 64 characters"}
 		}
 		for _, c := range role {
 			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':') {
-				return &domain.ValidationError{Code: "invalid_request", Message: "role names may contain only a-z, 0-9 and . _ - :"}
+				return &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "role names may contain only a-z, 0-9 and . _ - :"}
 			}
 		}
 	}

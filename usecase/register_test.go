@@ -45,7 +45,7 @@ func TestRegisterRefuses(t *testing.T) {
 		name     string
 		username string
 		password string
-		wantCode string // ValidationError code; "" when wantErr is set
+		wantCode domain.ErrorCode // ValidationError code; "" when wantErr is set
 		wantErr  error
 	}{
 		{"duplicate", "alice", "another good password", "", domain.ErrUsernameTaken},

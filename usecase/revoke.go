@@ -92,7 +92,7 @@ func (r *Revoke) Logout(ctx context.Context, c *domain.Claims, scope LogoutScope
 	case LogoutOthers:
 		return r.revokeWithEvent(ctx, domain.SessionRevocation{UserID: c.Subject, ExceptID: c.SessionID}, c.Subject, reasonLogout, self)
 	default:
-		return &domain.ValidationError{Code: "invalid_request", Message: "scope must be local, global or others"}
+		return &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "scope must be local, global or others"}
 	}
 }
 

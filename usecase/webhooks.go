@@ -69,7 +69,7 @@ func (w *Webhooks) Create(ctx context.Context, in WebhookInput) (*domain.Webhook
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, &domain.ValidationError{Code: "invalid_request", Message: "webhook url refused: " + err.Error()}
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "webhook url refused: " + err.Error()}
 	}
 	now := w.now().UTC().Truncate(time.Microsecond)
 	hook := &domain.Webhook{
@@ -162,7 +162,7 @@ func (w *Webhooks) Deliveries(ctx context.Context, webhookID string, limit int) 
 // userinfo and no fragment, of at most domain.WebhookURLMax bytes.
 func validateWebhookURL(raw string) error {
 	invalid := func(msg string) error {
-		return &domain.ValidationError{Code: "invalid_request", Message: msg}
+		return &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: msg}
 	}
 	switch {
 	case raw == "":

@@ -14,6 +14,7 @@ package guard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -26,6 +27,10 @@ import (
 // ContextKey is where the middleware stores the accepted token's claims
 // in the Echo context (Gatehouse's own routes use it too).
 const ContextKey = "gatehouse.claims"
+
+// logKey is where New leaves its logger in the Echo context, for
+// RequireScope and RequireACR to log their refusals as it logs its own.
+const logKey = "gatehouse.guard.log"
 
 // HeaderAPIKey is the header an API key may be presented in (it may also
 // come as "Authorization: Bearer <key>" or a bare "Authorization: <key>").
@@ -65,7 +70,8 @@ type Config struct {
 	Keys KeyVerifier
 	// Log (nil: discarded) receives the cause of 5xx answers and, at debug
 	// level, why a token was refused (expired, unknown kid, wrong
-	// algorithm, revoked...). Tokens are never logged.
+	// algorithm, revoked...), by New and by the RequireScope and
+	// RequireACR after it. Tokens are never logged.
 	Log *slog.Logger
 }
 
@@ -106,6 +112,7 @@ func New(cfg Config) echo.MiddlewareFunc {
 				return refuse(c, log, domain.ErrTokenRevoked)
 			}
 			c.Set(ContextKey, cl)
+			c.Set(logKey, log)
 			return next(c)
 		}
 	}
@@ -120,18 +127,19 @@ func Claims(c echo.Context) *domain.Claims {
 
 // RequireScope refuses tokens that lack any of scopes with 403
 // insufficient_scope and a WWW-Authenticate header naming them (RFC 6750
-// section 3.1). It goes after New's middleware; without it, it answers 401.
+// section 3.1). It goes after New's middleware, whose logger gets the
+// refusal at debug; without it, it answers 401.
 func RequireScope(scopes ...string) echo.MiddlewareFunc {
 	need := &problem.ScopeError{Scope: strings.Join(scopes, " ")}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			cl := Claims(c)
 			if cl == nil {
-				return refuse(c, nil, domain.ErrTokenMissing)
+				return refuse(c, logOf(c), domain.ErrTokenMissing)
 			}
 			for _, s := range scopes {
 				if !cl.HasScope(s) {
-					return refuse(c, nil, need)
+					return refuse(c, logOf(c), fmt.Errorf("token scope %q lacks %s: %w", strings.Join(cl.Scope, " "), s, need))
 				}
 			}
 			return next(c)
@@ -144,21 +152,30 @@ func RequireScope(scopes ...string) echo.MiddlewareFunc {
 // acr_values, so the client can send the user through a login with a
 // second factor and retry. With acr "aal2", a token from a login with TOTP
 // passes; password-only tokens, client tokens and API keys do not. It goes
-// after New's middleware; without it, it answers 401.
+// after New's middleware, whose logger gets the refusal at debug; without
+// it, it answers 401.
 func RequireACR(acr string) echo.MiddlewareFunc {
 	need := &problem.ACRError{ACR: acr}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			cl := Claims(c)
 			if cl == nil {
-				return refuse(c, nil, domain.ErrTokenMissing)
+				return refuse(c, logOf(c), domain.ErrTokenMissing)
 			}
 			if !acrMeets(cl.ACR, acr) {
-				return refuse(c, nil, need)
+				return refuse(c, logOf(c), fmt.Errorf("token acr %q is below %s: %w", cl.ACR, acr, need))
 			}
 			return next(c)
 		}
 	}
+}
+
+// logOf returns the logger New left on c: nil (discarded) when the
+// claims came from elsewhere (Gatehouse's own routes log through their
+// access log).
+func logOf(c echo.Context) *slog.Logger {
+	log, _ := c.Get(logKey).(*slog.Logger)
+	return log
 }
 
 // acrRank orders the assurance levels Gatehouse issues.

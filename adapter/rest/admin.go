@@ -2,7 +2,6 @@ package rest
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,10 +13,7 @@ import (
 
 // listUsers is GET /admin/users?cursor=&limit=.
 func (s *Server) listUsers(c echo.Context) error {
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
+	limit := usecase.RequestedLimit(c.QueryParam("limit"))
 	users, next, err := s.d.Users.List(c.Request().Context(), c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err
@@ -30,21 +26,6 @@ func (s *Server) listUsers(c echo.Context) error {
 		out.Users = append(out.Users, newUserBody(&users[i], true))
 	}
 	return problem.JSON(c, http.StatusOK, out)
-}
-
-// queryLimit reads the limit query parameter of a list: 0 when absent
-// (the use case's default page), 400 when not a positive integer. How
-// large it may be is the use case's rule.
-func queryLimit(c echo.Context) (int, error) {
-	v := c.QueryParam("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, badRequest("limit must be a positive integer")
-	}
-	return n, nil
 }
 
 // createUser is POST /admin/users.

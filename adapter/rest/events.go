@@ -33,10 +33,7 @@ func (s *Server) myEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
+	limit := usecase.RequestedLimit(c.QueryParam("limit"))
 	page, err := s.d.Events.Mine(c.Request().Context(), cl.Subject, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err
@@ -48,11 +45,10 @@ func (s *Server) myEvents(c echo.Context) error {
 // type may be repeated or comma-separated; since and until are RFC 3339
 // times.
 func (s *Server) listEvents(c echo.Context) error {
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
+	in := usecase.EventListInput{
+		UserID: c.QueryParam("user_id"), Cursor: c.QueryParam("cursor"),
+		Limit: usecase.RequestedLimit(c.QueryParam("limit")),
 	}
-	in := usecase.EventListInput{UserID: c.QueryParam("user_id"), Cursor: c.QueryParam("cursor"), Limit: limit}
 	for _, v := range c.QueryParams()["type"] {
 		for t := range strings.SplitSeq(v, ",") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -60,6 +56,7 @@ func (s *Server) listEvents(c echo.Context) error {
 			}
 		}
 	}
+	var err error
 	if in.Since, err = queryTime(c, "since"); err != nil {
 		return err
 	}

@@ -51,11 +51,13 @@ func (s *Server) jwks(c echo.Context) error {
 
 // serverMetadata is RFC 8414's document. Only registered names appear in
 // the *_auth_methods_supported lists (IANA "OAuth Token Endpoint
-// Authentication Methods"): introspection also accepts an admin's Bearer
-// token, which has no registered name and is documented instead.
-// scopes_supported lists the scopes users may request
-// (GATEHOUSE_USER_SCOPES); client scopes are set per client by an admin and
-// are not advertised (RFC 8414 2 lets a server leave scopes out).
+// Authentication Methods"): the token endpoint takes "none" too (the
+// password, refresh and MFA grants are public-client grants), while
+// introspection also accepts an admin's Bearer token, which has no
+// registered name and is documented instead. scopes_supported is always
+// there: the scopes users may request (GATEHOUSE_USER_SCOPES), an empty
+// list when there are none; client scopes are set per client by an admin
+// and are not advertised.
 type serverMetadata struct {
 	Issuer                           string   `json:"issuer"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
@@ -66,7 +68,7 @@ type serverMetadata struct {
 	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
-	Scopes                           []string `json:"scopes_supported,omitempty"`
+	Scopes                           []string `json:"scopes_supported"`
 }
 
 // metadata is RFC 8414's GET /.well-known/oauth-authorization-server.
@@ -80,10 +82,10 @@ func (s *Server) metadata(c echo.Context) error {
 		RevocationEndpoint:               iss + "/oauth/revoke",
 		IntrospectionEndpoint:            iss + "/oauth/introspect",
 		GrantTypes:                       []string{"password", "refresh_token", "client_credentials", grantTokenExchange, grantMFAOTP},
-		TokenEndpointAuthMethods:         clientAuth,
+		TokenEndpointAuthMethods:         []string{"client_secret_basic", "client_secret_post", "none"},
 		RevocationEndpointAuthMethods:    []string{"none"},
 		IntrospectionEndpointAuthMethods: clientAuth,
-		Scopes:                           s.opts.Scopes,
+		Scopes:                           append([]string{}, s.opts.Scopes...), // [] rather than null
 	})
 }
 

@@ -232,10 +232,7 @@ func (s *Server) revocations(c echo.Context) error {
 		}
 		after = n
 	}
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
+	limit := usecase.RequestedLimit(c.QueryParam("limit"))
 	entries, err := s.d.Feed.Feed(c.Request().Context(), after, limit)
 	if err != nil {
 		return err

@@ -88,7 +88,12 @@ func (oauthFakes) Logout(context.Context, *domain.Claims, usecase.LogoutScope) e
 func (oauthFakes) UserSessions(context.Context, string, string) error                { return errStore }
 func (oauthFakes) Token(context.Context, string, string) error                       { return errStore }
 
-func (oauthFakes) Feed(context.Context, int64, int) ([]domain.Revocation, error) {
+// Feed refuses a bad limit as the use case does (the handler passes it on
+// unjudged) and fails otherwise.
+func (oauthFakes) Feed(_ context.Context, _ int64, limit int) ([]domain.Revocation, error) {
+	if limit < 0 {
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "limit must be between 1 and 1000"}
+	}
 	return nil, errStore
 }
 

@@ -46,7 +46,7 @@ type Deps struct {
 type Options struct {
 	Issuer string // public base URL, for RFC 8414 metadata
 	// Scopes are the scopes users may request (GATEHOUSE_USER_SCOPES),
-	// advertised as RFC 8414 scopes_supported when not empty.
+	// advertised as RFC 8414 scopes_supported.
 	Scopes []string
 	// TrustedProxies lists the networks whose X-Forwarded-For is believed;
 	// empty means the client IP is the connection's peer address.

@@ -88,10 +88,7 @@ type deliveryBody struct {
 // listDeliveries is GET /admin/webhooks/:id/deliveries?limit=, newest
 // event first. next_attempt_at is null once the delivery is settled.
 func (s *Server) listDeliveries(c echo.Context) error {
-	limit, err := queryLimit(c)
-	if err != nil {
-		return err
-	}
+	limit := usecase.RequestedLimit(c.QueryParam("limit"))
 	ds, err := s.d.Webhooks.Deliveries(c.Request().Context(), c.Param("id"), limit)
 	if err != nil {
 		return err

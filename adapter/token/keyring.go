@@ -180,7 +180,7 @@ func (r *Keyring) Rotate(ctx context.Context, event domain.Event) (string, error
 // errHSRotate is Rotate's answer when HS256 is already active (or there
 // is no store to record a switch to HS256 in).
 func errHSRotate() error {
-	return &domain.ValidationError{Code: "invalid_request", Message: "HS256 keys are rotated by configuring a new shared secret"}
+	return &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "HS256 keys are rotated by configuring a new shared secret"}
 }
 
 // Keys lists the stored keys (every algorithm), newest first, without their

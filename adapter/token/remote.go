@@ -71,7 +71,6 @@ type RemoteKeySet struct {
 
 	set      atomic.Pointer[remoteSet] // read without a lock on the verify path
 	removals atomic.Uint64             // keys that left the set; see Keyring.removals
-	fetches  atomic.Uint64
 
 	mu          sync.Mutex // serialises fetches and guards the fields below
 	lastAttempt time.Time  // any fetch
@@ -110,21 +109,6 @@ func (s *RemoteKeySet) Refresh(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fetch(ctx)
-}
-
-// Fetches returns how many times the JWK Set has been requested, for
-// metrics and tests.
-func (s *RemoteKeySet) Fetches() uint64 { return s.fetches.Load() }
-
-// Kids returns the key ids currently accepted, sorted.
-func (s *RemoteKeySet) Kids() []string {
-	m := s.set.Load().keys
-	kids := make([]string, 0, len(m))
-	for kid := range m {
-		kids = append(kids, kid)
-	}
-	slices.Sort(kids)
-	return kids
 }
 
 // generation refreshes the set when it is past its max-age, so that a key
@@ -192,7 +176,6 @@ func (s *RemoteKeySet) refreshStale(ctx context.Context) {
 // does not spend the refresh interval on a failed fetch.
 func (s *RemoteKeySet) fetch(ctx context.Context) error {
 	s.lastAttempt = s.now()
-	s.fetches.Add(1)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksFetchTimeout)
 	defer cancel()
 	keys, maxAge, err := s.download(ctx)

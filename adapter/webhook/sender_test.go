@@ -6,61 +6,35 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// received is one request a test receiver got.
-type received struct {
-	header http.Header
-	body   []byte
-}
-
-// receiver is an httptest server that records what it gets and answers
-// with status.
-type receiver struct {
-	*httptest.Server
-	mu   sync.Mutex
-	got  []received
-	hits atomic.Int64
-}
-
-func newReceiver(t *testing.T, status int) *receiver {
+// newReceiver starts a webhook destination answering status with more
+// than Send reads.
+func newReceiver(t *testing.T, status int) *testkit.Receiver {
 	t.Helper()
-	r := &receiver{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.hits.Add(1)
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.got = append(r.got, received{header: req.Header.Clone(), body: body})
-		r.mu.Unlock()
-		w.WriteHeader(status)
-		w.Write(bytes.Repeat([]byte("x"), 1<<20)) // more than Send reads
-	}))
-	t.Cleanup(r.Close)
-	return r
+	return testkit.NewReceiver(t, status, bytes.Repeat([]byte("x"), 1<<20))
 }
 
-func (r *receiver) last(t *testing.T) received {
+// last returns the last request r got.
+func last(t *testing.T, r *testkit.Receiver) testkit.Request {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.got) == 0 {
+	got := r.Requests()
+	if len(got) == 0 {
 		t.Fatal("the receiver got nothing")
 	}
-	return r.got[len(r.got)-1]
+	return got[len(got)-1]
 }
 
 func testSecret(t *testing.T) string {
@@ -99,31 +73,31 @@ func TestSendSignatureVerifiesWithStandardWebhooks(t *testing.T) {
 	if err != nil || code != http.StatusNoContent {
 		t.Fatalf("Send = %d, %v; want 204, nil", code, err)
 	}
-	got := r.last(t)
+	got := last(t, r)
 
 	wh, err := standardwebhooks.NewWebhook(j.Secret)
 	if err != nil {
 		t.Fatalf("standardwebhooks.NewWebhook: %v", err)
 	}
-	if err := wh.Verify(got.body, got.header); err != nil {
+	if err := wh.Verify(got.Body, got.Header); err != nil {
 		t.Errorf("standard-webhooks Verify of our delivery: %v", err)
 	}
-	if id := got.header.Get("webhook-id"); id != j.Event.ID {
+	if id := got.Header.Get("webhook-id"); id != j.Event.ID {
 		t.Errorf("webhook-id = %q; want the event id %q", id, j.Event.ID)
 	}
-	if ct := got.header.Get("Content-Type"); ct != "application/json" {
+	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q; want application/json", ct)
 	}
-	if ua := got.header.Get("User-Agent"); !strings.Contains(ua, "Gatehouse") {
+	if ua := got.Header.Get("User-Agent"); !strings.Contains(ua, "Gatehouse") {
 		t.Errorf("User-Agent = %q; want it to name Gatehouse", ua)
 	}
 
-	tampered := bytes.Replace(got.body, []byte("login.succeeded"), []byte("login.failed"), 1)
-	if err := wh.Verify(tampered, got.header); err == nil {
+	tampered := bytes.Replace(got.Body, []byte("login.succeeded"), []byte("login.failed"), 1)
+	if err := wh.Verify(tampered, got.Header); err == nil {
 		t.Error("Verify accepted a tampered body")
 	}
 	other, _ := standardwebhooks.NewWebhook(testSecret(t))
-	if err := other.Verify(got.body, got.header); err == nil {
+	if err := other.Verify(got.Body, got.Header); err == nil {
 		t.Error("Verify accepted the signature under another secret")
 	}
 }
@@ -174,7 +148,7 @@ func TestSendDoesNotFollowRedirects(t *testing.T) {
 	if code != http.StatusFound || err != nil {
 		t.Errorf("Send to a redirect = %d, %v; want 302, nil", code, err)
 	}
-	if n := target.hits.Load(); n != 0 {
+	if n := len(target.Requests()); n != 0 {
 		t.Errorf("the redirect target got %d requests; want 0", n)
 	}
 }
@@ -244,7 +218,7 @@ func TestSendRefusesPrivateDestinations(t *testing.T) {
 			t.Errorf("CheckDestination(%s) = %v; want a *RefusedError", u, err)
 		}
 	}
-	if n := r.hits.Load(); n != 0 {
+	if n := len(r.Requests()); n != 0 {
 		t.Errorf("the loopback receiver got %d requests; want 0", n)
 	}
 

@@ -40,7 +40,7 @@ func TestTracedSend(t *testing.T) {
 	if code != http.StatusFound || err != nil {
 		t.Fatalf("Send = %d, %v; want the 302 as the answer", code, err)
 	}
-	if target.hits.Load() != 0 {
+	if len(target.Requests()) != 0 {
 		t.Error("a traced sender followed a redirect")
 	}
 	mu.Lock()

@@ -42,7 +42,7 @@ func newGatehouse(t *testing.T) *gatehouse {
 	st := memory.New()
 	now := time.Now
 	log := slog.New(slog.DiscardHandler)
-	policy := usecase.DefaultTokenPolicy()
+	policy := usecase.TokenPolicy{AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour, ReuseInterval: 10 * time.Second, Leeway: 30 * time.Second}
 	ring, err := token.NewKeyring(st, token.AlgEdDSA, nil, policy.AccessTTL+policy.Leeway, now)
 	if err != nil {
 		t.Fatalf("NewKeyring: %v", err)

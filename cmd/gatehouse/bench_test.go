@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
 	"github.com/gatehouse-auth/gatehouse/domain"
-	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
@@ -29,7 +28,7 @@ func benchApp(b *testing.B, withMetrics bool, env map[string]string) (*app, http
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := config.Load(nil, func(k string) string { return vars[k] })
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func listUsers(ctx context.Context, e env, a *app) error {
 	fmt.Fprintln(tw, "ID\tUSERNAME\tROLES\tDISABLED\tCREATED")
 	cursor := ""
 	for {
-		users, next, err := a.users.List(ctx, cursor, 500)
+		users, next, err := a.users.List(ctx, cursor, 0) // the use case's default page
 		if err != nil {
 			return err
 		}

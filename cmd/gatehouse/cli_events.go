@@ -78,31 +78,30 @@ func (c eventsCmd) query(now time.Time) (usecase.EventListInput, error) {
 }
 
 // printEvents writes up to limit events selected by in, one JSON object per
-// line, reading pages of at most cliEventPage.
+// line, reading the use case's default pages (their size is its business).
 func printEvents(ctx context.Context, e env, events *usecase.Events, in usecase.EventListInput, limit int) error {
 	enc := json.NewEncoder(e.stdout)
-	for limit > 0 {
-		in.Limit = min(limit, cliEventPage)
+	in.Limit = 0
+	for {
 		page, err := events.List(ctx, in)
 		if err != nil {
 			return describe(err)
 		}
 		for _, ev := range page.Events {
+			if limit == 0 {
+				return nil
+			}
 			if err := enc.Encode(ev); err != nil {
 				return err
 			}
+			limit--
 		}
-		limit -= len(page.Events)
 		if page.NextCursor == "" {
 			return nil
 		}
 		in.Cursor = page.NextCursor
 	}
-	return nil
 }
-
-// cliEventPage is how many events `gatehouse events` reads at once.
-const cliEventPage = 500
 
 // isValidation reports whether err is a *domain.ValidationError (a name
 // that is no valid username may still be a deleted user's id).

@@ -75,16 +75,7 @@ func TestDatabaseFilesAre0600UnderUmask000(t *testing.T) {
 			cmd.Wait()
 		}()
 		base := "http://" + addr
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			resp, err := http.Get(base + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("server did not start: %v\n%s", err, logs.String())
-			}
-		}
+		awaitHealthy(t, base, logs)
 		resp, err := http.Post(base+"/users", "application/json", strings.NewReader(`{"username":"bob","password":"a long enough password"}`))
 		if err != nil {
 			t.Fatal(err)

@@ -57,20 +57,67 @@ func printHelp(_ kong.HelpOptions, ctx *kong.Context) error {
 			fmt.Fprintln(w, "\nflags:")
 			writeFlags(w, own)
 		}
-		if node.Name != "version" {
+		if readsSettings(node) {
 			writeSettings(w, ctx.Model)
+		}
+		if _, ok := node.Target.Interface().(serveCmd); ok {
+			writeTracing(w)
 		}
 	}
 	return nil
 }
 
+// readsSettings reports whether a command's Run takes the settings (a
+// config.Config): only then does its usage list them.
+func readsSettings(node *kong.Node) bool {
+	run := node.Target.MethodByName("Run")
+	if !run.IsValid() {
+		return false
+	}
+	for in := range run.Type().Ins() {
+		if in == reflect.TypeFor[config.Config]() {
+			return true
+		}
+	}
+	return false
+}
+
+// tracingVariables are the OpenTelemetry SDK's own variables that matter
+// most; infrastructure/tracing reads them (serve only), and
+// docs/observability.md lists them all.
+var tracingVariables = [][2]string{
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector base URL (http/protobuf; /v1/traces is appended): setting it turns tracing on"},
+	{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full URL for spans; wins over OTEL_EXPORTER_OTLP_ENDPOINT"},
+	{"OTEL_SERVICE_NAME", "service.name of the spans (default gatehouse)"},
+	{"OTEL_SDK_DISABLED", "true: tracing off even with an endpoint set"},
+}
+
+// writeTracing writes the tracing variables, which serve reads beside the
+// settings, and where to find the rest.
+func writeTracing(w io.Writer) {
+	fmt.Fprintln(w, "\ntracing (OpenTelemetry's own variables, read by serve; all of them in docs/observability.md):")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, v := range tracingVariables {
+		fmt.Fprintf(tw, "  %s\t%s\n", v[0], v[1])
+	}
+	tw.Flush()
+}
+
+// synopsisWidth is the width of the synopsis column of the root usage; a
+// longer synopsis has its help on the next line, in the help column.
+const synopsisWidth = 30
+
 // writeRootUsage writes the commands in the form of DESIGN.md's CLI block,
-// then the settings.
+// then the settings and the tracing variables.
 func writeRootUsage(w io.Writer, app *kong.Application) {
 	fmt.Fprintf(w, "usage: gatehouse COMMAND [flags]\n\ncommands:\n")
 	for _, cmd := range app.Children {
 		if len(cmd.Children) == 0 {
-			fmt.Fprintf(w, "  gatehouse %-30s %s\n", synopsis(cmd), cmd.Help)
+			if s := synopsis(cmd); len(s) > synopsisWidth {
+				fmt.Fprintf(w, "  gatehouse %s\n  %*s%s\n", s, len("gatehouse ")+synopsisWidth+1, "", cmd.Help)
+			} else {
+				fmt.Fprintf(w, "  gatehouse %-*s %s\n", synopsisWidth, s, cmd.Help)
+			}
 			continue
 		}
 		for _, line := range groupLines(cmd) {
@@ -79,6 +126,7 @@ func writeRootUsage(w io.Writer, app *kong.Application) {
 	}
 	fmt.Fprintln(w, "\nRun \"gatehouse COMMAND --help\" for the usage of one command.")
 	writeSettings(w, app)
+	writeTracing(w)
 }
 
 // groupLines joins a group's subcommands with " | ", starting a new line

@@ -47,9 +47,9 @@ func testConfig(t *testing.T, overrides map[string]string) config.Config {
 	for k, v := range overrides {
 		env[k] = v
 	}
-	cfg, err := config.Load(nil, func(k string) string { return env[k] })
+	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
-		t.Fatalf("config.Load: %v", err)
+		t.Fatalf("load config: %v", err)
 	}
 	return cfg
 }

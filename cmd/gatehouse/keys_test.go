@@ -83,6 +83,24 @@ func TestMetadata(t *testing.T) {
 		fmt.Sprint(b["scopes_supported"]) != "[profile reports:read]" {
 		t.Errorf("metadata = %s; want no response_types_supported, no bearer method, scopes_supported [profile reports:read]", r.body)
 	}
+	// The password, refresh and MFA grants need no client authentication:
+	// "none" is a method of the token endpoint (not of introspection).
+	if fmt.Sprint(b["token_endpoint_auth_methods_supported"]) != "[client_secret_basic client_secret_post none]" ||
+		fmt.Sprint(b["introspection_endpoint_auth_methods_supported"]) != "[client_secret_basic client_secret_post]" {
+		t.Errorf("metadata = %s; want token endpoint methods with none, introspection without", r.body)
+	}
+}
+
+// TestMetadataDefaults: with the default configuration (no user scopes)
+// scopes_supported is still there, an empty list, not left out.
+func TestMetadataDefaults(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	r := e.do(http.MethodGet, "/.well-known/oauth-authorization-server", nil, nil)
+	scopes, ok := r.json(t)["scopes_supported"].([]any)
+	if r.status != 200 || !ok || len(scopes) != 0 {
+		t.Errorf("metadata = %d %s; want scopes_supported [] ", r.status, r.body)
+	}
 }
 
 func TestKeysEncryptedAtRest(t *testing.T) {

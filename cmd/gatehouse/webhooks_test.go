@@ -3,13 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,69 +16,37 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// receiver is a webhook endpoint: it answers with status() and keeps every
-// request it got, to verify later with the secret, which is only known
-// once the webhook is registered.
-type receiver struct {
-	srv    *httptest.Server
-	status atomic.Int32
-	mu     sync.Mutex
-	got    []delivered
-}
-
-// delivered is one request a receiver got.
-type delivered struct {
-	header http.Header
-	body   []byte
-	status int
-}
-
-func newReceiver(t *testing.T, status int) *receiver {
+// newReceiver starts a webhook endpoint answering status (a test changes
+// it through Status); what it got is verified later with the secret, which
+// is only known once the webhook is registered.
+func newReceiver(t *testing.T, status int) *testkit.Receiver {
 	t.Helper()
-	r := &receiver{}
-	r.status.Store(int32(status))
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		code := int(r.status.Load())
-		r.mu.Lock()
-		r.got = append(r.got, delivered{header: req.Header.Clone(), body: body, status: code})
-		r.mu.Unlock()
-		w.WriteHeader(code)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
+	return testkit.NewReceiver(t, status, nil)
 }
 
-// requests returns a copy of what the receiver got so far.
-func (r *receiver) requests() []delivered {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]delivered(nil), r.got...)
-}
-
-// accepted returns the bodies of the requests answered 2xx, each checked
+// accepted returns the bodies of the requests r answered 2xx, each checked
 // against secret by the Standard Webhooks reference library, keyed by
 // webhook-id, with how many times each id was accepted.
-func (r *receiver) accepted(t *testing.T, secret string) (map[string]map[string]any, map[string]int) {
+func accepted(t *testing.T, r *testkit.Receiver, secret string) (map[string]map[string]any, map[string]int) {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		t.Fatalf("the reference library refuses the secret %q...: %v", secret[:10], err)
 	}
 	bodies, count := map[string]map[string]any{}, map[string]int{}
-	for _, d := range r.requests() {
-		if err := wh.Verify(d.body, d.header); err != nil {
-			t.Errorf("delivery %s fails the reference verification: %v", d.header.Get("webhook-id"), err)
+	for _, d := range r.Requests() {
+		if err := wh.Verify(d.Body, d.Header); err != nil {
+			t.Errorf("delivery %s fails the reference verification: %v", d.Header.Get("webhook-id"), err)
 			continue
 		}
-		if d.status/100 != 2 {
+		if d.Status/100 != 2 {
 			continue
 		}
 		var m map[string]any
-		if err := json.Unmarshal(d.body, &m); err != nil {
-			t.Fatalf("delivery body %q: %v", d.body, err)
+		if err := json.Unmarshal(d.Body, &m); err != nil {
+			t.Fatalf("delivery body %q: %v", d.Body, err)
 		}
-		id := d.header.Get("webhook-id")
+		id := d.Header.Get("webhook-id")
 		bodies[id] = m
 		count[id]++
 	}
@@ -94,13 +59,13 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	e := newTestEnv(t, map[string]string{"GATEHOUSE_WEBHOOK_ALLOW_PRIVATE": "true", "GATEHOUSE_KEY_ENCRYPTION_KEY": "an operator key of at least 32 bytes!"})
 	admin := bearerHeader(e.adminToken())
 	recv := newReceiver(t, http.StatusServiceUnavailable) // down at first
-	r := e.do(http.MethodPost, "/admin/webhooks", map[string]any{"url": recv.srv.URL + "/hook", "events": []string{"user.created", "login.failed"}}, admin)
+	r := e.do(http.MethodPost, "/admin/webhooks", map[string]any{"url": recv.URL + "/hook", "events": []string{"user.created", "login.failed"}}, admin)
 	if r.status != 201 {
 		t.Fatalf("POST /admin/webhooks = %d %s", r.status, r.body)
 	}
 	hook := r.json(t)
 	secret, _ := hook["secret"].(string)
-	if !strings.HasPrefix(secret, "whsec_") || hook["url"] != recv.srv.URL+"/hook" {
+	if !strings.HasPrefix(secret, "whsec_") || hook["url"] != recv.URL+"/hook" {
 		t.Fatalf("created webhook = %v; want its url and a whsec_ secret", hook)
 	}
 	id := hook["id"].(string)
@@ -119,11 +84,11 @@ func TestWebhooksOverHTTP(t *testing.T) {
 
 	// The receiver fails the first attempt of each; a retry about 5 s later
 	// finds it recovered.
-	testkit.Eventually(t, "a first attempt fails", 5*time.Second, func() bool { return len(recv.requests()) >= 2 })
-	recv.status.Store(http.StatusNoContent)
+	testkit.Eventually(t, "a first attempt fails", 5*time.Second, func() bool { return len(recv.Requests()) >= 2 })
+	recv.Status.Store(http.StatusNoContent)
 	var bodies map[string]map[string]any
 	testkit.Eventually(t, "both user.created events are delivered", 20*time.Second, func() bool {
-		bodies, _ = recv.accepted(t, secret)
+		bodies, _ = accepted(t, recv, secret)
 		return len(bodies) == 2
 	})
 	var sawAlice bool
@@ -137,9 +102,9 @@ func TestWebhooksOverHTTP(t *testing.T) {
 	if !sawAlice {
 		t.Errorf("no delivery of alice's user.created among %v", bodies)
 	}
-	for _, d := range recv.requests() {
-		if strings.Contains(string(d.body), "password 1") {
-			t.Errorf("a delivery carries a password: %s", d.body)
+	for _, d := range recv.Requests() {
+		if strings.Contains(string(d.Body), "password 1") {
+			t.Errorf("a delivery carries a password: %s", d.Body)
 		}
 	}
 
@@ -243,7 +208,7 @@ func TestWebhookDeliverySurvivesKill9(t *testing.T) {
 	c := &cluster{t: t, bin: bin}
 	admin := adminOn(t, c, env, base)
 	recv := newReceiver(t, http.StatusInternalServerError)
-	hook, secret := registerWebhook(t, c, base, admin, recv.srv.URL, "user.created")
+	hook, secret := registerWebhook(t, c, base, admin, recv.URL, "user.created")
 	c.signUp(base, "alice", "alice password 1")
 	// Killed once the failed attempt is recorded (killed during the
 	// attempt, the claim would hold it for a minute before a retry).
@@ -261,15 +226,15 @@ func TestWebhookDeliverySurvivesKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	recv.status.Store(http.StatusOK)
+	recv.Status.Store(http.StatusOK)
 	_, base, _ = startServe(t, bin, env)
 	var count map[string]int
 	testkit.Eventually(t, "the restarted server delivers the pending event", 20*time.Second, func() bool {
-		_, count = recv.accepted(t, secret)
+		_, count = accepted(t, recv, secret)
 		return len(count) == 1
 	})
 	time.Sleep(2 * time.Second) // no second delivery follows
-	if _, count = recv.accepted(t, secret); len(count) != 1 {
+	if _, count = accepted(t, recv, secret); len(count) != 1 {
 		t.Errorf("accepted deliveries = %v; want one event once", count)
 	}
 	for id, n := range count {
@@ -287,7 +252,7 @@ func TestReplicasDeliverEachEventOnce(t *testing.T) {
 	c := newCluster(t, 2, "GATEHOUSE_WEBHOOK_ALLOW_PRIVATE=true")
 	admin := adminOn(t, c, c.env(), c.urls[0])
 	recv := newReceiver(t, http.StatusOK)
-	_, secret := registerWebhook(t, c, c.urls[1], admin, recv.srv.URL, "user.created")
+	_, secret := registerWebhook(t, c, c.urls[1], admin, recv.URL, "user.created")
 	const users = 30
 	var wg sync.WaitGroup
 	for i := range users {
@@ -296,11 +261,11 @@ func TestReplicasDeliverEachEventOnce(t *testing.T) {
 	wg.Wait()
 	var count map[string]int
 	testkit.Eventually(t, "every user.created is delivered", 30*time.Second, func() bool {
-		_, count = recv.accepted(t, secret)
+		_, count = accepted(t, recv, secret)
 		return len(count) == users
 	})
 	time.Sleep(3 * time.Second) // both replicas poll a few more times
-	_, count = recv.accepted(t, secret)
+	_, count = accepted(t, recv, secret)
 	if len(count) != users {
 		t.Errorf("%d distinct events delivered; want %d", len(count), users)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // TestReadyzFollowsTheFeed puts a switch between the example and a real
@@ -48,17 +51,12 @@ func TestReadyzFollowsTheFeed(t *testing.T) {
 	)
 	waitReadyz := func(what string, status int, body string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			r := get(t, rs+"/readyz", "")
-			if r.status == status && r.body == body {
-				return
+		testkit.Await(t, 10*time.Second, func() error {
+			if r := get(t, rs+"/readyz", ""); r.status != status || r.body != body {
+				return fmt.Errorf("%s: GET /readyz = %d %s; want %d %s", what, r.status, r.body, status, body)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: GET /readyz = %d %s; want %d %s within 10 s", what, r.status, r.body, status, body)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 
 	waitReadyz("feed up", http.StatusOK, ready)

@@ -33,22 +33,6 @@ func NewParser(grammar any, getenv func(string) string, options ...kong.Option) 
 	return k, moveVariablesToResolver(k)
 }
 
-// Load parses args (settings flags only) and the environment through
-// getenv into a validated Config. Commands parse their own grammar with
-// Config embedded (NewParser), then call Complete; Load is that for a
-// grammar of settings alone.
-func Load(args []string, getenv func(string) string) (Config, error) {
-	var c Config
-	k, err := NewParser(&c, getenv, kong.Name("gatehouse"), kong.NoDefaultHelp())
-	if err != nil {
-		return Config{}, err
-	}
-	if _, err := k.Parse(args); err != nil {
-		return Config{}, err
-	}
-	return c.Complete()
-}
-
 // moveVariablesToResolver takes the variables out of kong's own lookup,
 // which reads the process environment, and leaves them on Flag.Envs for the
 // environment resolver and the usage. It runs after kong.New, whose last

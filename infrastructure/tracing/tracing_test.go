@@ -2,18 +2,14 @@ package tracing_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/gatehouse-auth/gatehouse/infrastructure/tracing"
 	"go.opentelemetry.io/otel/trace/noop"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/gatehouse-auth/gatehouse/infrastructure/tracing"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit/otlptest"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -65,22 +61,8 @@ func TestSetupRefusesGRPC(t *testing.T) {
 // resource. Not parallel: it sets the process environment and the global
 // provider.
 func TestSetupExports(t *testing.T) {
-	var mu sync.Mutex
-	var got []*collectortrace.ExportTraceServiceRequest
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req collectortrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-			http.Error(w, "bad request", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		got = append(got, &req)
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	collector := otlptest.NewCollector(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
 	tp, shutdown, err := tracing.Setup(t.Context(), os.Getenv, "1.2.3")
 	if err != nil {
 		t.Fatalf("Setup: %v", err)
@@ -90,16 +72,12 @@ func TestSetupExports(t *testing.T) {
 	if err := shutdown(t.Context()); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	got := otlptest.Exports(t, collector)
 	if len(got) == 0 {
 		t.Fatal("no export arrived")
 	}
 	rs := got[0].ResourceSpans[0]
-	attrs := map[string]string{}
-	for _, kv := range rs.Resource.Attributes {
-		attrs[kv.Key] = kv.Value.GetStringValue()
-	}
+	attrs := otlptest.Attributes(rs.Resource.Attributes)
 	if attrs["service.name"] != "gatehouse" || attrs["service.version"] != "1.2.3" {
 		t.Errorf("resource = %v, want service.name gatehouse, service.version 1.2.3", attrs)
 	}

@@ -97,3 +97,29 @@ func TestEventually(t *testing.T) {
 		t.Errorf("Eventually(never) failed with %q", r.failed)
 	}
 }
+
+func TestAwait(t *testing.T) {
+	t.Parallel()
+	n := 0
+	testkit.Await(t, time.Second, func() error {
+		if n++; n < 3 {
+			return fmt.Errorf("poll %d", n)
+		}
+		return nil
+	})
+	if n != 3 {
+		t.Errorf("check called %d times; want 3", n)
+	}
+	r := &recorder{TB: t}
+	n = 0
+	testkit.Await(r, 10*time.Millisecond, func() error {
+		if r.failed != "" {
+			return nil // the recorder does not stop the loop
+		}
+		n++
+		return fmt.Errorf("status 503 (poll %d)", n)
+	})
+	if want := fmt.Sprintf("timed out after 10ms: status 503 (poll %d)", n); r.failed != want {
+		t.Errorf("Await(never) failed with %q; want the last error, %q", r.failed, want)
+	}
+}

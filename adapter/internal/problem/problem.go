@@ -165,11 +165,7 @@ func classify(err error) Problem {
 	case errors.As(err, &re):
 		return Problem{http.StatusBadRequest, re.Code, re.Message}
 	case errors.As(err, &ve):
-		switch code := Code(ve.Code); code {
-		case InvalidRequest, InvalidScope:
-			return Problem{http.StatusBadRequest, code, ve.Message}
-		}
-		return Problem{http.StatusUnprocessableEntity, Code(ve.Code), ve.Message}
+		return validation(ve)
 	case errors.As(err, &se):
 		return Problem{http.StatusForbidden, InsufficientScope, "The token lacks the required scope"}
 	case errors.As(err, &ae) || errors.Is(err, domain.ErrInsufficientAuthentication):
@@ -226,6 +222,21 @@ func classify(err error) Problem {
 		return classifyHTTP(he)
 	}
 	return Problem{http.StatusInternalServerError, ServerError, "Internal server error"}
+}
+
+// validation answers a broken value rule: a bad parameter is a 400, a
+// refused password or username a 422. A code this table does not know
+// (a mistake) is answered as a bad parameter rather than a 500.
+func validation(ve *domain.ValidationError) Problem {
+	switch ve.Code {
+	case domain.CodeInvalidScope:
+		return Problem{http.StatusBadRequest, InvalidScope, ve.Message}
+	case domain.CodeWeakPassword:
+		return Problem{http.StatusUnprocessableEntity, WeakPassword, ve.Message}
+	case domain.CodeInvalidUsername:
+		return Problem{http.StatusUnprocessableEntity, InvalidUsername, ve.Message}
+	}
+	return Problem{http.StatusBadRequest, InvalidRequest, ve.Message}
 }
 
 // classifyHTTP names Echo's own errors (routing, body limit).

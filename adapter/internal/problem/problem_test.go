@@ -25,10 +25,12 @@ func TestClassify(t *testing.T) {
 		code   problem.Code
 	}{
 		{"request error", problem.BadRequest("x"), 400, problem.InvalidRequest},
-		{"use case invalid_request", &domain.ValidationError{Code: "invalid_request", Message: "x"}, 400, problem.InvalidRequest},
-		{"use case invalid_scope", &domain.ValidationError{Code: "invalid_scope", Message: "x"}, 400, problem.InvalidScope},
-		{"value rule", &domain.ValidationError{Code: "weak_password", Message: "x"}, 422, problem.WeakPassword},
-		{"value rule, OAuth", problem.OAuth(&domain.ValidationError{Code: "weak_password", Message: "x"}), 400, problem.InvalidRequest},
+		{"use case invalid_request", &domain.ValidationError{Code: domain.CodeInvalidRequest, Message: "x"}, 400, problem.InvalidRequest},
+		{"use case invalid_scope", &domain.ValidationError{Code: domain.CodeInvalidScope, Message: "x"}, 400, problem.InvalidScope},
+		{"value rule", &domain.ValidationError{Code: domain.CodeWeakPassword, Message: "x"}, 422, problem.WeakPassword},
+		{"username rule", &domain.ValidationError{Code: domain.CodeInvalidUsername, Message: "x"}, 422, problem.InvalidUsername},
+		{"value rule, OAuth", problem.OAuth(&domain.ValidationError{Code: domain.CodeWeakPassword, Message: "x"}), 400, problem.InvalidRequest},
+		{"unknown rule", &domain.ValidationError{Code: "made_up", Message: "x"}, 400, problem.InvalidRequest},
 		{"credentials", domain.ErrInvalidCredentials, 401, problem.InvalidCredentials},
 		{"credentials, OAuth", problem.OAuth(fmt.Errorf("login: %w", domain.ErrInvalidCredentials)), 400, problem.InvalidGrant},
 		{"expired", domain.ErrTokenExpired, 401, problem.InvalidToken},

@@ -30,16 +30,41 @@ func mustPutTOTP(t *testing.T, s Stores, userID, secret string) *domain.TOTP {
 	return p
 }
 
-// mustEnableMFA confirms userID's pending factor at step 100 with the
-// recovery codes of set "a", as the confirming use case does.
-func mustEnableMFA(t *testing.T, s Stores, userID string) *domain.User {
+// mustEnableMFA confirms the pending factor of user (as mustCreateUser
+// returned it) at(time.Hour) and step 100 with the recovery codes of set
+// "a", as the confirming use case does. It returns the user and the factor
+// as every read must now show them, having compared the user ChangeUser
+// returned.
+func mustEnableMFA(t *testing.T, s Stores, user *domain.User) (*domain.User, *domain.TOTP) {
 	t.Helper()
-	p := mustPutTOTP(t, s, userID, "secret-"+userID)
-	u, _ := change(t, s, domain.UserChange{
-		UserID: userID, EndSessions: true, At: at(time.Hour), FeedExpires: at(2 * time.Hour),
+	p := mustPutTOTP(t, s, user.ID, "secret-"+user.ID)
+	got, _ := change(t, s, domain.UserChange{
+		UserID: user.ID, EndSessions: true, At: at(time.Hour), FeedExpires: at(2 * time.Hour),
 		MFA: &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: p.Secret},
 	}, nil)
-	return u
+	want := *user
+	want.MFAEnabled, want.Stamp, want.UpdatedAt = true, user.Stamp+1, at(time.Hour)
+	if d := mismatch(got, &want); d != "" {
+		t.Fatalf("ChangeUser(enable) (-want +got):\n%s", d)
+	}
+	p.ConfirmedAt, p.LastStep = at(time.Hour), 100
+	return &want, p
+}
+
+// mustTOTP returns the factor of userID or fails t.
+func mustTOTP(t *testing.T, s Stores, userID string) *domain.TOTP {
+	t.Helper()
+	got, err := s.TOTPOf(ctx(t), userID)
+	testkit.WantErr(t, "TOTPOf("+userID+")", err, nil)
+	return got
+}
+
+// mustUser returns the user userID or fails t.
+func mustUser(t *testing.T, s Stores, userID string) *domain.User {
+	t.Helper()
+	got, err := s.UserByID(ctx(t), userID)
+	testkit.WantErr(t, "UserByID("+userID+")", err, nil)
+	return got
 }
 
 // codesLeft returns RecoveryCodesLeft or fails t.
@@ -78,7 +103,7 @@ func testMFA(t *testing.T, newStores factory) {
 	t.Run("enable confirms the pending factor with the change", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
+		user := mustCreateUser(t, s, "u0001", "alice")
 		mustCreateSession(t, s, "u0001", "s0001")
 		mustCreateSession(t, s, "u0001", "s0002")
 		pending := mustPutTOTP(t, s, "u0001", "secret")
@@ -88,11 +113,15 @@ func testMFA(t *testing.T, newStores factory) {
 			MFA:    &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: pending.Secret},
 			Events: []domain.Event{ev},
 		}, nil)
-		if !u.MFAEnabled || u.Stamp != 2 || fmt.Sprint(revoked) != "[s0002]" {
-			t.Errorf("ChangeUser(enable) = MFAEnabled %v, stamp %d, revoked %v; want true, 2, [s0002]", u.MFAEnabled, u.Stamp, revoked)
+		wantUser := *user
+		wantUser.MFAEnabled, wantUser.Stamp, wantUser.UpdatedAt = true, 2, at(time.Hour)
+		if d := mismatch(u, &wantUser); d != "" || fmt.Sprint(revoked) != "[s0002]" {
+			t.Errorf("ChangeUser(enable) revoked %v; want [s0002]; user (-want +got):\n%s", revoked, d)
 		}
-		got, err := s.TOTPOf(ctx(t), "u0001")
-		testkit.WantErr(t, "TOTPOf", err, nil)
+		if d := mismatch(mustUser(t, s, "u0001"), &wantUser); d != "" {
+			t.Errorf("UserByID after enable (-want +got):\n%s", d)
+		}
+		got := mustTOTP(t, s, "u0001")
 		want := *pending
 		want.ConfirmedAt, want.LastStep = at(time.Hour), 100
 		if d := mismatch(got, &want); d != "" || !got.Confirmed() {
@@ -106,8 +135,8 @@ func testMFA(t *testing.T, newStores factory) {
 		}
 		// A confirmed factor is not pending: enabling again changes nothing.
 		change(t, s, domain.UserChange{UserID: "u0001", At: at(2 * time.Hour), MFA: &domain.MFAChange{Enable: true, Step: 200}}, domain.ErrMFANotEnabled)
-		if got, _ := s.TOTPOf(ctx(t), "u0001"); got.LastStep != 100 || !got.ConfirmedAt.Equal(at(time.Hour)) {
-			t.Errorf("TOTPOf after a second enable = step %d, confirmed %v; want 100, %v", got.LastStep, got.ConfirmedAt, at(time.Hour))
+		if d := mismatch(mustTOTP(t, s, "u0001"), &want); d != "" {
+			t.Errorf("TOTPOf after a second enable (-want +got):\n%s", d)
 		}
 	})
 
@@ -116,19 +145,20 @@ func testMFA(t *testing.T, newStores factory) {
 		s := newStores(t)
 		before := mustCreateUser(t, s, "u0001", "alice")
 		checked := mustPutTOTP(t, s, "u0001", "the secret the code was checked against")
-		mustPutTOTP(t, s, "u0001", "a secret put by a racing enrolment")
+		racing := mustPutTOTP(t, s, "u0001", "a secret put by a racing enrolment")
 		change(t, s, domain.UserChange{
 			UserID: "u0001", EndSessions: true, At: at(time.Hour), FeedExpires: at(2 * time.Hour),
 			MFA:    &domain.MFAChange{Enable: true, Step: 100, RecoveryCodes: recoveryCodes("a"), Secret: checked.Secret},
 			Events: []domain.Event{newEvent(1, domain.EventMFAEnabled, "u0001", at(time.Hour))},
 		}, domain.ErrConflict)
-		u, err := s.UserByID(ctx(t), "u0001")
-		testkit.WantErr(t, "UserByID", err, nil)
-		if u.MFAEnabled || u.Stamp != before.Stamp || codesLeft(t, s, "u0001") != 0 {
-			t.Errorf("after a refused enable: MFAEnabled %v, stamp %d, %d codes; want nothing changed", u.MFAEnabled, u.Stamp, codesLeft(t, s, "u0001"))
+		if d := mismatch(mustUser(t, s, "u0001"), before); d != "" {
+			t.Errorf("user after a refused enable (-want +got):\n%s", d)
 		}
-		if got, _ := s.TOTPOf(ctx(t), "u0001"); got.Confirmed() {
-			t.Error("the racing enrolment's secret was confirmed")
+		if n := codesLeft(t, s, "u0001"); n != 0 {
+			t.Errorf("RecoveryCodesLeft after a refused enable = %d; want 0", n)
+		}
+		if d := mismatch(mustTOTP(t, s, "u0001"), racing); d != "" {
+			t.Errorf("the racing enrolment's factor after a refused enable (-want +got):\n%s", d)
 		}
 	})
 
@@ -169,14 +199,14 @@ func testMFA(t *testing.T, newStores factory) {
 	t.Run("disable removes the factor and the codes", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
-		mustEnableMFA(t, s, "u0001")
+		want, _ := mustEnableMFA(t, s, mustCreateUser(t, s, "u0001", "alice"))
 		u, _ := change(t, s, domain.UserChange{UserID: "u0001", EndSessions: true, At: at(2 * time.Hour), MFA: &domain.MFAChange{Disable: true}}, nil)
-		if u.MFAEnabled || u.Stamp != 3 {
-			t.Errorf("ChangeUser(disable) = MFAEnabled %v, stamp %d; want false, 3", u.MFAEnabled, u.Stamp)
+		want.MFAEnabled, want.Stamp, want.UpdatedAt = false, 3, at(2*time.Hour)
+		if d := mismatch(u, want); d != "" {
+			t.Errorf("ChangeUser(disable) (-want +got):\n%s", d)
 		}
-		if u, _ := s.UserByID(ctx(t), "u0001"); u.MFAEnabled {
-			t.Error("UserByID after disable: MFAEnabled = true; want false")
+		if d := mismatch(mustUser(t, s, "u0001"), want); d != "" {
+			t.Errorf("UserByID after disable (-want +got):\n%s", d)
 		}
 		_, err := s.TOTPOf(ctx(t), "u0001")
 		testkit.WantErr(t, "TOTPOf after disable", err, domain.ErrNotFound)
@@ -192,8 +222,7 @@ func testMFA(t *testing.T, newStores factory) {
 	t.Run("recovery codes are replaced, not added", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
-		mustEnableMFA(t, s, "u0001")
+		want, factor := mustEnableMFA(t, s, mustCreateUser(t, s, "u0001", "alice"))
 		use := func(h []byte) bool {
 			t.Helper()
 			ok, err := s.UseRecoveryCode(ctx(t), "u0001", h, at(3*time.Hour), nil)
@@ -204,8 +233,9 @@ func testMFA(t *testing.T, newStores factory) {
 			t.Fatal("using a code of set a failed or did not count")
 		}
 		u, _ := change(t, s, domain.UserChange{UserID: "u0001", At: at(4 * time.Hour), MFA: &domain.MFAChange{RecoveryCodes: recoveryCodes("b")}}, nil)
-		if !u.MFAEnabled || u.Stamp != 2 {
-			t.Errorf("ChangeUser(codes) = MFAEnabled %v, stamp %d; want true, 2 (unmoved)", u.MFAEnabled, u.Stamp)
+		want.UpdatedAt = at(4 * time.Hour) // the stamp stays: no session rests on the codes
+		if d := mismatch(u, want); d != "" {
+			t.Errorf("ChangeUser(codes) (-want +got):\n%s", d)
 		}
 		if n := codesLeft(t, s, "u0001"); n != domain.RecoveryCodeCount {
 			t.Errorf("RecoveryCodesLeft after replace = %d; want %d", n, domain.RecoveryCodeCount)
@@ -220,8 +250,8 @@ func testMFA(t *testing.T, newStores factory) {
 		if !use(recoveryCodes("b")[1]) {
 			t.Error("a code given again after use was refused: replacing makes every code unused")
 		}
-		if _, err := s.TOTPOf(ctx(t), "u0001"); err != nil {
-			t.Errorf("TOTPOf after replacing codes = %v; want the factor kept", err)
+		if d := mismatch(mustTOTP(t, s, "u0001"), factor); d != "" {
+			t.Errorf("TOTPOf after replacing codes: the factor changed (-want +got):\n%s", d)
 		}
 	})
 
@@ -243,24 +273,25 @@ func testMFA(t *testing.T, newStores factory) {
 			t.Errorf("TOTPOf (-want +got):\n%s", d)
 		}
 		second := mustPutTOTP(t, s, "u0001", "second")
-		if got, _ := s.TOTPOf(ctx(t), "u0001"); mismatch(got, second) != "" {
-			t.Errorf("TOTPOf after a second put = %+v; want %+v", got, second)
+		if d := mismatch(mustTOTP(t, s, "u0001"), second); d != "" {
+			t.Errorf("TOTPOf after a second put (-want +got):\n%s", d)
 		}
 		change(t, s, domain.UserChange{UserID: "u0001", At: at(time.Hour), MFA: &domain.MFAChange{Enable: true, Step: 100, Secret: second.Secret}}, nil)
 		err = s.PutPendingTOTP(ctx(t), &domain.TOTP{UserID: "u0001", Secret: []byte("third"), CreatedAt: at(2 * time.Hour)})
 		testkit.WantErr(t, "PutPendingTOTP(confirmed)", err, domain.ErrMFAAlreadyEnabled)
-		if got, _ := s.TOTPOf(ctx(t), "u0001"); string(got.Secret) != "second" || !got.Confirmed() {
-			t.Errorf("TOTPOf after a refused put = secret %q, confirmed %v; want second, true", got.Secret, got.Confirmed())
+		second.ConfirmedAt, second.LastStep = at(time.Hour), 100
+		if d := mismatch(mustTOTP(t, s, "u0001"), second); d != "" {
+			t.Errorf("TOTPOf after a refused put (-want +got):\n%s", d)
 		}
 	})
 
 	t.Run("totp steps are accepted once and in order", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
+		user := mustCreateUser(t, s, "u0001", "alice")
 		_, err := s.UseTOTPStep(ctx(t), "u0001", 1)
 		testkit.WantErr(t, "UseTOTPStep(no factor)", err, domain.ErrNotFound)
-		mustEnableMFA(t, s, "u0001") // at step 100
+		_, factor := mustEnableMFA(t, s, user) // at step 100
 		for _, c := range []struct {
 			step int64
 			want bool
@@ -271,16 +302,16 @@ func testMFA(t *testing.T, newStores factory) {
 				t.Errorf("UseTOTPStep(%d) = %v; want %v", c.step, ok, c.want)
 			}
 		}
-		if got, _ := s.TOTPOf(ctx(t), "u0001"); got.LastStep != 104 {
-			t.Errorf("LastStep = %d; want 104", got.LastStep)
+		factor.LastStep = 104
+		if d := mismatch(mustTOTP(t, s, "u0001"), factor); d != "" {
+			t.Errorf("TOTPOf after the steps (-want +got):\n%s", d)
 		}
 	})
 
 	t.Run("concurrent uses of one step: exactly one wins", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
-		mustEnableMFA(t, s, "u0001")
+		mustEnableMFA(t, s, mustCreateUser(t, s, "u0001", "alice"))
 		n := winners(t, func(int) (bool, error) { return s.UseTOTPStep(ctx(t), "u0001", 101) })
 		if n != 1 {
 			t.Errorf("%d concurrent UseTOTPStep(101) won %d times; want 1", racers, n)
@@ -290,9 +321,9 @@ func testMFA(t *testing.T, newStores factory) {
 	t.Run("a recovery code is used once, with its events", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
+		alice := mustCreateUser(t, s, "u0001", "alice")
 		mustCreateUser(t, s, "u0002", "bob")
-		mustEnableMFA(t, s, "u0001")
+		mustEnableMFA(t, s, alice)
 		code := recoveryCodes("a")[3]
 		if ok, err := s.UseRecoveryCode(ctx(t), "u0002", code, at(time.Hour), nil); ok || err != nil {
 			t.Errorf("UseRecoveryCode(another user's code) = %v, %v; want false, nil", ok, err)
@@ -319,12 +350,11 @@ func testMFA(t *testing.T, newStores factory) {
 	t.Run("deleting a user deletes its MFA state", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
-		mustEnableMFA(t, s, "u0001")
+		mustEnableMFA(t, s, mustCreateUser(t, s, "u0001", "alice"))
 		testkit.WantErr(t, "CreateMFAToken", s.CreateMFAToken(ctx(t), newMFAToken("u0001", "t1", at(time.Hour))), nil)
 		_, err := s.DeleteUser(ctx(t), domain.UserDeletion{ID: "u0001", At: at(2 * time.Hour), FeedExpires: at(3 * time.Hour)})
 		testkit.WantErr(t, "DeleteUser", err, nil)
-		mustCreateUser(t, s, "u0001", "alice") // the same id again: nothing of the old one may show
+		again := mustCreateUser(t, s, "u0001", "alice") // the same id again: nothing of the old one may show
 		_, err = s.TOTPOf(ctx(t), "u0001")
 		testkit.WantErr(t, "TOTPOf after delete", err, domain.ErrNotFound)
 		if n := codesLeft(t, s, "u0001"); n != 0 {
@@ -332,8 +362,8 @@ func testMFA(t *testing.T, newStores factory) {
 		}
 		_, err = s.MFATokenByHash(ctx(t), hash("mfa/t1"))
 		testkit.WantErr(t, "MFATokenByHash after delete", err, domain.ErrNotFound)
-		if u, _ := s.UserByID(ctx(t), "u0001"); u.MFAEnabled {
-			t.Error("recreated user has MFAEnabled")
+		if d := mismatch(mustUser(t, s, "u0001"), again); d != "" {
+			t.Errorf("recreated user (-want +got):\n%s", d)
 		}
 	})
 }

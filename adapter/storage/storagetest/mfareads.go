@@ -14,12 +14,8 @@ func testMFAReads(t *testing.T, newStores factory) {
 	t.Run("MFAEnabled in every read of a user", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
-		mustCreateUser(t, s, "u0001", "alice")
-		u := mustEnableMFA(t, s, "u0001")
-		if !u.MFAEnabled || u.Stamp != 2 {
-			t.Errorf("ChangeUser(enable) = MFAEnabled %v, stamp %d; want true, 2", u.MFAEnabled, u.Stamp)
-		}
-		mustCreateUser(t, s, "u0002", "bob")
+		alice, _ := mustEnableMFA(t, s, mustCreateUser(t, s, "u0001", "alice"))
+		bob := mustCreateUser(t, s, "u0002", "bob")
 		sess, tok := newSession("u0001", "s0001", 2)
 		testkit.WantErr(t, "CreateSession", s.CreateSession(ctx(t), sess, tok), nil)
 		mustCreateKey(t, s, newKey("u0001", "k0001", at(time.Hour)))
@@ -33,13 +29,13 @@ func testMFAReads(t *testing.T, newStores factory) {
 		grant := mustGrant(t, s, "s0001/0")
 		key, err := s.APIKeyGrant(ctx(t), hash("key/k0001"))
 		testkit.WantErr(t, "APIKeyGrant", err, nil)
-		if len(list) != 2 || !list[0].MFAEnabled || list[1].MFAEnabled {
-			t.Errorf("ListUsers = %+v; want u0001 with MFA, u0002 without", list)
+		if d := mismatch(list, []domain.User{*alice, *bob}); d != "" {
+			t.Errorf("ListUsers (-want +got):\n%s", d)
 		}
-		for name, got := range map[string]bool{"UserByID": byID.MFAEnabled, "UserByUsername": byName.MFAEnabled,
-			"RefreshGrant": grant.User.MFAEnabled, "APIKeyGrant": key.User.MFAEnabled} {
-			if !got {
-				t.Errorf("%s: MFAEnabled = false; want true", name)
+		for name, got := range map[string]*domain.User{"UserByID": byID, "UserByUsername": byName,
+			"RefreshGrant": &grant.User, "APIKeyGrant": &key.User} {
+			if d := mismatch(got, alice); d != "" {
+				t.Errorf("%s (-want +got):\n%s", name, d)
 			}
 		}
 	})
