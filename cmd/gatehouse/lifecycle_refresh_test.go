@@ -128,7 +128,7 @@ func refreshesAcross(t *testing.T, db map[string]string, change credentialChange
 		p := loginDirect(t, e, "alice", "correct horse battery")
 		wg.Go(func() { chains.run(e, pairTokens{p.AccessToken, p.RefreshToken}) })
 	}
-	testkit.Eventually(t, "every session is refreshing", 20*time.Second, func() bool { return chains.running.Load() >= 2*sessions })
+	testkit.Eventually(t, "every session is refreshing", 60*time.Second, func() bool { return chains.running.Load() >= 2*sessions })
 	change.do(t, e, admin, id, bearerHeader(own.AccessToken))
 	chains.changed.Store(true)
 

@@ -54,10 +54,11 @@ func (g *gatedHasher) Hash(ctx context.Context, pw string) (string, error) {
 	return h, err
 }
 
-// wait blocks until n requests are held, or fails t after 20 s.
+// wait blocks until n requests are held, or fails t after 60 s (a bound
+// for a loaded machine, where the whole package runs beside Postgres).
 func (g *gatedHasher) wait(t *testing.T, n int) {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(60 * time.Second)
 	for i := range n {
 		select {
 		case <-g.entered:
