@@ -6,9 +6,10 @@
 // stores the claims for Claims and RequireScope. Refusals are answered
 // exactly as Gatehouse answers them.
 //
-// The package depends on Echo, Gatehouse's domain types and the
-// OpenTelemetry HTTP client instrumentation only: no use case, store,
-// database or OTP library comes with it. docs/guard.md has the whole story.
+// The package depends on Echo, Gatehouse's domain types, the
+// OpenTelemetry HTTP client instrumentation and the Prometheus client (a
+// Poller is a prometheus.Collector) only: no use case, store, database or
+// OTP library comes with it. docs/guard.md has the whole story.
 package guard
 
 import (

@@ -54,7 +54,8 @@ type feedPage struct {
 // client's credentials: the same domain.RevokedSet a Gatehouse replica
 // keeps. Give it to Config.Revocations, and its Readyz (or Err) to your
 // readiness check: the set goes stale when no poll has succeeded for the
-// maximum staleness, as a Gatehouse replica's does. It is safe for
+// maximum staleness, as a Gatehouse replica's does. It is a
+// prometheus.Collector of that staleness (metrics.go). It is safe for
 // concurrent use.
 type Poller struct {
 	feedURL  *url.URL
@@ -63,6 +64,8 @@ type Poller struct {
 	client   *http.Client
 	every    time.Duration
 	set      *domain.RevokedSet
+	now      func() time.Time
+	descs    pollerDescs
 }
 
 // NewPoller returns a poller of the feed at feedURL (Gatehouse's base URL
@@ -95,9 +98,12 @@ func NewPoller(feedURL, clientID, clientSecret string, client *http.Client, ever
 	if maxStale < every {
 		return nil, fmt.Errorf("revocation feed: maximum staleness %s is shorter than the poll interval %s", maxStale, every)
 	}
+	if now == nil {
+		now = time.Now
+	}
 	return &Poller{
 		feedURL: u, clientID: clientID, secret: secret(clientSecret), client: client, every: every,
-		set: domain.NewRevokedSet("revocation feed poll", maxStale, now, log),
+		set: domain.NewRevokedSet("revocation feed poll", maxStale, now, log), now: now, descs: newPollerDescs(),
 	}, nil
 }
 

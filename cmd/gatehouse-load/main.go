@@ -32,7 +32,8 @@ func main() {
 }
 
 // cli runs the command and returns the exit code. tty says whether stdout
-// is a terminal, which turns the live progress line on.
+// is a terminal, which turns the live progress line on. --help prints the
+// usage (the flag package writes it to stdout) and succeeds.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) int {
 	var err error
 	if len(args) > 0 && args[0] == "baseline" {
@@ -42,7 +43,7 @@ func cli(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool)
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return 2
+		return 0
 	case err != nil:
 		fmt.Fprintln(stderr, "gatehouse-load:", err)
 		return 1

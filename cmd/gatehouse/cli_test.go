@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,6 +29,29 @@ func mustCLI(t *testing.T, db string) func(stdin string, args ...string) string 
 		}
 		return out
 	}
+}
+
+// TestCLIPasswdEndsSessions runs "gatehouse user passwd" on the database
+// of a running server: every session of the user ends, so a refresh token
+// from before it is refused at once and its access token as soon as the
+// server has read the revocation feed; only the new password logs in.
+func TestCLIPasswdEndsSessions(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, nil)
+	e.signUp("alice", "correct horse battery")
+	before := e.login("alice", "correct horse battery")
+	access := bearerHeader(before["access_token"])
+	wantStatus(t, e.do(http.MethodGet, "/protected_resource", nil, access), "access token before the CLI passwd", http.StatusOK)
+
+	mustCLI(t, e.app.cfg.DB)("a third good password\n", "user", "passwd", "alice", "--password-stdin")
+	refresh := "grant_type=refresh_token&refresh_token=" + before["refresh_token"].(string)
+	wantStatus(t, e.form("/oauth/token", refresh, nil), "refresh token from before the CLI passwd", http.StatusBadRequest)
+	if err := e.app.revoked.Sync(context.Background()); err != nil { // as the server's sync loop does
+		t.Fatalf("revocation sync: %v", err)
+	}
+	wantStatus(t, e.do(http.MethodGet, "/protected_resource", nil, access), "access token from before the CLI passwd", http.StatusUnauthorized)
+	wantStatus(t, e.loginFrom("", "alice", "correct horse battery"), "login with the old password", http.StatusUnauthorized)
+	wantStatus(t, e.loginFrom("", "alice", "a third good password"), "login with the new password", http.StatusOK)
 }
 
 func TestCLIUsersClientsKeys(t *testing.T) {

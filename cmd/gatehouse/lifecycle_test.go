@@ -8,10 +8,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/infrastructure/database/dbtest"
 	"github.com/gatehouse-auth/gatehouse/usecase"
 )
 
@@ -50,10 +54,11 @@ func (g *gatedHasher) Hash(ctx context.Context, pw string) (string, error) {
 	return h, err
 }
 
-// wait blocks until n requests are held, or fails t after 20 s.
+// wait blocks until n requests are held, or fails t after 60 s (a bound
+// for a loaded machine, where the whole package runs beside Postgres).
 func (g *gatedHasher) wait(t *testing.T, n int) {
 	t.Helper()
-	timeout := time.After(20 * time.Second)
+	timeout := time.After(60 * time.Second)
 	for i := range n {
 		select {
 		case <-g.entered:
@@ -236,50 +241,201 @@ func TestDemotionEvictsLoginsInFlightAndOldTokens(t *testing.T) {
 	wantNothingSurvives(t, e, logins, "the demotion")
 }
 
+// onEachStore runs test against a real server on a SQLite file and, when
+// GATEHOUSE_TEST_POSTGRES_DSN names a server, on a fresh Postgres
+// database; db is the GATEHOUSE_DB override (nil for SQLite).
+func onEachStore(t *testing.T, test func(t *testing.T, db map[string]string)) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		test(t, nil)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		test(t, map[string]string{"GATEHOUSE_DB": dbtest.Postgres(t)})
+	})
+}
+
+// wantConflict fails t unless c is DESIGN.md's answer to a change that
+// lost its race: 409 conflict.
+func wantConflict(t *testing.T, c call, what string) {
+	t.Helper()
+	if c.err != nil || c.status != http.StatusConflict || c.body["error"] != "conflict" {
+		t.Errorf("%s = %d %v %v; want 409 conflict", what, c.status, c.body, c.err)
+	}
+}
+
 func TestPasswordChangesCannotUndoAnAdminChange(t *testing.T) {
 	// The user keeps changing their password while an admin disables the
 	// account and removes its roles: every self-service change read the
-	// user before the admin's and writes after it.
+	// user before the admin's and writes after it, and is refused whole.
 	t.Parallel()
-	var g *gatedHasher
-	e := newSecurityEnv(t, nil, testParams, func(a *app) {
-		g = newGatedHasher(a.hasher, false, true)
-		a.account = usecase.NewAccount(a.store, g, a.revoke, a.throttle, a.cfg.PasswordMinLength, time.Now, nil, nil, a.eventLog)
-	})
-	admin := bearerHeader(adminDirect(t, e).AccessToken)
-	if _, err := e.app.register.Create(context.Background(), "alice", "correct horse battery", []string{"ops"}); err != nil {
-		t.Fatal(err)
-	}
-	own := loginDirect(t, e, "alice", "correct horse battery")
-	u, _ := e.app.store.UserByUsername(context.Background(), "alice")
-
-	const n = 4
-	out := make([]call, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			out[i] = e.call(http.MethodPost, "/me/password", map[string]string{
-				"current_password": "correct horse battery", "new_password": fmt.Sprintf("new password number %d", i),
-			}, bearerHeader(own.AccessToken))
+	onEachStore(t, func(t *testing.T, db map[string]string) {
+		var g *gatedHasher
+		e := newSecurityEnv(t, db, testParams, func(a *app) {
+			g = newGatedHasher(a.hasher, false, true)
+			a.account = usecase.NewAccount(a.store, g, a.revoke, a.throttle, a.cfg.PasswordMinLength, time.Now, nil, nil, a.eventLog)
 		})
-	}
-	g.wait(t, n) // every change has hashed its new password
-	wantStatus(t, e.do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"disabled": true, "roles": []string{}}, admin), "PATCH disable", http.StatusOK)
-	close(g.release)
-	wg.Wait()
-	for i, c := range out {
-		if c.err != nil || c.status >= 500 {
-			t.Errorf("password change %d = %d %v %v; want no server error", i, c.status, c.err, c.body)
+		admin := bearerHeader(adminDirect(t, e).AccessToken)
+		if _, err := e.app.register.Create(context.Background(), "alice", "correct horse battery", []string{"ops"}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	got, err := e.app.store.UserByID(context.Background(), u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !got.Disabled || len(got.Roles) != 0 {
-		t.Errorf("after racing password changes: disabled=%v roles=%v; want the admin's disable and no roles", got.Disabled, got.Roles)
-	}
-	wantStatus(t, e.loginFrom("", "alice", "correct horse battery"), "login of the disabled user", http.StatusUnauthorized)
+		own := loginDirect(t, e, "alice", "correct horse battery")
+		before, err := e.app.store.UserByUsername(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		const n = 4
+		out := make([]call, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				out[i] = e.call(http.MethodPost, "/me/password", map[string]string{
+					"current_password": "correct horse battery", "new_password": fmt.Sprintf("new password number %d", i),
+				}, bearerHeader(own.AccessToken))
+			})
+		}
+		g.wait(t, n) // every change has hashed its new password
+		wantStatus(t, e.do(http.MethodPatch, "/admin/users/"+before.ID, map[string]any{"disabled": true, "roles": []string{}}, admin), "PATCH disable", http.StatusOK)
+		close(g.release)
+		wg.Wait()
+		for i, c := range out {
+			wantConflict(t, c, fmt.Sprintf("password change %d across the admin's change", i))
+		}
+		got, err := e.app.store.UserByID(context.Background(), before.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Disabled || len(got.Roles) != 0 {
+			t.Errorf("after racing password changes: disabled=%v roles=%v; want the admin's disable and no roles", got.Disabled, got.Roles)
+		}
+		if got.PasswordHash != before.PasswordHash {
+			t.Errorf("a password change refused with 409 wrote its password")
+		}
+		wantStatus(t, e.loginFrom("", "alice", "correct horse battery"), "login of the disabled user", http.StatusUnauthorized)
+	})
+}
+
+func TestHashUpgradeCannotUndoAPasswordReset(t *testing.T) {
+	// A login checked the password against an imported bcrypt hash and is
+	// about to store its argon2id upgrade when an admin resets the
+	// password: the upgrade must not bring the old password back.
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, db map[string]string) {
+		var g *gatedHasher
+		e := newSecurityEnv(t, db, testParams, func(a *app) { g = gateLogins(a) })
+		ctx := context.Background()
+		u, err := e.app.register.Create(ctx, "alice", "an imported password", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := bcrypt.GenerateFromPassword([]byte("an imported password"), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.app.store.ChangeUser(ctx, domain.UserChange{UserID: u.ID, PasswordHash: string(old), At: time.Now().UTC()}); err != nil {
+			t.Fatal(err)
+		}
+
+		finish := inFlightLogins(e, g, 1, "alice", "an imported password")
+		if err := e.app.users.SetPassword(ctx, u.ID, "the admin's new password"); err != nil {
+			t.Fatalf("SetPassword: %v", err)
+		}
+		wantNothingSurvives(t, e, finish(), "the password reset")
+		wantStatus(t, e.loginFrom("", "alice", "an imported password"), "login with the password before the reset", http.StatusUnauthorized)
+		wantStatus(t, e.loginFrom("", "alice", "the admin's new password"), "login with the admin's password", http.StatusOK)
+	})
+}
+
+func TestAdminDisableRacingAStreamOfPasswordChanges(t *testing.T) {
+	// No gate: the user changes their password again and again while an
+	// admin disables the account and removes its roles. Each change
+	// answers 204, or 409 when the admin's change landed in between, or
+	// 401 once the session is revoked; the admin's change always stands,
+	// and the password is the one the user was last told was set.
+	t.Parallel()
+	onEachStore(t, func(t *testing.T, db map[string]string) {
+		e := newSecurityEnv(t, db, testParams, nil)
+		admin := bearerHeader(adminDirect(t, e).AccessToken)
+		u, err := e.app.register.Create(context.Background(), "alice", "password number 0", []string{"ops"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := bearerHeader(loginDirect(t, e, "alice", "password number 0").AccessToken)
+
+		var patched, stop atomic.Bool
+		changed := make(chan struct{}, 100) // one per 204
+		var answers []call
+		var after []call // sent after the admin's change returned
+		current := 0
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(changed)
+			for !stop.Load() {
+				sentAfter := patched.Load()
+				c := e.call(http.MethodPost, "/me/password", map[string]string{
+					"current_password": fmt.Sprintf("password number %d", current), "new_password": fmt.Sprintf("password number %d", current+1),
+				}, tok)
+				answers = append(answers, c)
+				if sentAfter {
+					after = append(after, c)
+				}
+				if c.status == http.StatusNoContent {
+					current++
+					changed <- struct{}{}
+				}
+				if len(after) == 3 {
+					return
+				}
+			}
+		})
+		for range 3 { // the stream is running
+			if _, ok := <-changed; !ok {
+				break
+			}
+		}
+		wantStatus(t, e.do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"disabled": true, "roles": []string{}}, admin), "PATCH disable", http.StatusOK)
+		patched.Store(true)
+		go func() {
+			for range changed { // keep the stream from blocking
+			}
+		}()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(60 * time.Second):
+			stop.Store(true)
+			<-done
+			t.Fatalf("the password change stream did not end after the disable: answers %d", len(answers))
+		}
+
+		for i, c := range answers {
+			switch {
+			case c.err != nil:
+				t.Errorf("password change %d: %v", i, c.err)
+			case c.status == http.StatusConflict:
+				wantConflict(t, c, fmt.Sprintf("password change %d", i))
+			case c.status != http.StatusNoContent && c.status != http.StatusUnauthorized:
+				t.Errorf("password change %d = %d %v; want 204, 409 or 401", i, c.status, c.body)
+			}
+		}
+		for i, c := range after {
+			if c.status != http.StatusUnauthorized {
+				t.Errorf("password change %d sent after the disable returned = %d %v; want 401", i, c.status, c.body)
+			}
+		}
+		got, err := e.app.store.UserByID(context.Background(), u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Disabled || len(got.Roles) != 0 {
+			t.Fatalf("after the stream: disabled=%v roles=%v; want the admin's disable and no roles", got.Disabled, got.Roles)
+		}
+		wantStatus(t, e.do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"disabled": false}, admin), "PATCH enable", http.StatusOK)
+		last := fmt.Sprintf("password number %d", current)
+		wantStatus(t, e.loginFrom("", "alice", last), "login with the password last answered 204", http.StatusOK)
+	})
 }
 
 // parallel sends n copies of a request at once and counts the statuses.

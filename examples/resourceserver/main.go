@@ -10,6 +10,9 @@
 // GET /readyz answers 503 while the revoked set is stale (no good poll of
 // the feed for --revocation-max-staleness), so a load balancer drains the
 // service instead of letting it accept tokens Gatehouse has revoked.
+// GET /metrics serves the poller's gauges in the Prometheus format
+// (gatehouse_guard_revocation_stale and its lag), to alert on.
+// --help prints the flags.
 package main
 
 import (
@@ -28,6 +31,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/guard"
 	"github.com/gatehouse-auth/gatehouse/adapter/token"
@@ -52,22 +57,12 @@ type config struct {
 }
 
 // parseConfig reads flags, with the client credentials from the
-// environment (a secret on the command line shows in ps).
+// environment (a secret on the command line shows in ps). --help is
+// flag.ErrHelp.
 func parseConfig(args []string, getenv func(string) string) (config, error) {
-	fs := flag.NewFlagSet("resourceserver", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	cfg := config{}
 	var algs string
-	fs.StringVar(&cfg.Gatehouse, "gatehouse", "http://localhost:8080", "Gatehouse base URL")
-	fs.StringVar(&cfg.Addr, "addr", ":9090", "listen address")
-	fs.StringVar(&cfg.Issuer, "issuer", "", "expected token issuer (default: --gatehouse)")
-	fs.StringVar(&cfg.Audience, "audience", "gatehouse", "expected token audience")
-	fs.StringVar(&algs, "algs", token.AlgEdDSA, "comma-separated accepted algorithms (EdDSA, ES256, RS256)")
-	fs.StringVar(&cfg.ClientID, "client-id", getenv("GATEHOUSE_CLIENT_ID"), "client id for the revocation feed (env GATEHOUSE_CLIENT_ID)")
-	fs.DurationVar(&cfg.Poll, "poll", guard.DefaultPoll, "revocation feed poll interval")
-	fs.DurationVar(&cfg.MaxStale, "revocation-max-staleness", guard.DefaultMaxStaleness, "not ready (GET /readyz 503) after this long without a good poll")
-	fs.DurationVar(&cfg.MinRefresh, "jwks-min-refresh", token.DefaultMinRefresh, "shortest interval between JWKS fetches for unknown kids")
-	fs.DurationVar(&cfg.Leeway, "leeway", 30*time.Second, "clock skew tolerated")
+	fs := flags(&cfg, &algs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -81,6 +76,33 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 		return config{}, errors.New("GATEHOUSE_CLIENT_ID and GATEHOUSE_CLIENT_SECRET must name a Gatehouse client (gatehouse client add NAME)")
 	}
 	return cfg, nil
+}
+
+// flags declares the command line into cfg and algs (comma-separated);
+// the flag set reports errors and --help to no output (see usage).
+func flags(cfg *config, algs *string, getenv func(string) string) *flag.FlagSet {
+	fs := flag.NewFlagSet("resourceserver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.Gatehouse, "gatehouse", "http://localhost:8080", "Gatehouse base URL")
+	fs.StringVar(&cfg.Addr, "addr", ":9090", "listen address")
+	fs.StringVar(&cfg.Issuer, "issuer", "", "expected token issuer (default: --gatehouse)")
+	fs.StringVar(&cfg.Audience, "audience", "gatehouse", "expected token audience")
+	fs.StringVar(algs, "algs", token.AlgEdDSA, "comma-separated accepted algorithms (EdDSA, ES256, RS256)")
+	fs.StringVar(&cfg.ClientID, "client-id", getenv("GATEHOUSE_CLIENT_ID"), "client id for the revocation feed (env GATEHOUSE_CLIENT_ID)")
+	fs.DurationVar(&cfg.Poll, "poll", guard.DefaultPoll, "revocation feed poll interval")
+	fs.DurationVar(&cfg.MaxStale, "revocation-max-staleness", guard.DefaultMaxStaleness, "not ready (GET /readyz 503) after this long without a good poll")
+	fs.DurationVar(&cfg.MinRefresh, "jwks-min-refresh", token.DefaultMinRefresh, "shortest interval between JWKS fetches for unknown kids")
+	fs.DurationVar(&cfg.Leeway, "leeway", 30*time.Second, "clock skew tolerated")
+	return fs
+}
+
+// usage writes the command line and its flags to w.
+func usage(w io.Writer, getenv func(string) string) {
+	fs := flags(&config{}, new(string), getenv)
+	fs.SetOutput(w)
+	fmt.Fprintln(w, "Usage: resourceserver [flags]")
+	fmt.Fprintln(w, "The revocation feed's client secret comes from GATEHOUSE_CLIENT_SECRET only.")
+	fs.PrintDefaults()
 }
 
 // service is the built resource server.
@@ -113,6 +135,11 @@ func newServer(cfg config, log *slog.Logger) (*service, error) {
 	e.GET("/hello", hello, auth)
 	e.GET("/reports", reports, auth, guard.RequireScope("reports:read"))
 	e.GET("/readyz", poller.Readyz)
+	metrics := prometheus.NewRegistry()
+	if err := metrics.Register(poller); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(metrics, promhttp.HandlerOpts{})))
 	return &service{echo: e, keys: keys, poller: poller, log: log}, nil
 }
 
@@ -146,8 +173,14 @@ func reports(c echo.Context) error {
 	})
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+// run serves until ctx ends or SIGINT/SIGTERM; --help writes the usage
+// to stdout and returns nil. Logs go to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(stdout, getenv)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -170,7 +203,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stderr); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "resourceserver:", err)
 		os.Exit(1)
 	}

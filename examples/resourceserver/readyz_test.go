@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -60,11 +61,26 @@ func TestReadyzFollowsTheFeed(t *testing.T) {
 	}
 
 	waitReadyz("feed up", http.StatusOK, ready)
+	wantStaleMetric(t, rs, "feed up", "0")
 	feedDown.Store(true)
 	waitReadyz("feed answering 500", http.StatusServiceUnavailable, stale)
+	wantStaleMetric(t, rs, "feed answering 500", "1")
 	wantReply(t, "GET /hello while stale", get(t, rs+"/hello", "Bearer "+tok), 200, "", "")
 	feedDown.Store(false)
 	waitReadyz("feed back", http.StatusOK, ready)
+	wantStaleMetric(t, rs, "feed back", "0")
+}
+
+// wantStaleMetric fails t unless GET /metrics of the example at rs
+// reports gatehouse_guard_revocation_stale as want, with the lag beside
+// it.
+func wantStaleMetric(t *testing.T, rs, what, want string) {
+	t.Helper()
+	r := get(t, rs+"/metrics", "")
+	line := "\ngatehouse_guard_revocation_stale " + want + "\n"
+	if r.status != http.StatusOK || !strings.Contains(r.body, line) || !strings.Contains(r.body, "\ngatehouse_guard_revocation_sync_lag_seconds ") {
+		t.Fatalf("%s: GET /metrics = %d\n%s\nwant gatehouse_guard_revocation_stale %s and the sync lag", what, r.status, r.body, want)
+	}
 }
 
 func TestParseConfigMaxStaleness(t *testing.T) {

@@ -66,14 +66,10 @@ func (s *Store) Reserve(ctx context.Context, at time.Time, read []string, count 
 	for _, k := range count {
 		locks = append(locks, k.Key)
 	}
-	slices.Sort(locks)
-	locks = slices.Compact(locks)
 	var refused error
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		for _, k := range locks {
-			if err := tx.Exec(lockAttempt, k).Error; err != nil {
-				return translate(err, "lock login attempts", domain.ErrConflict)
-			}
+		if err := lockAttempts(tx, locks); err != nil {
+			return err
 		}
 		var rows []attemptRow
 		if err := tx.Where("attempt_key IN ?", read).Find(&rows).Error; err != nil {
@@ -108,10 +104,33 @@ func (s *Store) Reserve(ctx context.Context, at time.Time, read []string, count 
 	return refused
 }
 
+// lockAttempts locks the counter rows of keys in key order, creating
+// those that are missing: every transaction on the counters takes its
+// locks this way, so two of them never wait on each other in a cycle
+// (Postgres would abort one as a deadlock).
+func lockAttempts(tx *gorm.DB, keys []string) error {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if err := tx.Exec(lockAttempt, k).Error; err != nil {
+			return translate(err, "lock login attempts", domain.ErrConflict)
+		}
+	}
+	return nil
+}
+
 // RecordSuccess deletes the reset counters, takes one count back from each
-// release counter and stamps known, in one transaction.
+// release counter and stamps known, in one transaction that first locks
+// them all in key order, as Reserve does.
 func (s *Store) RecordSuccess(ctx context.Context, at time.Time, reset, release []string, known string) error {
+	locks := slices.Concat(reset, release)
+	if known != "" {
+		locks = append(locks, known)
+	}
 	return s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := lockAttempts(tx, locks); err != nil {
+			return err
+		}
 		if len(reset) > 0 {
 			if err := tx.Where("attempt_key IN ?", reset).Delete(&attemptRow{}).Error; err != nil {
 				return translate(err, "reset login attempts", domain.ErrConflict)

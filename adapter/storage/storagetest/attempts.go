@@ -160,6 +160,39 @@ func testAttempts(t *testing.T, newStores factory) {
 			t.Errorf("counter = %d; want %d (refusals count nothing)", got, limit)
 		}
 	})
+	t.Run("reservations racing successes and cancellations never deadlock", func(t *testing.T) {
+		// What the throttle does for parallel logins of one user from one
+		// address: each reserves (pair, user, address), then settles as a
+		// success (reset pair and user, release the address, stamp known)
+		// or a cancellation (release all three). Every call must succeed,
+		// whatever order each store takes its row locks in.
+		t.Parallel()
+		s := newStores(t)
+		const n = 40
+		pair, user, ip := "p:dave|ip", "u:dave", "i:ip"
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				when := at(time.Duration(i) * time.Millisecond)
+				err := s.Reserve(ctx(t), when, []string{pair, user, ip, "k:dave|ip"},
+					[]domain.FailureKey{{Key: pair}, {Key: user}, {Key: ip, Window: time.Hour}}, admitAll)
+				if err == nil && i%2 == 0 {
+					err = s.RecordSuccess(ctx(t), when, []string{pair, user}, []string{ip}, "k:dave|ip")
+				} else if err == nil {
+					err = s.RecordSuccess(ctx(t), when, nil, []string{pair, user, ip}, "")
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			testkit.WantErr(t, fmt.Sprintf("Reserve and settle #%d", i), err, nil)
+		}
+		if got := counters(t, s, ip)[ip].Failures; got != 0 {
+			t.Errorf("address counter after %d settled attempts = %d; want 0", n, got)
+		}
+	})
 	t.Run("prune drops idle counters", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
