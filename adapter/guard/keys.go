@@ -13,8 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/remote"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -57,9 +56,9 @@ type keyAnswer struct {
 // : "gth") and caches answers for ttl (DefaultKeyCacheTTL when zero or
 // less). now is the clock (nil: time.Now).
 func NewKeyIntrospector(introspectURL, clientID, clientSecret, prefix string, client *http.Client, ttl time.Duration, now func() time.Time) (*KeyIntrospector, error) {
-	u, err := url.Parse(introspectURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("introspection url %q: want an absolute http or https URL", introspectURL)
+	u, err := remote.URL("introspection url", introspectURL)
+	if err != nil {
+		return nil, err
 	}
 	if clientID == "" || clientSecret == "" {
 		return nil, errors.New("key introspection: client id and secret are required")
@@ -70,9 +69,7 @@ func NewKeyIntrospector(introspectURL, clientID, clientSecret, prefix string, cl
 	if err := domain.ValidateAPIKeyPrefix(prefix); err != nil {
 		return nil, fmt.Errorf("key introspection: %w", err)
 	}
-	if client == nil {
-		client = &http.Client{Timeout: pollTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
-	}
+	client = remote.Client(client, pollTimeout)
 	if ttl <= 0 {
 		ttl = DefaultKeyCacheTTL
 	}

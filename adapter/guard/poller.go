@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/internal/problem"
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/remote"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -79,16 +79,14 @@ type Poller struct {
 // discarded) hears when polls start failing, when the set goes stale and
 // when polls recover; the secret is never logged.
 func NewPoller(feedURL, clientID, clientSecret string, client *http.Client, every, maxStale time.Duration, now func() time.Time, log *slog.Logger) (*Poller, error) {
-	u, err := url.Parse(feedURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("revocation feed url %q: want an absolute http or https URL", feedURL)
+	u, err := remote.URL("revocation feed url", feedURL)
+	if err != nil {
+		return nil, err
 	}
 	if clientID == "" || clientSecret == "" {
 		return nil, errors.New("revocation feed: client id and secret are required")
 	}
-	if client == nil {
-		client = &http.Client{Timeout: pollTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
-	}
+	client = remote.Client(client, pollTimeout)
 	if every <= 0 {
 		every = DefaultPoll
 	}

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +19,8 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	"github.com/gatehouse-auth/gatehouse/adapter/internal/remote"
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
@@ -85,13 +84,11 @@ type RemoteKeySet struct {
 // zero or less) for unknown kids, and as often for an expired set. The set
 // is empty until the first Refresh or verification.
 func NewRemoteKeySet(jwksURL string, client *http.Client, minRefresh time.Duration, now func() time.Time) (*RemoteKeySet, error) {
-	u, err := url.Parse(jwksURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("jwks url %q: want an absolute http or https URL", jwksURL)
+	u, err := remote.URL("jwks url", jwksURL)
+	if err != nil {
+		return nil, err
 	}
-	if client == nil {
-		client = &http.Client{Timeout: jwksFetchTimeout, Transport: otelhttp.NewTransport(http.DefaultTransport)}
-	}
+	client = remote.Client(client, jwksFetchTimeout)
 	if minRefresh <= 0 {
 		minRefresh = DefaultMinRefresh
 	}
