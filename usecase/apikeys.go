@@ -42,7 +42,8 @@ type APIKeyPolicy struct {
 type APIKeyInput struct {
 	Name  string
 	Scope []string
-	// ExpiresIn is the key's lifetime; nil is DefaultAPIKeyTTL.
+	// ExpiresIn is the key's lifetime; nil is DefaultAPIKeyTTL, or the
+	// policy's MaxTTL when that is shorter.
 	ExpiresIn *time.Duration
 }
 
@@ -98,7 +99,7 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 			return nil, "", domain.ErrInvalidScope
 		}
 	}
-	ttl := DefaultAPIKeyTTL
+	ttl := min(DefaultAPIKeyTTL, k.policy.MaxTTL) // a maximum below the default caps it
 	if in.ExpiresIn != nil {
 		ttl = *in.ExpiresIn
 	}

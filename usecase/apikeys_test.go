@@ -267,3 +267,23 @@ func TestAPIKeyIntrospection(t *testing.T) {
 		t.Errorf("Introspect(deleted key) = %+v; want inactive", in)
 	}
 }
+
+// TestAPIKeyDefaultTTLWithinMax: with a maximum lifetime below the 90-day
+// default, a key asked for without a lifetime gets the maximum instead of
+// a refusal; one asked for beyond the maximum is still refused.
+func TestAPIKeyDefaultTTLWithinMax(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	keys := NewAPIKeys(e.store, e.store, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: 24 * time.Hour}, e.policy, e.clock.Now, nil)
+	k, _, err := keys.Create(e.ctx, u.ID, APIKeyInput{Name: "ci"})
+	testkit.WantErr(t, "Create(no expires_in, max 24h)", err, nil)
+	if got := k.ExpiresAt.Sub(k.CreatedAt); got != 24*time.Hour {
+		t.Errorf("default lifetime under a 24h maximum = %v; want 24h", got)
+	}
+	_, _, err = keys.Create(e.ctx, u.ID, APIKeyInput{Name: "ci", ExpiresIn: ttl(25 * time.Hour)})
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || ve.Code != "invalid_request" {
+		t.Errorf("Create(expires_in 25h, max 24h) = %v; want invalid_request", err)
+	}
+}
