@@ -287,3 +287,37 @@ func TestAPIKeyDefaultTTLWithinMax(t *testing.T) {
 		t.Errorf("Create(expires_in 25h, max 24h) = %v; want invalid_request", err)
 	}
 }
+
+// TestKeyCallersRefusedBySessionUseCases: Logout (every scope), Devices and
+// Events.Mine refuse a caller that is an API key or holds a token
+// exchanged from one, on their own, whatever the HTTP layer does: an
+// exchanged token carries a session id (key:<id>), so without the check a
+// global logout would end every session of the key's user.
+func TestKeyCallersRefusedBySessionUseCases(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	login := e.signIn("alice", "correct horse")
+	_, secret := e.mustCreateKey(u, APIKeyInput{Name: "ci"})
+	pair, err := e.apiKeys.Exchange(e.ctx, secret, nil)
+	testkit.WantErr(t, "Exchange", err, nil)
+	events := NewEvents(e.store, 0, e.clock.Now, nil)
+	for name, c := range map[string]*domain.Claims{"key": e.claims(secret), "exchanged token": e.claims(pair.AccessToken)} {
+		for _, scope := range []LogoutScope{LogoutLocal, LogoutGlobal, LogoutOthers} {
+			testkit.WantErr(t, "Logout("+name+", "+string(scope)+")", e.revoke.Logout(e.ctx, c, scope), domain.ErrForbidden)
+		}
+		_, err := e.devices.Mine(e.ctx, c)
+		testkit.WantErr(t, "Devices.Mine("+name+")", err, domain.ErrForbidden)
+		testkit.WantErr(t, "Devices.End("+name+")", e.devices.End(e.ctx, c, e.claims(login.AccessToken).SessionID), domain.ErrForbidden)
+		_, err = events.Mine(e.ctx, c, "", 0)
+		testkit.WantErr(t, "Events.Mine("+name+")", err, domain.ErrForbidden)
+	}
+	if _, err := e.verify.Verify(e.ctx, login.AccessToken); err != nil {
+		t.Errorf("alice's login session after the refusals: %v; want live", err)
+	}
+	mine, err := events.Mine(e.ctx, e.claims(login.AccessToken), "", 0)
+	testkit.WantErr(t, "Events.Mine(user token)", err, nil)
+	if len(mine.Events) == 0 {
+		t.Error("Events.Mine(user token) is empty; want alice's events")
+	}
+}

@@ -78,8 +78,14 @@ func (r *Revoke) revokeWithEvent(ctx context.Context, sel domain.SessionRevocati
 	return r.revoke(ctx, sel)
 }
 
-// Logout revokes sessions of the caller identified by c.
+// Logout revokes sessions of the caller identified by c. An API key, or a
+// token exchanged from one (whose sid is the key's revocation id, not a
+// session), is domain.ErrForbidden: a leaked key must not end its user's
+// sessions.
 func (r *Revoke) Logout(ctx context.Context, c *domain.Claims, scope LogoutScope) error {
+	if c.FromAPIKey() {
+		return domain.ErrForbidden
+	}
 	if c.SessionID == "" {
 		return nil // client tokens have no session; they simply expire
 	}

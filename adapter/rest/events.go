@@ -37,7 +37,7 @@ func (s *Server) myEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.d.Events.Mine(c.Request().Context(), cl.Subject, c.QueryParam("cursor"), limit)
+	page, err := s.d.Events.Mine(c.Request().Context(), cl, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err
 	}
