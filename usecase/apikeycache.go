@@ -10,11 +10,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
 
-// keyEntry is a verified API key as the cache holds it.
+// keyEntry is what the store said of a presented API key, as the caches
+// hold it: the claims of a usable key, or the refusal of one that is
+// unknown, revoked or expired.
 type keyEntry struct {
 	claims       domain.Claims
 	revocationID string
 	cachedAt     time.Time
+	// refused is the refusal (domain.ErrTokenInvalid, ErrTokenExpired or
+	// ErrTokenRevoked), nil for a usable key.
+	refused error
 
 	// lastTouch is the last use recorded (or read from the store), in
 	// Unix nanoseconds; 0 for never.
@@ -32,15 +37,19 @@ func (e *keyEntry) touchDue(now time.Time) bool {
 	return e.lastTouch.CompareAndSwap(last, now.UnixNano())
 }
 
-// keyCache is a bounded cache of verified API keys, keyed by the key's
-// SHA-256 (the key itself is not kept). An entry lives at most ttl; when
-// the cache is full an arbitrary entry makes room.
+// keyHash is the SHA-256 of a key: what the store indexes and the caches
+// are keyed by (the key itself is not kept).
+type keyHash = [sha256.Size]byte
+
+// keyCache is a bounded cache of answers about API keys, keyed by the
+// key's hash. An entry lives at most ttl; when the cache is full an
+// arbitrary entry makes room.
 type keyCache struct {
 	ttl time.Duration
 	max int
 
 	mu sync.RWMutex
-	m  map[[sha256.Size]byte]*keyEntry
+	m  map[keyHash]*keyEntry
 }
 
 func newKeyCache(max int, ttl time.Duration) *keyCache {
@@ -50,11 +59,10 @@ func newKeyCache(max int, ttl time.Duration) *keyCache {
 	if ttl <= 0 {
 		ttl = 2 * time.Second
 	}
-	return &keyCache{ttl: ttl, max: max, m: make(map[[sha256.Size]byte]*keyEntry)}
+	return &keyCache{ttl: ttl, max: max, m: make(map[keyHash]*keyEntry)}
 }
 
-func (c *keyCache) get(key string, now time.Time) (*keyEntry, bool) {
-	h := sha256.Sum256([]byte(key))
+func (c *keyCache) get(h keyHash, now time.Time) (*keyEntry, bool) {
 	c.mu.RLock()
 	e, ok := c.m[h]
 	c.mu.RUnlock()
@@ -64,8 +72,7 @@ func (c *keyCache) get(key string, now time.Time) (*keyEntry, bool) {
 	return e, true
 }
 
-func (c *keyCache) put(key string, e *keyEntry) {
-	h := sha256.Sum256([]byte(key))
+func (c *keyCache) put(h keyHash, e *keyEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[h]; !ok && len(c.m) >= c.max {
@@ -75,6 +82,13 @@ func (c *keyCache) put(key string, e *keyEntry) {
 		}
 	}
 	c.m[h] = e
+}
+
+// drop forgets the entry of h, if any.
+func (c *keyCache) drop(h keyHash) {
+	c.mu.Lock()
+	delete(c.m, h)
+	c.mu.Unlock()
 }
 
 // touchQueue collects the keys used since the last flush, with their

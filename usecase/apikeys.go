@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -30,11 +32,13 @@ const (
 type APIKeyPolicy struct {
 	Prefix string        // GATEHOUSE_API_KEY_PREFIX
 	MaxTTL time.Duration // GATEHOUSE_API_KEY_MAX_TTL
-	// CacheTTL is how long a verified key is trusted without reading the
-	// store again: the revocation sync interval, so that a revocation the
-	// feed has not brought yet is seen at most that late.
+	// CacheTTL is how long what the store said of a key is trusted
+	// without reading it again: the revocation sync interval, so that a
+	// revocation the feed has not brought yet is seen at most that late.
+	// Refusals (unknown, revoked, expired keys) are kept as long.
 	CacheTTL time.Duration
-	// CacheSize bounds the verified-key cache (entries).
+	// CacheSize bounds the cache of usable keys and, apart, the cache of
+	// refused ones (entries each).
 	CacheSize int
 }
 
@@ -49,11 +53,18 @@ type APIKeyInput struct {
 
 // APIKeys manages users' API keys and authenticates requests that present
 // one. A key presented on a request is checked offline first (shape and
-// checksum), then against a bounded in-memory cache of verified keys, and
-// only for a key not seen within the cache lifetime against the store (one
-// indexed read). Revocation is the revoked set's, as for sessions; the
-// time of last use is written at most once a minute per key, by a
+// checksum), then against bounded in-memory caches of usable and of
+// refused keys, and only for a key not seen within the cache lifetime
+// against the store: one indexed read, shared by every request presenting
+// that key meanwhile. Revocation is the revoked set's, as for sessions;
+// the time of last use is written at most once a minute per key, by a
 // background job, never on the request path.
+//
+// Refusals are cached because anyone can make up a key whose checksum
+// passes: without the cache each request with it would cost a store read.
+// A cached refusal cannot hide a key created later: Create drops it on
+// this replica, and on another one a refusal can only be cached for a key
+// presented before it existed, that is one guessed among 2^238.
 type APIKeys struct {
 	store   domain.APIKeyStore
 	users   domain.UserReader
@@ -62,7 +73,9 @@ type APIKeys struct {
 	policy  APIKeyPolicy
 	tokens  TokenPolicy
 	now     func() time.Time
-	cache   *keyCache
+	cache   *keyCache // usable keys
+	refused *keyCache // unknown, revoked and expired keys
+	flight  singleflight.Group
 	touches *touchQueue
 	metrics Metrics
 }
@@ -79,7 +92,8 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 	}
 	return &APIKeys{
 		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
-		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), metrics: orNoMetrics(metrics),
+		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), refused: newKeyCache(policy.CacheSize, policy.CacheTTL),
+		touches: newTouchQueue(), metrics: orNoMetrics(metrics),
 	}
 }
 
@@ -91,12 +105,22 @@ func (k *APIKeys) Prefix() string { return k.policy.Prefix }
 // (id, name and scope, never the key) commits with it; the actor is the
 // Origin's, or the user.
 func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*domain.APIKey, string, error) {
-	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
+	secret := newAPIKey(k.policy.Prefix)
+	key, err := k.create(ctx, userID, in, secret)
+	if err != nil {
 		return nil, "", err
+	}
+	return key, secret, nil
+}
+
+// create is Create of the key secret.
+func (k *APIKeys) create(ctx context.Context, userID string, in APIKeyInput, secret string) (*domain.APIKey, error) {
+	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
+		return nil, err
 	}
 	for _, s := range in.Scope {
 		if !slices.Contains(k.tokens.UserScopes, s) {
-			return nil, "", domain.ErrInvalidScope
+			return nil, domain.ErrInvalidScope
 		}
 	}
 	ttl := min(DefaultAPIKeyTTL, k.policy.MaxTTL) // a maximum below the default caps it
@@ -104,11 +128,10 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 		ttl = *in.ExpiresIn
 	}
 	if ttl < MinAPIKeyTTL || ttl > k.policy.MaxTTL {
-		return nil, "", &domain.ValidationError{Code: "invalid_request",
+		return nil, &domain.ValidationError{Code: "invalid_request",
 			Message: fmt.Sprintf("expires_in must be between %d and %d seconds", int64(MinAPIKeyTTL.Seconds()), int64(k.policy.MaxTTL.Seconds()))}
 	}
 	now := k.now().UTC().Truncate(time.Microsecond)
-	secret := newAPIKey(k.policy.Prefix)
 	key := &domain.APIKey{
 		ID:        newID(now),
 		UserID:    userID,
@@ -122,12 +145,13 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 	events := []domain.Event{keyEvent(ctx, now, domain.EventAPIKeyCreated, key)}
 	if err := k.store.CreateAPIKey(ctx, key, domain.MaxLiveAPIKeys, events); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			return nil, "", domain.ErrTokenRevoked // the user was disabled meanwhile
+			return nil, domain.ErrTokenRevoked // the user was disabled meanwhile
 		}
-		return nil, "", fmt.Errorf("create api key: %w", err)
+		return nil, fmt.Errorf("create api key: %w", err)
 	}
 	countWritten(k.metrics, events)
-	return key, secret, nil
+	k.refused.drop(sha256.Sum256([]byte(secret))) // refused only if guessed before: usable now
+	return key, nil
 }
 
 // List returns the user's keys that are not revoked, newest first.
@@ -211,14 +235,12 @@ func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims,
 		return nil, domain.ErrTokenInvalid
 	}
 	now := k.now()
-	e, ok := k.cache.get(key, now)
-	if !ok {
-		var err error
-		if e, err = k.load(ctx, key, now); err != nil {
-			return nil, err
-		}
-	}
+	e, err := k.entry(ctx, sha256.Sum256([]byte(key)), now)
 	switch {
+	case err != nil:
+		return nil, err
+	case e.refused != nil:
+		return nil, e.refused
 	case !now.Before(e.claims.ExpiresAt):
 		return nil, domain.ErrTokenExpired
 	case k.revoked.Revoked(e.revocationID):
@@ -231,19 +253,46 @@ func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims,
 	return &c, nil
 }
 
-// load reads a key not in the cache from the store (one indexed read) and
-// caches it when it is usable.
-func (k *APIKeys) load(ctx context.Context, key string, now time.Time) (*keyEntry, error) {
-	g, err := k.store.APIKeyGrant(ctx, hashToken(key))
+// entry returns what is cached of the key with hash h, or reads it from
+// the store: one read shared by every request for the same key meanwhile.
+func (k *APIKeys) entry(ctx context.Context, h keyHash, now time.Time) (*keyEntry, error) {
+	if e, ok := k.cache.get(h, now); ok {
+		return e, nil
+	}
+	if e, ok := k.refused.get(h, now); ok {
+		return e, nil
+	}
+	load := func() (any, error) { return k.load(ctx, h, now) }
+	v, err, _ := k.flight.Do(string(h[:]), load)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// The request that led the shared read went away; this one reads.
+		v, err, _ = k.flight.Do(string(h[:]), load)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.(*keyEntry), nil
+}
+
+// load reads the key with hash h from the store (one indexed read) and
+// caches the answer: the claims of a usable key, or its refusal.
+func (k *APIKeys) load(ctx context.Context, h keyHash, now time.Time) (*keyEntry, error) {
+	g, err := k.store.APIKeyGrant(ctx, h[:])
+	var refusal error
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
-		return nil, domain.ErrTokenInvalid
+		refusal = domain.ErrTokenInvalid
 	case err != nil:
-		return nil, fmt.Errorf("find api key: %w", err)
+		return nil, fmt.Errorf("find api key: %w", err) // an outage is not cached
 	case g.Key.Revoked() || g.User.Disabled:
-		return nil, domain.ErrTokenRevoked
+		refusal = domain.ErrTokenRevoked
 	case !now.Before(g.Key.ExpiresAt):
-		return nil, domain.ErrTokenExpired
+		refusal = domain.ErrTokenExpired
+	}
+	if refusal != nil {
+		e := &keyEntry{refused: refusal, cachedAt: now}
+		k.refused.put(h, e)
+		return e, nil
 	}
 	e := &keyEntry{
 		claims: domain.Claims{
@@ -260,7 +309,7 @@ func (k *APIKeys) load(ctx context.Context, key string, now time.Time) (*keyEntr
 	if !g.Key.LastUsedAt.IsZero() {
 		e.lastTouch.Store(g.Key.LastUsedAt.UnixNano())
 	}
-	k.cache.put(key, e)
+	k.cache.put(h, e)
 	return e, nil
 }
 
