@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,5 +125,40 @@ func TestAPIKeyConcurrentFirstUse(t *testing.T) {
 	}
 	if gate.reads != 1 {
 		t.Errorf("50 concurrent first uses of a key cost %d store reads; want 1", gate.reads)
+	}
+}
+
+// countingGrants counts refresh-token lookups.
+type countingGrants struct {
+	domain.GrantReader
+	reads int
+}
+
+func (g *countingGrants) RefreshGrant(ctx context.Context, hash []byte) (*domain.RefreshGrant, error) {
+	g.reads++
+	return g.GrantReader.RefreshGrant(ctx, hash)
+}
+
+// TestIntrospectMalformedKeyReadsNothing: a token with the shape of an API
+// key but a bad checksum is inactive without any store read (it is no
+// refresh token either: those never have a key's shape).
+func TestIntrospectMalformedKeyReadsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	_, secret := e.mustCreateKey(u, APIKeyInput{Name: "ci"})
+	rs := e.resourceServer()
+	grants := &countingGrants{GrantReader: e.rec}
+	intro := NewIntrospect(e.verify, e.account, e.clients, grants, e.clock.Now)
+	bad := secret[:len(secret)-1] + map[bool]string{true: "B", false: "A"}[secret[len(secret)-1] == 'A']
+	for _, token := range []string{bad, "gth_" + strings.Repeat("!", 46), "abc_" + bad[4:]} {
+		in, err := intro.Introspect(e.ctx, rs, token)
+		testkit.WantErr(t, "Introspect(malformed key)", err, nil)
+		if in.Active {
+			t.Errorf("Introspect(%q) = %+v; want inactive", token, in)
+		}
+	}
+	if grants.reads != 0 || e.keyStore.reads.Load() != 0 {
+		t.Errorf("malformed keys cost %d refresh-token and %d key reads; want none", grants.reads, e.keyStore.reads.Load())
 	}
 }

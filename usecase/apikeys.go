@@ -30,7 +30,7 @@ const (
 
 // APIKeyPolicy shapes API keys.
 type APIKeyPolicy struct {
-	Prefix string        // GATEHOUSE_API_KEY_PREFIX
+	Prefix string        // GATEHOUSE_API_KEY_PREFIX: of new keys
 	MaxTTL time.Duration // GATEHOUSE_API_KEY_MAX_TTL
 	// CacheTTL is how long what the store said of a key is trusted
 	// without reading it again: the revocation sync interval, so that a
@@ -96,9 +96,6 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 		touches: newTouchQueue(), metrics: orNoMetrics(metrics),
 	}
 }
-
-// Prefix returns the prefix of the keys this service issues and accepts.
-func (k *APIKeys) Prefix() string { return k.policy.Prefix }
 
 // Create makes a key for the user and returns it with the key itself,
 // which is not stored and cannot be shown again. Its api_key.created event
@@ -225,13 +222,15 @@ func keyEvent(ctx context.Context, at time.Time, t domain.EventType, key *domain
 }
 
 // Authenticate checks a key presented on a request and returns the claims
-// it acts with: its user, its scope, no roles, and KeyID. It refuses a
-// malformed key or a bad checksum (domain.ErrTokenInvalid) before any
-// lookup; an unknown key is ErrTokenInvalid, an expired one
+// it acts with: its user, its scope, no roles, and KeyID. Any valid prefix
+// is accepted, not only the policy's (which is that of new keys): changing
+// GATEHOUSE_API_KEY_PREFIX leaves existing keys working, and the lookup is
+// by hash anyway. It refuses a malformed key or a bad checksum
+// (domain.ErrTokenInvalid) before any lookup; an unknown key is ErrTokenInvalid, an expired one
 // ErrTokenExpired, a revoked one (or one whose user is disabled)
 // ErrTokenRevoked.
 func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims, error) {
-	if !domain.CheckAPIKey(k.policy.Prefix, key) {
+	if !domain.CheckAnyAPIKey(key) { // keys of an earlier prefix too
 		return nil, domain.ErrTokenInvalid
 	}
 	now := k.now()
