@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // API key format (DESIGN.md "API keys"): <prefix>_<40 random base62><6
@@ -206,11 +209,15 @@ func isBase62(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
-// ValidateAPIKeyName checks a key name: 1 to APIKeyNameMax characters.
+// ValidateAPIKeyName checks a key name: 1 to APIKeyNameMax characters of
+// valid UTF-8, none a control character (Unicode category Cc: C0, DEL and
+// C1), which would garble the lists, the CLI's table and the logs.
 func ValidateAPIKeyName(name string) error {
-	n := len([]rune(name))
-	if n < 1 || n > APIKeyNameMax {
-		return &ValidationError{Code: "invalid_request", Message: fmt.Sprintf("name must be 1 to %d characters", APIKeyNameMax)}
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > APIKeyNameMax || !utf8.ValidString(name) ||
+		strings.ContainsFunc(name, func(r rune) bool { return unicode.Is(unicode.Cc, r) }) {
+		return &ValidationError{Code: "invalid_request",
+			Message: fmt.Sprintf("name must be 1 to %d characters, none of them a control character", APIKeyNameMax)}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"hash/crc32"
 	"math/big"
 	"os"
@@ -163,6 +164,22 @@ func TestAPIKeyShapeAnyPrefix(t *testing.T) {
 		}
 		if domain.CheckAnyAPIKey(token) {
 			t.Errorf("CheckAnyAPIKey(%q) = true; want false", token)
+		}
+	}
+}
+
+func TestValidateAPIKeyName(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"ci": true, "n": true, strings.Repeat("é", 64): true, "nightly export (prod)": true, "日本語のキー": true,
+		"": false, strings.Repeat("n", 65): false, strings.Repeat("é", 65): false,
+		"ci\n": false, "a\tb": false, "\x00": false, "bell\a": false, "esc\x1b[31m": false, "del\x7f": false,
+		"c1\u0085": false, "c1\u009b": false, "bad utf-8 \xff": false,
+	} {
+		err := domain.ValidateAPIKeyName(name)
+		var ve *domain.ValidationError
+		if ok && err != nil || !ok && (!errors.As(err, &ve) || ve.Code != "invalid_request") {
+			t.Errorf("ValidateAPIKeyName(%q) = %v; want ok=%v (else invalid_request)", name, err, ok)
 		}
 	}
 }
