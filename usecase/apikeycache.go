@@ -1,11 +1,15 @@
 package usecase
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -89,6 +93,27 @@ func (c *keyCache) drop(h keyHash) {
 	c.mu.Lock()
 	delete(c.m, h)
 	c.mu.Unlock()
+}
+
+// keyLoads merges the concurrent store reads of one key: however many
+// requests present a key that is not cached, one reads it and the others
+// wait for its answer.
+type keyLoads struct{ g singleflight.Group }
+
+// do returns load's answer for the key with hash h, running load once for
+// all the callers that ask meanwhile, with the context of the one that
+// leads. Should that caller go away mid-read, the others read again rather
+// than fail with its cancellation.
+func (l *keyLoads) do(ctx context.Context, h keyHash, load func(context.Context) (*keyEntry, error)) (*keyEntry, error) {
+	run := func() (any, error) { return load(ctx) }
+	v, err, _ := l.g.Do(string(h[:]), run)
+	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		v, err, _ = l.g.Do(string(h[:]), run)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.(*keyEntry), nil
 }
 
 // touchQueue collects the keys used since the last flush, with their

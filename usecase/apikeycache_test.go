@@ -162,3 +162,41 @@ func TestIntrospectMalformedKeyReadsNothing(t *testing.T) {
 		t.Errorf("malformed keys cost %d refresh-token and %d key reads; want none", grants.reads, e.keyStore.reads.Load())
 	}
 }
+
+// TestAPIKeyPrune: keys expired or revoked longer than the retention ago
+// go; a pruned key presented again is unknown; the others stay.
+func TestAPIKeyPrune(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	keys := NewAPIKeys(e.store, e.store, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", Retention: 24 * time.Hour}, e.policy, e.clock.Now, nil)
+	_, expiring, err := keys.Create(e.ctx, u.ID, APIKeyInput{Name: "short", ExpiresIn: ttl(time.Hour)})
+	testkit.WantErr(t, "Create(short)", err, nil)
+	revoked, _, err := keys.Create(e.ctx, u.ID, APIKeyInput{Name: "revoked"})
+	testkit.WantErr(t, "Create(revoked)", err, nil)
+	testkit.WantErr(t, "Delete", keys.Delete(e.ctx, u.ID, revoked.ID), nil)
+	live, secret, err := keys.Create(e.ctx, u.ID, APIKeyInput{Name: "live"})
+	testkit.WantErr(t, "Create(live)", err, nil)
+
+	e.clock.Advance(24 * time.Hour) // the revoked key: exactly the retention
+	n, err := keys.Prune(e.ctx)
+	testkit.WantErr(t, "Prune", err, nil)
+	if n != 1 {
+		t.Errorf("Prune after 24h = %d; want 1 (the revoked key)", n)
+	}
+	e.clock.Advance(time.Hour) // the short key: expired 24h ago
+	if n, _ := keys.Prune(e.ctx); n != 1 {
+		t.Errorf("Prune after 25h = %d; want 1 (the expired key)", n)
+	}
+	if _, err := keys.Authenticate(e.ctx, expiring); !errors.Is(err, domain.ErrTokenInvalid) {
+		t.Errorf("Authenticate(pruned key) = %v; want ErrTokenInvalid", err)
+	}
+	list, err := keys.List(e.ctx, u.ID)
+	testkit.WantErr(t, "List", err, nil)
+	if len(list) != 1 || list[0].ID != live.ID {
+		t.Errorf("List after prune = %+v; want the live key only", list)
+	}
+	if _, err := keys.Authenticate(e.ctx, secret); err != nil {
+		t.Errorf("Authenticate(live key) after prune = %v", err)
+	}
+}

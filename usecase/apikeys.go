@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
 )
@@ -40,6 +39,10 @@ type APIKeyPolicy struct {
 	// CacheSize bounds the cache of usable keys and, apart, the cache of
 	// refused ones (entries each).
 	CacheSize int
+	// Retention is how long a key is kept after it expires or is revoked
+	// (GATEHOUSE_EVENT_RETENTION: as long as the events that name it); 0
+	// or less is DefaultEventRetention.
+	Retention time.Duration
 }
 
 // APIKeyInput is what a user asks for when creating a key.
@@ -75,7 +78,7 @@ type APIKeys struct {
 	now     func() time.Time
 	cache   *keyCache // usable keys
 	refused *keyCache // unknown, revoked and expired keys
-	flight  singleflight.Group
+	loads   keyLoads  // one store read per key at a time
 	touches *touchQueue
 	metrics Metrics
 }
@@ -89,6 +92,9 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 	}
 	if policy.MaxTTL <= 0 {
 		policy.MaxTTL = DefaultAPIKeyMaxTTL
+	}
+	if policy.Retention <= 0 {
+		policy.Retention = DefaultEventRetention
 	}
 	return &APIKeys{
 		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
@@ -211,6 +217,19 @@ func (k *APIKeys) revoke(ctx context.Context, userID, id string) error {
 	return nil
 }
 
+// Prune deletes the keys that expired or were revoked longer than the
+// retention ago, and returns how many went. Nothing can use such a key any
+// more: a pruned key presented again is unknown (Invalid token) rather than
+// expired or revoked, and the tokens exchanged from it expired with it or
+// stay refused through their own feed entry, which outlives nothing here.
+func (k *APIKeys) Prune(ctx context.Context) (int64, error) {
+	n, err := k.store.PruneAPIKeys(ctx, k.now().Add(-k.policy.Retention))
+	if err != nil {
+		return n, fmt.Errorf("prune api keys: %w", err)
+	}
+	return n, nil
+}
+
 // keyEvent is an api_key.* event of key: its id, name and scope, never
 // the key or its hash. Without an actor in the Origin, the key's user is
 // taken to act on their own keys.
@@ -219,115 +238,6 @@ func keyEvent(ctx context.Context, at time.Time, t domain.EventType, key *domain
 	ev.Details.KeyID, ev.Details.KeyName = key.ID, key.Name
 	ev.Details.Scope = strings.Join(key.Scope, " ")
 	return ev
-}
-
-// Authenticate checks a key presented on a request and returns the claims
-// it acts with: its user, its scope, no roles, and KeyID. Any valid prefix
-// is accepted, not only the policy's (which is that of new keys): changing
-// GATEHOUSE_API_KEY_PREFIX leaves existing keys working, and the lookup is
-// by hash anyway. It refuses a malformed key or a bad checksum
-// (domain.ErrTokenInvalid) before any lookup; an unknown key is ErrTokenInvalid, an expired one
-// ErrTokenExpired, a revoked one (or one whose user is disabled)
-// ErrTokenRevoked.
-func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims, error) {
-	if !domain.CheckAnyAPIKey(key) { // keys of an earlier prefix too
-		return nil, domain.ErrTokenInvalid
-	}
-	now := k.now()
-	e, err := k.entry(ctx, sha256.Sum256([]byte(key)), now)
-	switch {
-	case err != nil:
-		return nil, err
-	case e.refused != nil:
-		return nil, e.refused
-	case !now.Before(e.claims.ExpiresAt):
-		return nil, domain.ErrTokenExpired
-	case k.revoked.Revoked(e.revocationID):
-		return nil, domain.ErrTokenRevoked
-	}
-	if e.touchDue(now) {
-		k.touches.add(e.claims.KeyID, now)
-	}
-	c := e.claims
-	return &c, nil
-}
-
-// entry returns what is cached of the key with hash h, or reads it from
-// the store: one read shared by every request for the same key meanwhile.
-func (k *APIKeys) entry(ctx context.Context, h keyHash, now time.Time) (*keyEntry, error) {
-	if e, ok := k.cache.get(h, now); ok {
-		return e, nil
-	}
-	if e, ok := k.refused.get(h, now); ok {
-		return e, nil
-	}
-	load := func() (any, error) { return k.load(ctx, h, now) }
-	v, err, _ := k.flight.Do(string(h[:]), load)
-	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		// The request that led the shared read went away; this one reads.
-		v, err, _ = k.flight.Do(string(h[:]), load)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return v.(*keyEntry), nil
-}
-
-// load reads the key with hash h from the store (one indexed read) and
-// caches the answer: the claims of a usable key, or its refusal.
-func (k *APIKeys) load(ctx context.Context, h keyHash, now time.Time) (*keyEntry, error) {
-	g, err := k.store.APIKeyGrant(ctx, h[:])
-	var refusal error
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		refusal = domain.ErrTokenInvalid
-	case err != nil:
-		return nil, fmt.Errorf("find api key: %w", err) // an outage is not cached
-	case g.Key.Revoked() || g.User.Disabled:
-		refusal = domain.ErrTokenRevoked
-	case !now.Before(g.Key.ExpiresAt):
-		refusal = domain.ErrTokenExpired
-	}
-	if refusal != nil {
-		e := &keyEntry{refused: refusal, cachedAt: now}
-		k.refused.put(h, e)
-		return e, nil
-	}
-	e := &keyEntry{
-		claims: domain.Claims{
-			Subject:   g.User.ID,
-			Username:  g.User.Username,
-			Scope:     slices.Clip(g.Key.Scope),
-			KeyID:     g.Key.ID,
-			IssuedAt:  g.Key.CreatedAt,
-			ExpiresAt: g.Key.ExpiresAt,
-		},
-		revocationID: g.Key.RevocationID(),
-		cachedAt:     now,
-	}
-	if !g.Key.LastUsedAt.IsZero() {
-		e.lastTouch.Store(g.Key.LastUsedAt.UnixNano())
-	}
-	k.cache.put(h, e)
-	return e, nil
-}
-
-// Jobs is the periodic work of the key cache: writing last_used_at of the
-// keys used since the last run (at most once a minute per key, by a
-// conditional store write that holds across replicas too).
-func (k *APIKeys) Jobs() []Job {
-	return []Job{{Name: "api key last use", Every: 5 * time.Second, Run: k.FlushLastUse}}
-}
-
-// FlushLastUse writes the last use of the keys used since the previous
-// flush. A failed write is dropped: last_used_at is a hint.
-func (k *APIKeys) FlushLastUse(ctx context.Context) {
-	for id, at := range k.touches.take() {
-		if ctx.Err() != nil {
-			return
-		}
-		_, _ = k.store.TouchAPIKey(ctx, id, at, apiKeyTouchEvery) // a hint; the next use retries
-	}
 }
 
 // Exchange is the RFC 8693 token exchange of a key for a short-lived

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/domain"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
 // TestAPIKeyDefaultUnderMaxTTL: with GATEHOUSE_API_KEY_MAX_TTL below the
@@ -86,5 +92,53 @@ func TestAPIKeyPrefixChange(t *testing.T) {
 	}
 	if r := e.do(http.MethodGet, "/protected_resource", nil, map[string]string{"X-API-Key": key}); r.status != 401 {
 		t.Errorf("deleted acme_ key = %d %s; want 401", r.status, r.body)
+	}
+}
+
+// TestServerPrunesOldAPIKeys: the server's prune job deletes keys that
+// expired or were revoked longer than GATEHOUSE_EVENT_RETENTION ago;
+// recent ones and live ones stay.
+func TestServerPrunesOldAPIKeys(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, map[string]string{"GATEHOUSE_EVENT_RETENTION": "24h"})
+	alice := e.signUp("alice", "alice password 1")["id"].(string)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	old := func(id string, expires time.Time) {
+		t.Helper()
+		h := sha256.Sum256([]byte(id))
+		k := &domain.APIKey{ID: id, UserID: alice, Name: id, Hint: "gth_" + id, Hash: h[:], CreatedAt: now.Add(-1000 * time.Hour), ExpiresAt: expires}
+		if err := e.app.store.CreateAPIKey(ctx, k, domain.MaxLiveAPIKeys, nil); err != nil {
+			t.Fatalf("CreateAPIKey(%s) = %v", id, err)
+		}
+	}
+	old("expired-long-ago", now.Add(-25*time.Hour))
+	old("expired-lately", now.Add(-23*time.Hour))
+	old("revoked-long-ago", now.Add(time.Hour))
+	if _, err := e.app.store.RevokeAPIKey(ctx, domain.APIKeyRevocation{ID: "revoked-long-ago", At: now.Add(-25 * time.Hour), FeedExpires: now}); err != nil {
+		t.Fatal(err)
+	}
+	tok := e.login("alice", "alice password 1")["access_token"]
+	live := e.newAPIKey(tok, map[string]any{"name": "live"})
+
+	loopCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); e.app.maintain(loopCtx, 10*time.Millisecond) }()
+	testkit.Eventually(t, "old keys pruned", 10*time.Second, func() bool {
+		_, err := e.app.store.APIKeyByID(ctx, "revoked-long-ago")
+		return errors.Is(err, domain.ErrNotFound)
+	})
+	stop()
+	<-done
+	for id, gone := range map[string]bool{"expired-long-ago": true, "expired-lately": false, live["id"].(string): false} {
+		if _, err := e.app.store.APIKeyByID(ctx, id); errors.Is(err, domain.ErrNotFound) != gone {
+			t.Errorf("APIKeyByID(%s) after prune = %v; want gone=%v", id, err, gone)
+		}
+	}
+	if r := e.do(http.MethodGet, "/protected_resource", nil, map[string]string{"X-API-Key": live["key"].(string)}); r.status != 200 {
+		t.Errorf("live key after prune = %d %s; want 200", r.status, r.body)
+	}
+	if logs := e.log.String(); !strings.Contains(logs, `"msg":"old api keys pruned","count":2`) {
+		t.Errorf("logs lack the key prune line with count 2:\n%s", logs)
 	}
 }

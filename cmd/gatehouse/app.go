@@ -174,6 +174,7 @@ func assembleTraced(ctx context.Context, cfg config.Config, logOut io.Writer, ha
 		MaxTTL:    cfg.APIKeyMaxTTL,
 		CacheTTL:  cfg.RevocationSync,
 		CacheSize: verifyCacheSize,
+		Retention: cfg.EventRetention,
 	}, policy, now, events)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked, a.apiKeys, events)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now, events)
