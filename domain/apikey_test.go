@@ -183,3 +183,13 @@ func TestValidateAPIKeyName(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCheckAnyAPIKey(b *testing.B) {
+	key := "gth_abcdefghijABCDEFGHIJ0123456789klmnopqrst2ywciD"
+	b.ReportAllocs()
+	for b.Loop() {
+		if !domain.CheckAnyAPIKey(key) {
+			b.Fatal("CheckAnyAPIKey = false")
+		}
+	}
+}
