@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -121,7 +122,7 @@ func TestAPIKeyConcurrentFirstUse(t *testing.T) {
 	close(gate.open)
 	done.Wait()
 	for i, err := range errs {
-		testkit.WantErr(t, "Authenticate #"+string(rune('0'+i%10)), err, nil)
+		testkit.WantErr(t, fmt.Sprintf("Authenticate #%d", i), err, nil)
 	}
 	if gate.reads != 1 {
 		t.Errorf("50 concurrent first uses of a key cost %d store reads; want 1", gate.reads)
