@@ -16,9 +16,9 @@ import (
 // is accepted, not only the policy's (which is that of new keys): changing
 // GATEHOUSE_API_KEY_PREFIX leaves existing keys working, and the lookup is
 // by hash anyway. It refuses a malformed key or a bad checksum
-// (domain.ErrTokenInvalid) before any lookup; an unknown key is ErrTokenInvalid, an expired one
-// ErrTokenExpired, a revoked one (or one whose user is disabled)
-// ErrTokenRevoked.
+// (domain.ErrTokenInvalid) before any lookup; an unknown key is
+// ErrTokenInvalid, an expired one ErrTokenExpired, a revoked one (or one
+// whose user is disabled) ErrTokenRevoked.
 func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims, error) {
 	if !domain.CheckAnyAPIKey(key) { // keys of an earlier prefix too
 		return nil, domain.ErrTokenInvalid

@@ -218,10 +218,11 @@ func (k *APIKeys) revoke(ctx context.Context, userID, id string) error {
 }
 
 // Prune deletes the keys that expired or were revoked longer than the
-// retention ago, and returns how many went. Nothing can use such a key any
-// more: a pruned key presented again is unknown (Invalid token) rather than
-// expired or revoked, and the tokens exchanged from it expired with it or
-// stay refused through their own feed entry, which outlives nothing here.
+// retention ago, and returns how many went. Such a key is refused either
+// way: presented again it is unknown (ErrTokenInvalid) rather than expired
+// or revoked. The tokens exchanged from it never outlive its expiry, and
+// those of a revoked key are refused through its feed entry, which does
+// not depend on the key's row.
 func (k *APIKeys) Prune(ctx context.Context) (int64, error) {
 	n, err := k.store.PruneAPIKeys(ctx, k.now().Add(-k.policy.Retention))
 	if err != nil {
