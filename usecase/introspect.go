@@ -63,8 +63,8 @@ func (i *Introspect) Admit(ctx context.Context, c Caller) error {
 
 // Introspect reports on token to caller, once Admit lets it in, trying
 // token as an access token or an API key, then as a refresh token (never a
-// token with a key's shape: a malformed key costs no store read). Only refusals of the
-// caller and store outages are errors.
+// token with a key's shape: a malformed key costs no store read). Only
+// refusals of the caller and store outages are errors.
 func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string) (*Introspection, error) {
 	if err := i.Admit(ctx, caller); err != nil {
 		return nil, err
