@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // API key format (DESIGN.md "API keys"): <prefix>_<40 random base62><6
@@ -27,6 +30,8 @@ const (
 	// DefaultAPIKeyPrefix is the prefix of GATEHOUSE_API_KEY_PREFIX's
 	// default.
 	DefaultAPIKeyPrefix = "gth"
+	// APIKeyPrefixMax is the longest key prefix.
+	APIKeyPrefixMax = 16
 	// MaxLiveAPIKeys is how many live (neither revoked nor expired) keys a
 	// user may hold.
 	MaxLiveAPIKeys = 100
@@ -98,15 +103,22 @@ func APIKeyRevocationID(id string) string { return APIKeyRevocationPrefix + id }
 // ValidateAPIKeyPrefix checks a key prefix: 2-16 characters of a-z 0-9,
 // starting with a letter.
 func ValidateAPIKeyPrefix(p string) error {
-	if len(p) < 2 || len(p) > 16 || p[0] < 'a' || p[0] > 'z' {
-		return fmt.Errorf("api key prefix %q must be 2 to 16 characters of a-z 0-9 starting with a letter", p)
+	if !validAPIKeyPrefix(p) {
+		return fmt.Errorf("api key prefix %q must be 2 to %d characters of a-z 0-9 starting with a letter", p, APIKeyPrefixMax)
+	}
+	return nil
+}
+
+func validAPIKeyPrefix(p string) bool {
+	if len(p) < 2 || len(p) > APIKeyPrefixMax || p[0] < 'a' || p[0] > 'z' {
+		return false
 	}
 	for i := range len(p) {
 		if c := p[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return fmt.Errorf("api key prefix %q must be 2 to 16 characters of a-z 0-9 starting with a letter", p)
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // APIKeyChecksum returns the checksum characters of the random part of a
@@ -172,15 +184,40 @@ func LooksLikeAPIKey(prefix, token string) bool {
 		token[:len(prefix)] == prefix && token[len(prefix)] == '_'
 }
 
+// APIKeyShape returns the prefix of token when token has the shape of an
+// API key of any prefix GATEHOUSE_API_KEY_PREFIX may name ("<prefix>_"
+// and 46 characters), whatever its checksum. Keys made under an earlier
+// prefix keep this shape, and a secret scanner matches it: such a token is
+// judged as a key, never as a JWT (which is longer) nor as an opaque token
+// (which is shorter).
+func APIKeyShape(token string) (prefix string, ok bool) {
+	n := len(token) - (1 + APIKeyRandomLen + APIKeyChecksumLen)
+	if n < 2 || n > APIKeyPrefixMax || token[n] != '_' || !validAPIKeyPrefix(token[:n]) {
+		return "", false
+	}
+	return token[:n], true
+}
+
+// CheckAnyAPIKey is CheckAPIKey for a key of any valid prefix: the shape
+// of APIKeyShape and a correct checksum, with no store lookup.
+func CheckAnyAPIKey(key string) bool {
+	prefix, ok := APIKeyShape(key)
+	return ok && CheckAPIKey(prefix, key)
+}
+
 func isBase62(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
-// ValidateAPIKeyName checks a key name: 1 to APIKeyNameMax characters.
+// ValidateAPIKeyName checks a key name: 1 to APIKeyNameMax characters of
+// valid UTF-8, none a control character (Unicode category Cc: C0, DEL and
+// C1), which would garble the lists, the CLI's table and the logs.
 func ValidateAPIKeyName(name string) error {
-	n := len([]rune(name))
-	if n < 1 || n > APIKeyNameMax {
-		return &ValidationError{Code: CodeInvalidRequest, Message: fmt.Sprintf("name must be 1 to %d characters", APIKeyNameMax)}
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > APIKeyNameMax || !utf8.ValidString(name) ||
+		strings.ContainsFunc(name, func(r rune) bool { return unicode.Is(unicode.Cc, r) }) {
+		return &ValidationError{Code: CodeInvalidRequest,
+			Message: fmt.Sprintf("name must be 1 to %d characters, none of them a control character", APIKeyNameMax)}
 	}
 	return nil
 }

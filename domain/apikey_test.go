@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"hash/crc32"
 	"math/big"
 	"os"
@@ -130,6 +131,65 @@ func BenchmarkCheckAPIKey(b *testing.B) {
 	for b.Loop() {
 		if !domain.CheckAPIKey("gth", key) {
 			b.Fatal("CheckAPIKey = false")
+		}
+	}
+}
+
+// TestAPIKeyShapeAnyPrefix: a key of any prefix GATEHOUSE_API_KEY_PREFIX
+// may name has a key's shape, and passes CheckAnyAPIKey with a good
+// checksum; JWTs, opaque tokens and bad prefixes do not.
+func TestAPIKeyShapeAnyPrefix(t *testing.T) {
+	t.Parallel()
+	body := "abcdefghijABCDEFGHIJ0123456789klmnopqrst2ywciD"
+	for _, p := range []string{"gth", "ab", "a1234567890bcdef", "acme2"} {
+		key := p + "_" + body
+		if got, ok := domain.APIKeyShape(key); !ok || got != p {
+			t.Errorf("APIKeyShape(%q) = %q, %v; want %q, true", key, got, ok, p)
+		}
+		if !domain.CheckAnyAPIKey(key) {
+			t.Errorf("CheckAnyAPIKey(%q) = false; want true", key)
+		}
+		if bad := key[:len(key)-1] + "E"; !func() bool { _, ok := domain.APIKeyShape(bad); return ok }() || domain.CheckAnyAPIKey(bad) {
+			t.Errorf("%q (bad checksum): want a key's shape that fails the check", bad)
+		}
+	}
+	for _, token := range []string{
+		"", body, "_" + body, "a_" + body, "Gth_" + body, "1ab_" + body, "g-h_" + body, "a1234567890bcdefg_" + body,
+		"gth_" + body + "x", "gth_" + body[1:],
+		"eyJhbGciOiJFZERTQSIsImtpZCI6IjEifQ.eyJzdWIiOiJ1MSJ9.c2ln", // a JWT
+		"Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXg",              // a refresh token (43 characters)
+	} {
+		if p, ok := domain.APIKeyShape(token); ok {
+			t.Errorf("APIKeyShape(%q) = %q, true; want not a key", token, p)
+		}
+		if domain.CheckAnyAPIKey(token) {
+			t.Errorf("CheckAnyAPIKey(%q) = true; want false", token)
+		}
+	}
+}
+
+func TestValidateAPIKeyName(t *testing.T) {
+	t.Parallel()
+	for name, ok := range map[string]bool{
+		"ci": true, "n": true, strings.Repeat("é", 64): true, "nightly export (prod)": true, "日本語のキー": true,
+		"": false, strings.Repeat("n", 65): false, strings.Repeat("é", 65): false,
+		"ci\n": false, "a\tb": false, "\x00": false, "bell\a": false, "esc\x1b[31m": false, "del\x7f": false,
+		"c1\u0085": false, "c1\u009b": false, "bad utf-8 \xff": false,
+	} {
+		err := domain.ValidateAPIKeyName(name)
+		var ve *domain.ValidationError
+		if ok && err != nil || !ok && (!errors.As(err, &ve) || ve.Code != "invalid_request") {
+			t.Errorf("ValidateAPIKeyName(%q) = %v; want ok=%v (else invalid_request)", name, err, ok)
+		}
+	}
+}
+
+func BenchmarkCheckAnyAPIKey(b *testing.B) {
+	key := "gth_abcdefghijABCDEFGHIJ0123456789klmnopqrst2ywciD"
+	b.ReportAllocs()
+	for b.Loop() {
+		if !domain.CheckAnyAPIKey(key) {
+			b.Fatal("CheckAnyAPIKey = false")
 		}
 	}
 }

@@ -178,6 +178,9 @@ type APIKeyStore interface {
 	// left as it is and fed no second time (false). ErrNotFound if there
 	// is no such key (or it is another user's).
 	RevokeAPIKey(ctx context.Context, r APIKeyRevocation) (bool, error)
+	// PruneAPIKeys deletes the keys that expired, or were revoked, at or
+	// before before, and returns how many went. Their feed entries stay.
+	PruneAPIKeys(ctx context.Context, before time.Time) (int64, error)
 }
 
 // APIKeyReader finds a presented key (usecase.APIKeys.Authenticate): one

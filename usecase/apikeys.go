@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,31 +27,45 @@ const (
 
 // APIKeyPolicy shapes API keys.
 type APIKeyPolicy struct {
-	Prefix string        // GATEHOUSE_API_KEY_PREFIX
+	Prefix string        // GATEHOUSE_API_KEY_PREFIX: of new keys
 	MaxTTL time.Duration // GATEHOUSE_API_KEY_MAX_TTL
-	// CacheTTL is how long a verified key is trusted without reading the
-	// store again: the revocation sync interval, so that a revocation the
-	// feed has not brought yet is seen at most that late.
+	// CacheTTL is how long what the store said of a key is trusted
+	// without reading it again: the revocation sync interval, so that a
+	// revocation the feed has not brought yet is seen at most that late.
+	// Refusals (unknown, revoked, expired keys) are kept as long.
 	CacheTTL time.Duration
-	// CacheSize bounds the verified-key cache (entries).
+	// CacheSize bounds the cache of usable keys and, apart, the cache of
+	// refused ones (entries each).
 	CacheSize int
+	// Retention is how long a key is kept after it expires or is revoked
+	// (GATEHOUSE_EVENT_RETENTION: as long as the events that name it); 0
+	// or less is DefaultEventRetention.
+	Retention time.Duration
 }
 
 // APIKeyInput is what a user asks for when creating a key.
 type APIKeyInput struct {
 	Name  string
 	Scope []string
-	// ExpiresIn is the key's lifetime; nil is DefaultAPIKeyTTL.
+	// ExpiresIn is the key's lifetime; nil is DefaultAPIKeyTTL, or the
+	// policy's MaxTTL when that is shorter.
 	ExpiresIn *time.Duration
 }
 
 // APIKeys manages users' API keys and authenticates requests that present
 // one. A key presented on a request is checked offline first (shape and
-// checksum), then against a bounded in-memory cache of verified keys, and
-// only for a key not seen within the cache lifetime against the store (one
-// indexed read). Revocation is the revoked set's, as for sessions; the
-// time of last use is written at most once a minute per key, by a
+// checksum), then against bounded in-memory caches of usable and of
+// refused keys, and only for a key not seen within the cache lifetime
+// against the store: one indexed read, shared by every request presenting
+// that key meanwhile. Revocation is the revoked set's, as for sessions;
+// the time of last use is written at most once a minute per key, by a
 // background job, never on the request path.
+//
+// Refusals are cached because anyone can make up a key whose checksum
+// passes: without the cache each request with it would cost a store read.
+// A cached refusal cannot hide a key created later: Create drops it on
+// this replica, and on another one a refusal can only be cached for a key
+// presented before it existed, that is one guessed among 2^238.
 type APIKeys struct {
 	store   domain.APIKeyStore
 	users   domain.UserReader
@@ -59,7 +74,9 @@ type APIKeys struct {
 	policy  APIKeyPolicy
 	tokens  TokenPolicy
 	now     func() time.Time
-	cache   *keyCache
+	cache   *keyCache // usable keys
+	refused *keyCache // unknown, revoked and expired keys
+	loads   keyLoads  // one store read per key at a time
 	touches *touchQueue
 	metrics Metrics
 	tracer  Tracer
@@ -76,39 +93,48 @@ func NewAPIKeys(store domain.APIKeyStore, users domain.UserReader, revoked *Revo
 	if policy.MaxTTL <= 0 {
 		policy.MaxTTL = DefaultAPIKeyMaxTTL
 	}
+	if policy.Retention <= 0 {
+		policy.Retention = DefaultEventRetention
+	}
 	return &APIKeys{
 		store: store, users: users, revoked: revoked, issuer: issuer, policy: policy, tokens: tokens, now: now,
-		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), touches: newTouchQueue(), metrics: orNoMetrics(metrics),
-		tracer: orNoTracer(tracer),
+		cache: newKeyCache(policy.CacheSize, policy.CacheTTL), refused: newKeyCache(policy.CacheSize, policy.CacheTTL),
+		touches: newTouchQueue(), metrics: orNoMetrics(metrics), tracer: orNoTracer(tracer),
 	}
 }
-
-// Prefix returns the prefix of the keys this service issues and accepts.
-func (k *APIKeys) Prefix() string { return k.policy.Prefix }
 
 // Create makes a key for the user and returns it with the key itself,
 // which is not stored and cannot be shown again. Its api_key.created event
 // (id, name and scope, never the key) commits with it; the actor is the
 // Origin's, or the user.
 func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*domain.APIKey, string, error) {
-	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
+	secret := newAPIKey(k.policy.Prefix)
+	key, err := k.create(ctx, userID, in, secret)
+	if err != nil {
 		return nil, "", err
+	}
+	return key, secret, nil
+}
+
+// create is Create of the key secret.
+func (k *APIKeys) create(ctx context.Context, userID string, in APIKeyInput, secret string) (*domain.APIKey, error) {
+	if err := domain.ValidateAPIKeyName(in.Name); err != nil {
+		return nil, err
 	}
 	for _, s := range in.Scope {
 		if !slices.Contains(k.tokens.UserScopes, s) {
-			return nil, "", domain.ErrInvalidScope
+			return nil, domain.ErrInvalidScope
 		}
 	}
-	ttl := DefaultAPIKeyTTL
+	ttl := min(DefaultAPIKeyTTL, k.policy.MaxTTL) // a maximum below the default caps it
 	if in.ExpiresIn != nil {
 		ttl = *in.ExpiresIn
 	}
 	if ttl < MinAPIKeyTTL || ttl > k.policy.MaxTTL {
-		return nil, "", &domain.ValidationError{Code: domain.CodeInvalidRequest,
+		return nil, &domain.ValidationError{Code: domain.CodeInvalidRequest,
 			Message: fmt.Sprintf("expires_in must be between %d and %d seconds", int64(MinAPIKeyTTL.Seconds()), int64(k.policy.MaxTTL.Seconds()))}
 	}
 	now := k.now().UTC().Truncate(time.Microsecond)
-	secret := newAPIKey(k.policy.Prefix)
 	key := &domain.APIKey{
 		ID:        newID(now),
 		UserID:    userID,
@@ -122,12 +148,13 @@ func (k *APIKeys) Create(ctx context.Context, userID string, in APIKeyInput) (*d
 	events := []domain.Event{keyEvent(ctx, now, domain.EventAPIKeyCreated, key)}
 	if err := k.store.CreateAPIKey(ctx, key, domain.MaxLiveAPIKeys, events); err != nil {
 		if errors.Is(err, domain.ErrConflict) {
-			return nil, "", domain.ErrTokenRevoked // the user was disabled meanwhile
+			return nil, domain.ErrTokenRevoked // the user was disabled meanwhile
 		}
-		return nil, "", fmt.Errorf("create api key: %w", err)
+		return nil, fmt.Errorf("create api key: %w", err)
 	}
 	countWritten(k.metrics, events)
-	return key, secret, nil
+	k.refused.drop(sha256.Sum256([]byte(secret))) // refused only if guessed before: usable now
+	return key, nil
 }
 
 // List returns the user's keys that are not revoked, newest first.
@@ -190,6 +217,20 @@ func (k *APIKeys) revoke(ctx context.Context, userID, id string) error {
 	return nil
 }
 
+// Prune deletes the keys that expired or were revoked longer than the
+// retention ago, and returns how many went. Such a key is refused either
+// way: presented again it is unknown (ErrTokenInvalid) rather than expired
+// or revoked. The tokens exchanged from it never outlive its expiry, and
+// those of a revoked key are refused through its feed entry, which does
+// not depend on the key's row.
+func (k *APIKeys) Prune(ctx context.Context) (int64, error) {
+	n, err := k.store.PruneAPIKeys(ctx, k.now().Add(-k.policy.Retention))
+	if err != nil {
+		return n, fmt.Errorf("prune api keys: %w", err)
+	}
+	return n, nil
+}
+
 // keyEvent is an api_key.* event of key: its id, name and scope, never
 // the key or its hash. Without an actor in the Origin, the key's user is
 // taken to act on their own keys.
@@ -198,88 +239,6 @@ func keyEvent(ctx context.Context, at time.Time, t domain.EventType, key *domain
 	ev.Details.KeyID, ev.Details.KeyName = key.ID, key.Name
 	ev.Details.Scope = strings.Join(key.Scope, " ")
 	return ev
-}
-
-// Authenticate checks a key presented on a request and returns the claims
-// it acts with: its user, its scope, no roles, and KeyID. It refuses a
-// malformed key or a bad checksum (domain.ErrTokenInvalid) before any
-// lookup; an unknown key is ErrTokenInvalid, an expired one
-// ErrTokenExpired, a revoked one (or one whose user is disabled)
-// ErrTokenRevoked.
-func (k *APIKeys) Authenticate(ctx context.Context, key string) (*domain.Claims, error) {
-	if !domain.CheckAPIKey(k.policy.Prefix, key) {
-		return nil, domain.ErrTokenInvalid
-	}
-	now := k.now()
-	e, ok := k.cache.get(key, now)
-	if !ok {
-		var err error
-		if e, err = k.load(ctx, key, now); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case !now.Before(e.claims.ExpiresAt):
-		return nil, domain.ErrTokenExpired
-	case k.revoked.Revoked(e.revocationID):
-		return nil, domain.ErrTokenRevoked
-	}
-	if e.touchDue(now) {
-		k.touches.add(e.claims.KeyID, now)
-	}
-	c := e.claims
-	return &c, nil
-}
-
-// load reads a key not in the cache from the store (one indexed read) and
-// caches it when it is usable.
-func (k *APIKeys) load(ctx context.Context, key string, now time.Time) (*keyEntry, error) {
-	g, err := k.store.APIKeyGrant(ctx, hashToken(key))
-	switch {
-	case errors.Is(err, domain.ErrNotFound):
-		return nil, domain.ErrTokenInvalid
-	case err != nil:
-		return nil, fmt.Errorf("find api key: %w", err)
-	case g.Key.Revoked() || g.User.Disabled:
-		return nil, domain.ErrTokenRevoked
-	case !now.Before(g.Key.ExpiresAt):
-		return nil, domain.ErrTokenExpired
-	}
-	e := &keyEntry{
-		claims: domain.Claims{
-			Subject:   g.User.ID,
-			Username:  g.User.Username,
-			Scope:     slices.Clip(g.Key.Scope),
-			KeyID:     g.Key.ID,
-			IssuedAt:  g.Key.CreatedAt,
-			ExpiresAt: g.Key.ExpiresAt,
-		},
-		revocationID: g.Key.RevocationID(),
-		cachedAt:     now,
-	}
-	if !g.Key.LastUsedAt.IsZero() {
-		e.lastTouch.Store(g.Key.LastUsedAt.UnixNano())
-	}
-	k.cache.put(key, e)
-	return e, nil
-}
-
-// Jobs is the periodic work of the key cache: writing last_used_at of the
-// keys used since the last run (at most once a minute per key, by a
-// conditional store write that holds across replicas too).
-func (k *APIKeys) Jobs() []Job {
-	return []Job{{Name: "api key last use", Every: 5 * time.Second, Run: k.FlushLastUse}}
-}
-
-// FlushLastUse writes the last use of the keys used since the previous
-// flush. A failed write is dropped: last_used_at is a hint.
-func (k *APIKeys) FlushLastUse(ctx context.Context) {
-	for id, at := range k.touches.take() {
-		if ctx.Err() != nil {
-			return
-		}
-		_, _ = k.store.TouchAPIKey(ctx, id, at, apiKeyTouchEvery) // a hint; the next use retries
-	}
 }
 
 // Exchange is the RFC 8693 token exchange of a key for a short-lived

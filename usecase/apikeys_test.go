@@ -83,7 +83,7 @@ func TestAPIKeyAuthenticate(t *testing.T) {
 	k, secret := e.mustCreateKey(u, APIKeyInput{Name: "ci", Scope: []string{"read"}, ExpiresIn: ttl(time.Hour)})
 
 	bad := secret[:len(secret)-1] + map[bool]string{true: "B", false: "A"}[secret[len(secret)-1] == 'A']
-	for _, token := range []string{bad, "gth_" + strings.Repeat("0", 46), strings.Replace(secret, "gth_", "gtx_", 1)} {
+	for _, token := range []string{bad, "gth_" + strings.Repeat("0", 46), "Gtx_" + secret[4:]} {
 		if _, err := e.verify.Verify(e.ctx, token); !errors.Is(err, domain.ErrTokenInvalid) {
 			t.Errorf("Verify(malformed key) = %v; want ErrTokenInvalid", err)
 		}
@@ -265,5 +265,59 @@ func TestAPIKeyIntrospection(t *testing.T) {
 	testkit.WantErr(t, "Introspect(deleted key)", err, nil)
 	if in.Active {
 		t.Errorf("Introspect(deleted key) = %+v; want inactive", in)
+	}
+}
+
+// TestAPIKeyDefaultTTLWithinMax: with a maximum lifetime below the 90-day
+// default, a key asked for without a lifetime gets the maximum instead of
+// a refusal; one asked for beyond the maximum is still refused.
+func TestAPIKeyDefaultTTLWithinMax(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	keys := NewAPIKeys(e.store, e.store, e.revoked, e.tokens, APIKeyPolicy{Prefix: "gth", MaxTTL: 24 * time.Hour}, e.policy, e.clock.Now, nil, nil)
+	k, _, err := keys.Create(e.ctx, u.ID, APIKeyInput{Name: "ci"})
+	testkit.WantErr(t, "Create(no expires_in, max 24h)", err, nil)
+	if got := k.ExpiresAt.Sub(k.CreatedAt); got != 24*time.Hour {
+		t.Errorf("default lifetime under a 24h maximum = %v; want 24h", got)
+	}
+	_, _, err = keys.Create(e.ctx, u.ID, APIKeyInput{Name: "ci", ExpiresIn: ttl(25 * time.Hour)})
+	var ve *domain.ValidationError
+	if !errors.As(err, &ve) || ve.Code != "invalid_request" {
+		t.Errorf("Create(expires_in 25h, max 24h) = %v; want invalid_request", err)
+	}
+}
+
+// TestKeyCallersRefusedBySessionUseCases: Logout (every scope), Devices and
+// Events.Mine refuse a caller that is an API key or holds a token
+// exchanged from one, on their own, whatever the HTTP layer does: an
+// exchanged token carries a session id (key:<id>), so without the check a
+// global logout would end every session of the key's user.
+func TestKeyCallersRefusedBySessionUseCases(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.addUser("alice", "correct horse")
+	login := e.signIn("alice", "correct horse")
+	_, secret := e.mustCreateKey(u, APIKeyInput{Name: "ci"})
+	pair, err := e.apiKeys.Exchange(e.ctx, secret, nil)
+	testkit.WantErr(t, "Exchange", err, nil)
+	events := NewEvents(e.store, 0, e.clock.Now, nil)
+	for name, c := range map[string]*domain.Claims{"key": e.claims(secret), "exchanged token": e.claims(pair.AccessToken)} {
+		for _, scope := range []LogoutScope{LogoutLocal, LogoutGlobal, LogoutOthers} {
+			testkit.WantErr(t, "Logout("+name+", "+string(scope)+")", e.revoke.Logout(e.ctx, c, scope), domain.ErrForbidden)
+		}
+		_, err := e.devices.Mine(e.ctx, c)
+		testkit.WantErr(t, "Devices.Mine("+name+")", err, domain.ErrForbidden)
+		testkit.WantErr(t, "Devices.End("+name+")", e.devices.End(e.ctx, c, e.claims(login.AccessToken).SessionID), domain.ErrForbidden)
+		_, err = events.Mine(e.ctx, c, "", 0)
+		testkit.WantErr(t, "Events.Mine("+name+")", err, domain.ErrForbidden)
+	}
+	if _, err := e.verify.Verify(e.ctx, login.AccessToken); err != nil {
+		t.Errorf("alice's login session after the refusals: %v; want live", err)
+	}
+	mine, err := events.Mine(e.ctx, e.claims(login.AccessToken), "", 0)
+	testkit.WantErr(t, "Events.Mine(user token)", err, nil)
+	if len(mine.Events) == 0 {
+		t.Error("Events.Mine(user token) is empty; want alice's events")
 	}
 }

@@ -66,12 +66,14 @@ type EventListInput struct {
 	Limit int
 }
 
-// Mine returns a page of the events of userID (the caller's own).
-func (e *Events) Mine(ctx context.Context, userID, cursor string, limit int) (*EventPage, error) {
-	if userID == "" {
-		return nil, domain.ErrForbidden // a client token has no user
+// Mine returns a page of the events of the caller c's own user. Only a
+// user's token from a login may read them: a client token, an API key and
+// a token exchanged from one are domain.ErrForbidden.
+func (e *Events) Mine(ctx context.Context, c *domain.Claims, cursor string, limit int) (*EventPage, error) {
+	if !loginSession(c) {
+		return nil, domain.ErrForbidden
 	}
-	return e.List(ctx, EventListInput{UserID: userID, Cursor: cursor, Limit: limit})
+	return e.List(ctx, EventListInput{UserID: c.Subject, Cursor: cursor, Limit: limit})
 }
 
 // List returns a page of the events selected by in. An unknown type, a

@@ -50,8 +50,13 @@ func TestEventsListValidates(t *testing.T) {
 			t.Errorf("List(%s) = %v; want invalid_request", tt.name, err)
 		}
 	}
-	if _, err := ev.Mine(t.Context(), "", "", 0); !errors.Is(err, domain.ErrForbidden) {
-		t.Errorf("Mine(no user) = %v; want ErrForbidden", err)
+	for name, c := range map[string]*domain.Claims{
+		"no user":      {},
+		"client token": {Subject: "c1", ClientID: "c1"},
+	} {
+		if _, err := ev.Mine(t.Context(), c, "", 0); !errors.Is(err, domain.ErrForbidden) {
+			t.Errorf("Mine(%s) = %v; want ErrForbidden", name, err)
+		}
 	}
 }
 
@@ -103,7 +108,7 @@ func TestEventsFilters(t *testing.T) {
 	if !slices.Equal(q.Types, []domain.EventType{domain.EventUserUpdated}) || q.UserID != "u2" || !q.Since.Equal(epoch.Add(2*time.Second)) {
 		t.Errorf("query = %+v; want the filters passed on", q)
 	}
-	mine, err := ev.Mine(t.Context(), "u1", "", 0)
+	mine, err := ev.Mine(t.Context(), &domain.Claims{Subject: "u1", SessionID: "s1"}, "", 0)
 	testkit.WantErr(t, "Mine(u1)", err, nil)
 	if len(mine.Events) != 3 || slices.ContainsFunc(mine.Events, func(e domain.Event) bool { return e.UserID != "u1" }) {
 		t.Errorf("Mine(u1) = %+v; want u1's 3 events only", mine.Events)

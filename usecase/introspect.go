@@ -62,8 +62,9 @@ func (i *Introspect) Admit(ctx context.Context, c Caller) error {
 }
 
 // Introspect reports on token to caller, once Admit lets it in, trying
-// token as an access token, then as a refresh token. Only refusals of the
-// caller and store outages are errors.
+// token as an access token or an API key, then as a refresh token (never a
+// token with a key's shape: a malformed key costs no store read). Only
+// refusals of the caller and store outages are errors.
 func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string) (*Introspection, error) {
 	if err := i.Admit(ctx, caller); err != nil {
 		return nil, err
@@ -81,6 +82,9 @@ func (i *Introspect) Introspect(ctx context.Context, caller Caller, token string
 			return in, nil
 		}
 		return &Introspection{Active: true, TokenType: "access_token", Claims: *c}, nil
+	}
+	if _, isKey := domain.APIKeyShape(token); isKey {
+		return &Introspection{}, nil // a refused key is no refresh token either: no lookup
 	}
 	g, err := i.store.RefreshGrant(ctx, hashToken(token))
 	if errors.Is(err, domain.ErrNotFound) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -78,8 +79,14 @@ func (r *Revoke) revokeWithEvent(ctx context.Context, sel domain.SessionRevocati
 	return r.revoke(ctx, sel)
 }
 
-// Logout revokes sessions of the caller identified by c.
+// Logout revokes sessions of the caller identified by c. An API key, or a
+// token exchanged from one (whose sid is the key's revocation id, not a
+// session), is domain.ErrForbidden: a leaked key must not end its user's
+// sessions.
 func (r *Revoke) Logout(ctx context.Context, c *domain.Claims, scope LogoutScope) error {
+	if c.FromAPIKey() {
+		return domain.ErrForbidden
+	}
 	if c.SessionID == "" {
 		return nil // client tokens have no session; they simply expire
 	}
@@ -102,15 +109,27 @@ func (r *Revoke) UserSessions(ctx context.Context, userID, exceptID string) erro
 	return r.revokeWithEvent(ctx, domain.SessionRevocation{UserID: userID, ExceptID: exceptID}, userID, reasonAdmin, domain.Actor{})
 }
 
-// Token implements RFC 7009: token may be a refresh token or an access
-// token; whatever it is, its session ends. Unknown, expired or malformed
-// tokens are not an error (the client's goal is reached either way).
+// Token implements RFC 7009: token may be a refresh token, an access
+// token or an API key; whatever it is, its session (or key) ends. Unknown,
+// expired or malformed tokens are not an error (the client's goal is
+// reached either way).
+//
+// An API key is revoked by whoever presents it (RFC 7009 lets the holder
+// revoke; a key found in a leak can be killed by its finder), and so is
+// the key a token exchanged from it came from: that token's sid is the
+// key's, and revoking an access token ends its session here, refresh
+// token included (RFC 7009 2.1 allows revoking the grant). Revoking one
+// exchanged token alone is not offered: resource servers learn
+// revocations from the feed by sid, not by jti.
 func (r *Revoke) Token(ctx context.Context, token, hint string) error {
+	if _, isKey := domain.APIKeyShape(token); isKey {
+		return r.revokeVerified(ctx, token) // never a refresh token: no lookup
+	}
 	// The hint only orders the lookups: RFC 7009 2.1 requires searching
 	// every token type when the hinted one does not match.
 	if hint == "access_token" {
 		if c, err := r.verify.Verify(ctx, token); err == nil && c.SessionID != "" {
-			return r.revokeSessionOf(ctx, c.SessionID, c.Subject)
+			return r.revokeClaims(ctx, c)
 		}
 	}
 	rec, err := r.store.RefreshTokenByHash(ctx, hashToken(token))
@@ -120,11 +139,46 @@ func (r *Revoke) Token(ctx context.Context, token, hint string) error {
 	case !errors.Is(err, domain.ErrNotFound):
 		return fmt.Errorf("find refresh token: %w", err)
 	}
+	return r.revokeVerified(ctx, token)
+}
+
+// revokeVerified revokes what token stands for when it verifies; a token
+// that does not is no error.
+func (r *Revoke) revokeVerified(ctx context.Context, token string) error {
 	c, err := r.verify.Verify(ctx, token)
-	if err != nil || c.SessionID == "" {
+	if err != nil {
 		return nil
 	}
-	return r.revokeSessionOf(ctx, c.SessionID, c.Subject)
+	return r.revokeClaims(ctx, c)
+}
+
+// revokeClaims revokes the session of verified claims c, or the API key
+// they are or come from. A client token has neither: it simply expires.
+func (r *Revoke) revokeClaims(ctx context.Context, c *domain.Claims) error {
+	switch {
+	case c.FromAPIKey():
+		return r.revokeKeyOf(ctx, c)
+	case c.SessionID != "":
+		return r.revokeSessionOf(ctx, c.SessionID, c.Subject)
+	}
+	return nil
+}
+
+// revokeKeyOf revokes the API key that c is (KeyID) or was exchanged from
+// (sid key:<id>), as its user's act; a key already revoked meanwhile is no
+// error.
+func (r *Revoke) revokeKeyOf(ctx context.Context, c *domain.Claims) error {
+	id := c.KeyID
+	if id == "" {
+		id = strings.TrimPrefix(c.SessionID, domain.APIKeyRevocationPrefix)
+	}
+	if r.verify.keys == nil {
+		return nil // built without API keys (tests): none to revoke
+	}
+	if err := r.verify.keys.revoke(ctx, c.Subject, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // sessionReader is the optional part of a RevokeStore that Token uses to

@@ -20,7 +20,9 @@ type Verify struct {
 // NewVerify returns a Verify that reports every refused token to metrics
 // (from protected routes, introspection and revocation alike); nil
 // reports nothing. With keys (nil: none), a token with the shape of an API
-// key ("<prefix>_" and its length) is judged as one, never as a JWT.
+// key of any valid prefix (domain.APIKeyShape: keys made before
+// GATEHOUSE_API_KEY_PREFIX changed included) is judged as one, never as a
+// JWT.
 func NewVerify(verifier domain.TokenVerifier, revoked *RevocationList, keys *APIKeys, metrics Metrics) *Verify {
 	return &Verify{verifier: verifier, revoked: revoked, keys: keys, metrics: orNoMetrics(metrics)}
 }
@@ -39,7 +41,7 @@ func (v *Verify) verify(ctx context.Context, token string) (*domain.Claims, erro
 	if strings.TrimSpace(token) == "" {
 		return nil, domain.ErrTokenMissing
 	}
-	if v.keys != nil && domain.LooksLikeAPIKey(v.keys.Prefix(), token) {
+	if _, isKey := domain.APIKeyShape(token); isKey && v.keys != nil {
 		return v.keys.Authenticate(ctx, token)
 	}
 	c, err := v.verifier.Verify(ctx, token)

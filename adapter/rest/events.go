@@ -34,7 +34,7 @@ func (s *Server) myEvents(c echo.Context) error {
 		return err
 	}
 	limit := usecase.RequestedLimit(c.QueryParam("limit"))
-	page, err := s.d.Events.Mine(c.Request().Context(), cl.Subject, c.QueryParam("cursor"), limit)
+	page, err := s.d.Events.Mine(c.Request().Context(), cl, c.QueryParam("cursor"), limit)
 	if err != nil {
 		return err
 	}

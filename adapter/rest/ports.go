@@ -99,7 +99,7 @@ type DeviceService interface {
 
 // EventService reads auth events (usecase.Events).
 type EventService interface {
-	Mine(ctx context.Context, userID, cursor string, limit int) (*usecase.EventPage, error)
+	Mine(ctx context.Context, c *domain.Claims, cursor string, limit int) (*usecase.EventPage, error)
 	List(ctx context.Context, in usecase.EventListInput) (*usecase.EventPage, error)
 }
 

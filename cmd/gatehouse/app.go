@@ -177,6 +177,7 @@ func wire(ctx context.Context, cfg config.Config, logOut io.Writer, o buildOptio
 		MaxTTL:    cfg.APIKeyMaxTTL,
 		CacheTTL:  cfg.RevocationSync,
 		CacheSize: verifyCacheSize,
+		Retention: cfg.EventRetention,
 	}, policy, now, events, tracer)
 	a.verify = usecase.NewVerify(a.verifier, a.revoked, a.apiKeys, events)
 	a.revoke = usecase.NewRevoke(st, a.verify, a.revoked, policy, now, events)

@@ -191,7 +191,8 @@ func (a *app) reloadKeys(ctx context.Context, last string) string {
 
 // prune deletes idle login throttling counters and the sessions that ended
 // more than the leeway ago, with their refresh tokens. A failure is logged
-// and retried next round; it never stops the server.
+// and retried next round; it never stops the server. It also deletes the
+// API keys expired or revoked longer ago than the event retention.
 func (a *app) prune(ctx context.Context) {
 	if err := a.throttle.Prune(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("login attempt prune failed", "err", err)
@@ -205,6 +206,13 @@ func (a *app) prune(ctx context.Context) {
 	}
 	if _, err := a.mfa.PruneTokens(ctx); err != nil && ctx.Err() == nil {
 		a.log.Warn("mfa token prune failed", "err", err)
+	}
+	n, err = a.apiKeys.Prune(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("api key prune failed", "pruned", n, "err", err)
+	case err == nil && n > 0:
+		a.log.Info("old api keys pruned", "count", n)
 	}
 }
 

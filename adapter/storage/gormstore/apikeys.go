@@ -200,6 +200,33 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time, every 
 	return res.RowsAffected > 0, nil
 }
 
+// prunableKeys selects the next batch of keys to prune: expired or revoked
+// at or before the cutoff (given twice), at most the limit.
+const prunableKeys = `SELECT id FROM api_keys WHERE expires_at <= ? OR revoked_at <= ? ORDER BY id LIMIT ?`
+
+// PruneAPIKeys deletes the keys that expired or were revoked at or before
+// before, pruneBatch keys per transaction, and returns how many went. Feed
+// entries stay: the revocations table has no foreign key to api_keys.
+func (s *Store) PruneAPIKeys(ctx context.Context, before time.Time) (int64, error) {
+	b := utc(before)
+	var total int64
+	for {
+		var n int64
+		err := s.transaction(ctx, func(tx *gorm.DB) error {
+			res := tx.Exec(`DELETE FROM api_keys WHERE id IN (`+prunableKeys+`)`, b, b, pruneBatch)
+			n = res.RowsAffected
+			return translate(res.Error, "prune api keys", domain.ErrConflict)
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
 type apiKeyRow struct {
 	ID         string     `gorm:"column:id;primaryKey"`
 	UserID     string     `gorm:"column:user_id"`

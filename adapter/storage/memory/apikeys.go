@@ -170,3 +170,29 @@ func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time, every 
 	s.apiKeys[id] = k
 	return true, nil
 }
+
+// PruneAPIKeys deletes, under the lock, the keys that expired or were
+// revoked at or before before; feed entries stay.
+func (s *Store) PruneAPIKeys(ctx context.Context, before time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for id, k := range s.apiKeys {
+		if k.ExpiresAt.After(before) && (!k.Revoked() || k.RevokedAt.After(before)) {
+			continue
+		}
+		delete(s.apiKeyHash, string(k.Hash))
+		delete(s.apiKeys, id)
+		if ids := s.userAPIKeys[k.UserID]; ids != nil {
+			delete(ids, id)
+			if len(ids) == 0 {
+				delete(s.userAPIKeys, k.UserID)
+			}
+		}
+		n++
+	}
+	return n, nil
+}

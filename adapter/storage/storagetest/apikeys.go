@@ -40,6 +40,7 @@ func keyFeed(t *testing.T, s Stores) []string {
 }
 
 func testAPIKeys(t *testing.T, newStores factory) {
+	testPruneAPIKeys(t, newStores)
 	t.Run("round trip", func(t *testing.T) {
 		t.Parallel()
 		s := newStores(t)
