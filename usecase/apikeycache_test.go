@@ -201,3 +201,66 @@ func TestAPIKeyPrune(t *testing.T) {
 		t.Errorf("Authenticate(live key) after prune = %v", err)
 	}
 }
+
+// TestKeyLoadsLeaderGoesAway: when the caller whose read the others wait
+// on is cancelled mid-read, a waiter reads again under its own context
+// instead of failing with the leader's cancellation; a waiter whose own
+// context ends stops waiting; a load that panics still releases its
+// waiters, with an error.
+func TestKeyLoadsLeaderGoesAway(t *testing.T) {
+	t.Parallel()
+	var l keyLoads
+	var h keyHash
+	started, release := make(chan struct{}), make(chan struct{})
+	leaderCtx, cancelLeader := context.WithCancel(t.Context())
+	leaderDone := make(chan error, 1)
+	go func() {
+		_, err := l.do(leaderCtx, h, func(ctx context.Context) (*keyEntry, error) {
+			close(started)
+			<-ctx.Done()
+			<-release
+			return nil, ctx.Err()
+		})
+		leaderDone <- err
+	}()
+	<-started
+
+	quitter, quit := context.WithCancel(t.Context())
+	quitDone := make(chan error, 1)
+	go func() {
+		_, err := l.do(quitter, h, func(context.Context) (*keyEntry, error) { return nil, errors.New("must not run") })
+		quitDone <- err
+	}()
+	waiterDone := make(chan *keyEntry, 1)
+	reads := 0
+	go func() {
+		e, err := l.do(t.Context(), h, func(context.Context) (*keyEntry, error) {
+			reads++
+			return &keyEntry{}, nil
+		})
+		if err != nil {
+			t.Errorf("waiter: %v; want its own read's answer", err)
+		}
+		waiterDone <- e
+	}()
+	quit()
+	if err := <-quitDone; !errors.Is(err, context.Canceled) {
+		t.Errorf("waiter whose context ended = %v; want context.Canceled", err)
+	}
+	cancelLeader()
+	close(release)
+	if err := <-leaderDone; !errors.Is(err, context.Canceled) {
+		t.Errorf("leader = %v; want its cancellation", err)
+	}
+	if e := <-waiterDone; e == nil || reads != 1 {
+		t.Errorf("waiter got %v after %d reads of its own; want an entry from 1 read", e, reads)
+	}
+
+	func() {
+		defer func() { recover() }()
+		l.do(t.Context(), h, func(context.Context) (*keyEntry, error) { panic("load failed") })
+	}()
+	if _, err := l.do(t.Context(), h, func(context.Context) (*keyEntry, error) { return &keyEntry{}, nil }); err != nil {
+		t.Errorf("read after a panicked load = %v; want a fresh read", err)
+	}
+}
