@@ -120,40 +120,12 @@ func (s *hookSender) Send(_ context.Context, job domain.DeliveryJob) (int, error
 	return s.reply(job, int(s.calls.Add(1)))
 }
 
-// hookMetrics records what a Dispatcher reports.
-type hookMetrics struct {
-	mu       sync.Mutex
-	outcomes map[string]int
-	stats    []domain.OutboxStats
-}
-
-func (m *hookMetrics) WebhookDelivery(outcome string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.outcomes == nil {
-		m.outcomes = map[string]int{}
-	}
-	m.outcomes[outcome]++
-}
-
-func (m *hookMetrics) OutboxStats(s domain.OutboxStats) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.stats = append(m.stats, s)
-}
-
-func (m *hookMetrics) count(outcome string) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.outcomes[outcome]
-}
-
 var hookT0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // hookDispatcher returns a Dispatcher over a fresh outbox with a clock at
 // hookT0, a debug log and recorded metrics.
-func hookDispatcher(reply func(domain.DeliveryJob, int) (int, error)) (*Dispatcher, *hookOutbox, *testkit.Clock, *hookMetrics, *testkit.LogBuffer) {
-	out, clock, metrics, logs := newHookOutbox(), testkit.NewClock(hookT0), &hookMetrics{}, &testkit.LogBuffer{}
+func hookDispatcher(reply func(domain.DeliveryJob, int) (int, error)) (*Dispatcher, *hookOutbox, *testkit.Clock, *recorder, *testkit.LogBuffer) {
+	out, clock, metrics, logs := newHookOutbox(), testkit.NewClock(hookT0), newRecorder(), &testkit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := NewDispatcher(out, &hookSender{reply: reply}, nil, clock.Now, log, metrics, Traced)
 	return d, out, clock, metrics, logs
@@ -183,7 +155,7 @@ func TestDispatcherRetrySchedule(t *testing.T) {
 		}
 		clock.Set(got.NextAttemptAt)
 	}
-	if got := metrics.count(WebhookRetry); got != len(wantDelays) {
+	if got := metrics.count("delivery:" + WebhookRetry); got != len(wantDelays) {
 		t.Errorf("retry outcomes = %d; want %d", got, len(wantDelays))
 	}
 }
@@ -215,8 +187,8 @@ func TestDispatcherGivesUpAfterRetryWindow(t *testing.T) {
 	if got.Status != domain.DeliveryFailed || got.Attempts != 15 || got.LastError == "" {
 		t.Errorf("final delivery %+v; want failed after 15 attempts, with the last error", got)
 	}
-	if metrics.count(WebhookFailed) != 1 || metrics.count(WebhookRetry) != 14 {
-		t.Errorf("outcomes %v; want 14 retry and 1 failed", metrics.outcomes)
+	if metrics.count("delivery:"+WebhookFailed) != 1 || metrics.count("delivery:"+WebhookRetry) != 14 {
+		t.Errorf("outcomes %v; want 14 retry and 1 failed", metrics)
 	}
 	if !strings.Contains(logs.String(), "given up") {
 		t.Errorf("no log line says the delivery was given up:\n%s", logs)
@@ -284,8 +256,8 @@ func TestDispatcherReceiverRecovers(t *testing.T) {
 	if got.Status != domain.DeliveryDelivered || got.Attempts != 4 || got.LastStatusCode != 204 || got.LastError != "" {
 		t.Errorf("delivery %+v; want delivered on attempt 4 with 204 and no error", got)
 	}
-	if metrics.count(WebhookRetry) != 3 || metrics.count(WebhookDelivered) != 1 {
-		t.Errorf("outcomes %v; want 3 retry and 1 delivered", metrics.outcomes)
+	if metrics.count("delivery:"+WebhookRetry) != 3 || metrics.count("delivery:"+WebhookDelivered) != 1 {
+		t.Errorf("outcomes %v; want 3 retry and 1 delivered", metrics)
 	}
 	if codes := []int{out.results[0].StatusCode, out.results[1].StatusCode, out.results[2].StatusCode}; !slices.Equal(codes, []int{0, 302, 500}) {
 		t.Errorf("recorded codes %v; want [0 302 500]", codes)
@@ -314,8 +286,8 @@ func TestDispatcherLostClaim(t *testing.T) {
 	if got := out.row("a"); got.Attempts != 0 || got.Status != domain.DeliveryPending {
 		t.Errorf("delivery %+v; want untouched by the loser", got)
 	}
-	if metrics.count(WebhookLostClaim) != 1 || metrics.count(WebhookDelivered) != 0 {
-		t.Errorf("outcomes %v; want lost_claim only", metrics.outcomes)
+	if metrics.count("delivery:"+WebhookLostClaim) != 1 || metrics.count("delivery:"+WebhookDelivered) != 0 {
+		t.Errorf("outcomes %v; want lost_claim only", metrics)
 	}
 	if s := logs.String(); !strings.Contains(s, `"level":"DEBUG"`) || strings.Contains(s, `"level":"WARN"`) || strings.Contains(s, `"level":"ERROR"`) {
 		t.Errorf("logs %s; want the lost claim at debug, nothing louder", s)
@@ -340,8 +312,8 @@ func TestDispatcherClaims(t *testing.T) {
 	if out.claims[1].Token == c.Token {
 		t.Error("two rounds used the same claim token")
 	}
-	if len(metrics.stats) != 3 || metrics.stats[1].Pending != 0 || metrics.stats[2].Pending != 0 {
-		t.Errorf("stats reported %+v; want one per round, none pending at last", metrics.stats)
+	if stats := metrics.outboxStats(); len(stats) != 3 || stats[1].Pending != 0 || stats[2].Pending != 0 {
+		t.Errorf("stats reported %+v; want one per round, none pending at last", stats)
 	}
 }
 
@@ -377,7 +349,7 @@ func TestDispatcherConcurrencyBound(t *testing.T) {
 	if m := most.Load(); m != dispatchWorkers {
 		t.Errorf("at most %d sends at once; want exactly %d", m, dispatchWorkers)
 	}
-	if got := metrics.count(WebhookDelivered); got != dispatchBatch {
+	if got := metrics.count("delivery:" + WebhookDelivered); got != dispatchBatch {
 		t.Errorf("%d delivered; want %d", got, dispatchBatch)
 	}
 }
@@ -394,7 +366,7 @@ func TestDispatcherJobDrainsFullBatches(t *testing.T) {
 		t.Fatalf("Jobs(1s) = %+v; want one named job every 1s", jobs)
 	}
 	jobs[0].Run(t.Context())
-	if got := metrics.count(WebhookDelivered); got != total {
+	if got := metrics.count("delivery:" + WebhookDelivered); got != total {
 		t.Errorf("one run delivered %d; want all %d", got, total)
 	}
 	if len(out.claims) != 3 {
@@ -414,8 +386,8 @@ func TestDispatcherShutdownLeavesClaim(t *testing.T) {
 	if got := out.row("a"); got.Attempts != 0 || got.Status != domain.DeliveryPending {
 		t.Errorf("delivery %+v; want no attempt recorded for an interrupted send", got)
 	}
-	if len(metrics.outcomes) != 0 {
-		t.Errorf("outcomes %v; want none", metrics.outcomes)
+	if metrics.String() != "" {
+		t.Errorf("outcomes %v; want none", metrics)
 	}
 }
 

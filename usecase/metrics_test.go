@@ -15,10 +15,12 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// recorder is an Metrics that remembers what it was told, as "kind:value".
+// recorder is a Metrics and a DeliveryMetrics that remembers what it was
+// told, as "kind:value", and the outbox statistics in order.
 type recorder struct {
-	mu   sync.Mutex
-	seen map[string]int
+	mu    sync.Mutex
+	seen  map[string]int
+	stats []domain.OutboxStats
 }
 
 func newRecorder() *recorder { return &recorder{seen: map[string]int{}} }
@@ -42,6 +44,21 @@ func (r *recorder) EventsDropped(n int) {
 	for range n {
 		r.add("dropped")
 	}
+}
+
+func (r *recorder) WebhookDelivery(outcome string) { r.add("delivery:" + outcome) }
+
+func (r *recorder) OutboxStats(s domain.OutboxStats) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats = append(r.stats, s)
+}
+
+// outboxStats returns the statistics reported so far.
+func (r *recorder) outboxStats() []domain.OutboxStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.stats)
 }
 
 // count returns how often s was seen.
