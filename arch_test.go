@@ -102,6 +102,7 @@ func classes() []class {
 		{"adapter/spans", adapterLayer, append([]string{"usecase"}, tracingAPI...)},                   // implements usecase.Tracer
 		{"infrastructure/server", infraLayer, nil},
 		{"internal/testkit", testLayer, nil},
+		{"internal/testkit/spantest", testLayer, []string{"go.opentelemetry.io/otel", "go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/trace"}},
 		{"internal/testkit/otlptest", testLayer, []string{"go.opentelemetry.io/proto/otlp", "google.golang.org/protobuf"}},
 	}
 }

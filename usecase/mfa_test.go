@@ -2,11 +2,7 @@ package usecase
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,23 +18,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// totpAt is an independent RFC 6238 TOTP (HMAC-SHA-1, dynamic truncation,
-// 6 digits, 30 s steps) of the base32 secret at t: the codes a user's
-// authenticator app shows.
+// totpAt is an independent RFC 6238 TOTP (testkit.TOTPStep) of the base32
+// secret at t: the code a user's authenticator app shows.
 func totpAt(tb testing.TB, secret string, t time.Time) string {
-	tb.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
-	if err != nil {
-		tb.Fatalf("secret %q is not base32: %v", secret, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", bin%1_000_000)
+	return testkit.TOTPStep(tb, secret, t.Unix()/30)
 }
 
 // mfaEnv is an env whose store has the MFA part and whose Login has MFA.

@@ -1,7 +1,6 @@
 package usecase
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -20,17 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/adapter/storage/memory"
 	"github.com/gatehouse-auth/gatehouse/domain"
 	"github.com/gatehouse-auth/gatehouse/internal/testkit"
-)
-
-// spans records the spans of the traced tests. The global provider is set
-// once, before any test runs, and never changed: Traced (and the hasher's
-// tracer) delegates to it. It samples only traces that rootTracer started, so
-// the untraced tests and the benchmarks make non-recording spans and the
-// exporter holds only what traced tests look at. Parallel tests tell
-// their spans apart by trace: each runs under a root span of its own.
-var (
-	spans      = tracetest.NewInMemoryExporter()
-	rootTracer trace.Tracer
+	"github.com/gatehouse-auth/gatehouse/internal/testkit/spantest"
 )
 
 // Traced is the Tracer the tests give the use cases: the OpenTelemetry
@@ -44,33 +31,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "usecase tests: Traced is not set (otel_test.go)")
 		os.Exit(2)
 	}
-	rootTracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)).Tracer("test")
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
+	spantest.Install() // Traced and the hasher's tracer delegate to the global provider
 	os.Exit(m.Run())
 }
 
-// traced returns a context under a new root span and a function that ends
-// it and returns the spans of its trace, the root first, the rest in the
-// order they ended.
-func traced(t *testing.T) (context.Context, func() tracetest.SpanStubs) {
-	t.Helper()
-	ctx, root := rootTracer.Start(t.Context(), t.Name())
-	return ctx, func() tracetest.SpanStubs {
-		root.End()
-		var got tracetest.SpanStubs
-		for _, s := range spans.GetSpans() {
-			switch {
-			case s.SpanContext.TraceID() != root.SpanContext().TraceID():
-			case s.SpanContext.SpanID() == root.SpanContext().SpanID():
-				got = append(tracetest.SpanStubs{s}, got...)
-			default:
-				got = append(got, s)
-			}
-		}
-		return got
-	}
-}
+// traced runs a test under a root span of its own (spantest.Traced).
+var traced = spantest.Traced
 
 // named returns the spans of ss called name.
 func named(ss tracetest.SpanStubs, name string) tracetest.SpanStubs {

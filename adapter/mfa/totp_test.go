@@ -1,34 +1,20 @@
 package mfa_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base32"
-	"encoding/binary"
-	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/adapter/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// rfc6238 is an independent TOTP (RFC 6238 over RFC 4226 with HMAC-SHA-1),
-// to check the library against.
+// rfc6238 is the independent TOTP of key at t, to check the library
+// against.
 func rfc6238(key []byte, t time.Time, digits int) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	mod := uint32(1)
-	for range digits {
-		mod *= 10
-	}
-	return fmt.Sprintf("%0*d", digits, bin%mod)
+	return testkit.HOTP(key, uint64(t.Unix()/30), digits)
 }
 
 func TestTOTPCodes(t *testing.T) {

@@ -8,65 +8,26 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
-)
-
-// spans records the spans of the traced tests. The global provider is set
-// once, before any test runs, and never changed: the package's tracer
-// delegates to it. It samples only traces that rootTracer started, so
-// the untraced tests and the benchmarks make non-recording spans and the
-// exporter holds only what traced tests look at. Parallel tests tell
-// their spans apart by trace: each runs under a root span of its own.
-var (
-	spans      = tracetest.NewInMemoryExporter()
-	rootTracer trace.Tracer
+	"github.com/gatehouse-auth/gatehouse/internal/testkit/spantest"
 )
 
 func TestMain(m *testing.M) {
-	rootTracer = sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans)).Tracer("test")
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans),
-		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample()))))
+	spantest.Install() // the package's tracer delegates to the global provider
 	os.Exit(m.Run())
 }
 
-// traced returns a context under a new root span and a function that ends
-// it and returns the spans of its trace, the root first.
-func traced(t *testing.T) (context.Context, func() tracetest.SpanStubs) {
-	t.Helper()
-	ctx, root := rootTracer.Start(t.Context(), t.Name())
-	return ctx, func() tracetest.SpanStubs {
-		root.End()
-		var got tracetest.SpanStubs
-		for _, s := range spans.GetSpans() {
-			if s.SpanContext.TraceID() != root.SpanContext().TraceID() {
-				continue
-			}
-			if s.SpanContext.SpanID() == root.SpanContext().SpanID() {
-				got = append(tracetest.SpanStubs{s}, got...)
-			} else {
-				got = append(got, s)
-			}
-		}
-		return got
-	}
-}
-
-// attrs returns the attributes of s as a map.
-func attrs(s tracetest.SpanStub) map[attribute.Key]attribute.Value {
-	m := make(map[attribute.Key]attribute.Value, len(s.Attributes))
-	for _, kv := range s.Attributes {
-		m[kv.Key] = kv.Value
-	}
-	return m
-}
+// traced runs a test under a root span of its own, and attrs reads a
+// span's attributes (spantest).
+var (
+	traced = spantest.Traced
+	attrs  = spantest.Attrs
+)
 
 // names returns the names of ss, in order.
 func names(ss tracetest.SpanStubs) []string {

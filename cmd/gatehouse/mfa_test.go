@@ -1,38 +1,21 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base32"
-	endian "encoding/binary"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/testkit"
 )
 
-// totpAt computes the RFC 6238 code (SHA-1, 6 digits, 30 s) of secret for
-// time step: written here from the RFC, independent of the server's
-// library.
-func totpAt(t *testing.T, secret string, step int64) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatalf("secret %q is not base32: %v", secret, err)
-	}
-	var msg [8]byte
-	endian.BigEndian.PutUint64(msg[:], uint64(step))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	n := endian.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", n%1_000_000)
-}
+// totpAt is the RFC 6238 code of secret for time step, computed
+// independently of the server's library.
+func totpAt(t *testing.T, secret string, step int64) string { return testkit.TOTPStep(t, secret, step) }
 
 // freshStep waits, if needed, until at least 12 s remain in the current
 // 30 s step, and returns it: a test that uses the steps around it then

@@ -123,3 +123,19 @@ func TestAwait(t *testing.T) {
 		t.Errorf("Await(never) failed with %q; want the last error, %q", r.failed, want)
 	}
 }
+
+// TestHOTP checks the independent HOTP against RFC 4226 appendix D.
+func TestHOTP(t *testing.T) {
+	t.Parallel()
+	key := []byte("12345678901234567890")
+	want := []string{"755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"}
+	for counter, w := range want {
+		if got := testkit.HOTP(key, uint64(counter), 6); got != w {
+			t.Errorf("HOTP(counter %d) = %s; want %s", counter, got, w)
+		}
+	}
+	// The same key in base32, lower case and padded, as TOTPStep takes it.
+	if got := testkit.TOTPStep(t, "gezdgnbvgy3tqojqgezdgnbvgy3tqojq", 1); got != want[1] {
+		t.Errorf("TOTPStep(step 1) = %s; want %s", got, want[1])
+	}
+}
