@@ -30,8 +30,26 @@ type Claims struct {
 // FromAPIKey reports whether the caller is an API key, or holds a token
 // exchanged from one (its sid is the key's revocation id). Such callers
 // may not manage credentials or sessions.
-func (c *Claims) FromAPIKey() bool {
-	return c.KeyID != "" || strings.HasPrefix(c.SessionID, APIKeyRevocationPrefix)
+func (c *Claims) FromAPIKey() bool { return c.APIKeyID() != "" }
+
+// FromLogin reports whether the caller holds a user's token from a login:
+// a session of its own, and neither a machine client's token nor an API
+// key or a token exchanged from one. Only such a caller may see or end
+// sessions or read its security log.
+func (c *Claims) FromLogin() bool {
+	return c.Subject != "" && c.SessionID != "" && !c.FromAPIKey()
+}
+
+// APIKeyID returns the id of the API key the caller is (KeyID) or holds a
+// token exchanged from (the key's id in its sid); "" for anyone else.
+func (c *Claims) APIKeyID() string {
+	if c.KeyID != "" {
+		return c.KeyID
+	}
+	if id, ok := strings.CutPrefix(c.SessionID, APIKeyRevocationPrefix); ok {
+		return id
+	}
+	return ""
 }
 
 // HasRole reports whether the claims carry role.

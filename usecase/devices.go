@@ -33,19 +33,11 @@ func NewDevices(sessions domain.SessionLister, users domain.UserReader, revoke *
 	return &Devices{sessions: sessions, users: users, revoke: revoke, now: now}
 }
 
-// loginSession reports whether c is a user's token from a login: a session
-// of its own, and neither a machine client's token nor an API key or a
-// token exchanged from one (whose sid is the key's). Only such a caller may
-// see or end sessions or read its security log.
-func loginSession(c *domain.Claims) bool {
-	return c.Subject != "" && c.SessionID != "" && !c.FromAPIKey()
-}
-
 // Mine lists the live sessions of the caller, newest first, marking the
 // caller's own. A caller without a login session (a machine client, an
 // API key or a token exchanged from one) is ErrForbidden.
 func (d *Devices) Mine(ctx context.Context, c *domain.Claims) ([]Device, error) {
-	if !loginSession(c) {
+	if !c.FromLogin() {
 		return nil, domain.ErrForbidden
 	}
 	return d.list(ctx, c.Subject, c.SessionID)
@@ -55,7 +47,7 @@ func (d *Devices) Mine(ctx context.Context, c *domain.Claims) ([]Device, error) 
 // session of the caller's user (another user's session, an unknown id and
 // an ended session look alike); ErrForbidden for a caller Mine refuses.
 func (d *Devices) End(ctx context.Context, c *domain.Claims, id string) error {
-	if !loginSession(c) {
+	if !c.FromLogin() {
 		return domain.ErrForbidden
 	}
 	live, err := d.list(ctx, c.Subject, c.SessionID)

@@ -70,7 +70,7 @@ type EventListInput struct {
 // user's token from a login may read them: a client token, an API key and
 // a token exchanged from one are domain.ErrForbidden.
 func (e *Events) Mine(ctx context.Context, c *domain.Claims, cursor string, limit int) (*EventPage, error) {
-	if !loginSession(c) {
+	if !c.FromLogin() {
 		return nil, domain.ErrForbidden
 	}
 	return e.List(ctx, EventListInput{UserID: c.Subject, Cursor: cursor, Limit: limit})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/domain"
@@ -168,14 +167,10 @@ func (r *Revoke) revokeClaims(ctx context.Context, c *domain.Claims) error {
 // (sid key:<id>), as its user's act; a key already revoked meanwhile is no
 // error.
 func (r *Revoke) revokeKeyOf(ctx context.Context, c *domain.Claims) error {
-	id := c.KeyID
-	if id == "" {
-		id = strings.TrimPrefix(c.SessionID, domain.APIKeyRevocationPrefix)
-	}
 	if r.verify.keys == nil {
 		return nil // built without API keys (tests): none to revoke
 	}
-	if err := r.verify.keys.revoke(ctx, c.Subject, id); err != nil && !errors.Is(err, domain.ErrNotFound) {
+	if err := r.verify.keys.revoke(ctx, c.Subject, c.APIKeyID()); err != nil && !errors.Is(err, domain.ErrNotFound) {
 		return err
 	}
 	return nil
